@@ -1,0 +1,1 @@
+"""The agent console: the web console page, and a headless agent client in Python."""

@@ -1,0 +1,159 @@
+"""A headless agent console: serves up to six members from Python.
+
+Used by tests, by ``lapak agent`` (which prints what it receives) and by load
+generation. It speaks the agent protocol of ``docs/protocol.md``: one peer
+connection laid out as audio, camera, and six tile m-lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+from aiortc import RTCSessionDescription
+
+from kiosk_client.client import new_peer_connection, until
+from kiosk_client.synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
+from server.media.ice import restrict_host_addresses
+from server.media.matrix import MAX_KIOSKS
+
+logger = logging.getLogger(__name__)
+
+
+class HeadlessAgent:
+    """One simulated agent: a socket to ``/agent`` and one peer connection."""
+
+    def __init__(
+        self,
+        server_url: str,
+        token: str,
+        *,
+        tone_hz: float = 450.0,
+        pattern: int = 0,
+        width: int = 320,
+        height: int = 240,
+        fps: int = 15,
+        ice_addresses: list[str] | None = ("127.0.0.1",),  # type: ignore[assignment]
+    ) -> None:
+        self.server_url = server_url
+        self.token = token
+        self.tone_hz = tone_hz
+        self.pattern = pattern
+        self.width, self.height, self.fps = width, height, fps
+        self.ice_addresses = list(ice_addresses) if ice_addresses else None
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.pc = None
+        self.room: dict | None = None
+        self.rooms: list[dict] = []
+        self.errors: list[dict] = []
+        self.audio = AudioProbe()
+        self.tiles = [VideoProbe() for _ in range(MAX_KIOSKS)]
+        self._tasks: list[asyncio.Task] = []
+        self._register()
+
+    def _register(self) -> None:
+        ns = "/agent"
+
+        @self.sio.on("room.state", namespace=ns)
+        async def on_room(data: dict) -> None:
+            self.room = data
+            self.rooms.append(data)
+
+        @self.sio.on("error", namespace=ns)
+        async def on_error(data: dict) -> None:
+            self.errors.append(data)
+
+    async def connect(self, media: bool = True) -> None:
+        await self.sio.connect(
+            self.server_url,
+            namespaces=["/agent"],
+            auth={"token": self.token},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        if media:
+            await self.start_media()
+
+    async def call(self, event: str, data: Any = None, timeout: float = 20.0) -> dict:
+        if data is None:
+            return await self.sio.call(event, namespace="/agent", timeout=timeout)
+        return await self.sio.call(event, data, namespace="/agent", timeout=timeout)
+
+    async def start_media(self) -> None:
+        restrict_host_addresses(self.ice_addresses)
+        if self.pc is not None:
+            await self.pc.close()
+        pc = self.pc = new_peer_connection()
+        pc.addTransceiver(ToneTrack(self.tone_hz), direction="sendrecv")
+        pc.addTransceiver(PatternTrack(self.pattern, self.width, self.height, self.fps), direction="sendonly")
+        for _ in range(MAX_KIOSKS):
+            pc.addTransceiver("video", direction="recvonly")
+        transceivers = pc.getTransceivers()
+
+        @pc.on("track")
+        def on_track(track) -> None:
+            if track.kind == "audio":
+                probe = self.audio
+            else:
+                index = next(i for i, t in enumerate(transceivers) if t.receiver.track is track)
+                probe = self.tiles[index - 2]
+            self._tasks.append(asyncio.ensure_future(consume(track, probe)))
+
+        await pc.setLocalDescription(await pc.createOffer())
+        ack = await self.call("media.offer", {"sdp": pc.localDescription.sdp})
+        if not ack.get("ok"):
+            raise RuntimeError(f"media.offer refused: {ack}")
+        await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+
+    # -- what an agent does -------------------------------------------------
+
+    def sessions(self) -> list[str]:
+        """Session ids on the tiles, in tile order."""
+        if not self.room:
+            return []
+        return [t["session_id"] for t in self.room["tiles"] if t]
+
+    def tile_of(self, session_id: str) -> int:
+        """Zero-based tile index of ``session_id``."""
+        for t in (self.room or {}).get("tiles", []):
+            if t and t["session_id"] == session_id:
+                return t["tile"] - 1
+        raise KeyError(session_id)
+
+    async def focus(self, session_ids: list[str]) -> dict:
+        return await self.call("focus.set", {"session_ids": session_ids})
+
+    async def focus_all(self) -> dict:
+        return await self.call("focus.all", {})
+
+    async def talk(self, session_id: str) -> dict:
+        return await self.call("session.talk", {"session_id": session_id})
+
+    async def hold(self, session_id: str) -> dict:
+        return await self.call("session.hold", {"session_id": session_id})
+
+    async def end(self, session_id: str, outcome: str = "resolved", note: str = "") -> dict:
+        return await self.call("session.end", {"session_id": session_id, "outcome": outcome, "note": note})
+
+    async def wait_sessions(self, n: int, timeout: float = 20.0) -> None:
+        await until(lambda: len(self.sessions()) >= n, timeout, f"{n} sessions on the agent's tiles")
+
+    def report(self) -> str:
+        """One line per tile: frames received and whose pattern they show."""
+        lines = []
+        room_tiles = (self.room or {}).get("tiles") or [None] * MAX_KIOSKS
+        for i, probe in enumerate(self.tiles):
+            info = room_tiles[i]
+            who = f"{info['kiosk_id']} ({info['state']})" if info else "free"
+            lines.append(f"tile {i + 1}: {who:<28} frames={probe.frames:<6} pattern={probe.last_pattern}")
+        return "\n".join(lines)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self.pc is not None:
+            await self.pc.close()
+        if self.sio.connected:
+            await self.sio.disconnect()

@@ -1,0 +1,194 @@
+"""A headless kiosk: a booth without a browser, speaking Lapak's protocol in Python.
+
+Used by kiosk boxes that run no browser, by tests (to prove privacy on the
+wire) and by ``lapak demo``. It sends a synthetic camera and microphone
+(:mod:`kiosk_client.synthetic`) and records what it receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcconfiguration import RTCBundlePolicy
+
+from server.media.ice import restrict_host_addresses
+
+from .synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
+
+logger = logging.getLogger(__name__)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """Wait until ``predicate()`` is true, or raise ``TimeoutError`` naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def new_peer_connection() -> RTCPeerConnection:
+    return RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+
+
+class HeadlessKiosk:
+    """One simulated booth: a socket to ``/kiosk`` and one peer connection.
+
+    With ``auto_media`` (the default) it makes its offer as soon as the
+    server says ``connecting``, the way the kiosk page does.
+    """
+
+    def __init__(
+        self,
+        server_url: str,
+        token: str,
+        *,
+        tone_hz: float = 600.0,
+        pattern: int = 1,
+        width: int = 320,
+        height: int = 240,
+        fps: int = 15,
+        auto_media: bool = True,
+        ice_addresses: list[str] | None = ("127.0.0.1",),  # type: ignore[assignment]
+    ) -> None:
+        self.server_url = server_url
+        self.token = token
+        self.tone_hz = tone_hz
+        self.pattern = pattern
+        self.width, self.height, self.fps = width, height, fps
+        self.auto_media = auto_media
+        self.ice_addresses = list(ice_addresses) if ice_addresses else None
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.pc: RTCPeerConnection | None = None
+        self.session_id: str | None = None
+        self.state: str | None = None
+        self.states: list[dict] = []
+        self.quality: dict | None = None
+        self.errors: list[dict] = []
+        self.audio = AudioProbe()
+        self.video = VideoProbe()
+        self.camera: PatternTrack | None = None
+        self.first_video_packet_keyframe: bool | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._media_lock = asyncio.Lock()
+        self._register()
+
+    def _register(self) -> None:
+        ns = "/kiosk"
+
+        @self.sio.on("session.state", namespace=ns)
+        async def on_state(data: dict) -> None:
+            self.states.append(data)
+            self.state = data.get("state")
+            if data.get("session_id"):
+                self.session_id = data["session_id"]
+            if self.auto_media and self.state == "connecting" and self.pc is None:
+                asyncio.ensure_future(self.start_media())
+
+        @self.sio.on("media.quality", namespace=ns)
+        async def on_quality(data: dict) -> None:
+            self.quality = data
+            if self.camera is not None:
+                self.camera.scale_down = max(1, int(data.get("scale_resolution_down_by", 1)))
+
+        @self.sio.on("error", namespace=ns)
+        async def on_error(data: dict) -> None:
+            self.errors.append(data)
+
+    # -- signaling --------------------------------------------------------
+
+    async def connect(self) -> None:
+        await self.sio.connect(
+            self.server_url,
+            namespaces=["/kiosk"],
+            auth={"token": self.token},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+
+    async def call(self, event: str, data: Any = None, timeout: float = 20.0) -> dict:
+        """Emit ``event`` and return the server's acknowledgement."""
+        if data is None:
+            return await self.sio.call(event, namespace="/kiosk", timeout=timeout)
+        return await self.sio.call(event, data, namespace="/kiosk", timeout=timeout)
+
+    async def request(self, service: str = "jht", language: str = "id") -> str:
+        ack = await self.call("session.request", {"service": service, "language": language})
+        if not ack.get("ok"):
+            raise RuntimeError(f"session.request refused: {ack}")
+        self.session_id = ack["session_id"]
+        return self.session_id
+
+    async def leave(self) -> dict:
+        return await self.call("session.leave", {"session_id": self.session_id})
+
+    # -- media --------------------------------------------------------------
+
+    async def start_media(self) -> None:
+        """Make a new peer connection for the current session and offer it."""
+        async with self._media_lock:
+            restrict_host_addresses(self.ice_addresses)
+            old, self.pc = self.pc, new_peer_connection()
+            if old is not None:
+                await old.close()
+            pc = self.pc
+            self.camera = PatternTrack(self.pattern, self.width, self.height, self.fps)
+            pc.addTransceiver(ToneTrack(self.tone_hz), direction="sendrecv")
+            pc.addTransceiver(self.camera, direction="sendrecv")
+
+            @pc.on("track")
+            def on_track(track) -> None:
+                probe = self.audio if track.kind == "audio" else self.video
+                self._tasks.append(asyncio.ensure_future(consume(track, probe)))
+
+            await pc.setLocalDescription(await pc.createOffer())
+            self._watch_first_video_packet(pc)
+            ack = await self.call("media.offer", {"session_id": self.session_id, "sdp": pc.localDescription.sdp})
+            if not ack.get("ok"):
+                raise RuntimeError(f"media.offer refused: {ack}")
+            await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+
+    def _watch_first_video_packet(self, pc: RTCPeerConnection) -> None:
+        """Record whether the first video packet we receive starts a keyframe."""
+        from server.media.vp8 import starts_keyframe
+
+        receiver = pc.getTransceivers()[1].receiver
+        original = receiver._handle_rtp_packet
+
+        async def handle(packet, arrival_time_ms):
+            if self.first_video_packet_keyframe is None and packet.payload:
+                self.first_video_packet_keyframe = starts_keyframe(packet.payload)
+            await original(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = handle
+
+    async def vanish(self) -> None:
+        """Disappear without goodbye: drop the peer connection's transport and the socket."""
+        if self.pc is not None:
+            for t in self.pc.getTransceivers():
+                transport = t.receiver.transport.transport
+                connection = transport._connection
+                for protocol in list(connection._protocols):
+                    if protocol.transport is not None:
+                        protocol.transport.abort()
+                break
+        if self.sio.eio.ws is not None:
+            await self.sio.eio.ws.close()
+        await asyncio.sleep(0)
+
+    async def wait_state(self, state: str, timeout: float = 15.0) -> None:
+        await until(lambda: self.state == state, timeout, f"kiosk state {state!r} (now {self.state!r})")
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self.pc is not None:
+            await self.pc.close()
+        if self.sio.connected:
+            await self.sio.disconnect()

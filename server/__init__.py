@@ -1,0 +1,1 @@
+"""Lapak server: app factory, configuration, command line, storage and the media router."""

@@ -1,0 +1,81 @@
+"""The application factory: :func:`create_app` builds one whole Lapak service."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import socketio
+from aiohttp import web
+
+from signaling.hub import Hub
+from signaling.namespaces import AgentNamespace, KioskNamespace
+
+from . import appkeys
+from .config import Config
+from .media.ice import restrict_host_addresses
+from .storage import Storage
+
+logger = logging.getLogger(__name__)
+
+#: Modules that add pages to the app, each with ``setup(app)``; a missing one is skipped.
+PAGE_MODULES = ("server.static_routes", "kiosk_client.web", "agent_console.web")
+
+
+def build_router(config: Config):
+    """The media router for this config: in-process, or a pool of worker processes."""
+    if config.media_workers > 0:
+        from .media.workers import WorkerPool
+
+        return WorkerPool(config.media_workers, ice_addresses=config.ice_addresses)
+    from .media.router import Router
+
+    restrict_host_addresses(config.ice_addresses)
+    return Router()
+
+
+def create_app(config: Config) -> web.Application:
+    """Build the aiohttp application: pages, socket.io signaling, hub, storage, router."""
+    app = web.Application(client_max_size=config.max_message_bytes)
+    app[appkeys.CONFIG] = config
+    storage = Storage(config.database_path)
+    router = build_router(config)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        max_http_buffer_size=config.max_message_bytes,
+        cors_allowed_origins=[],
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.attach(app)
+    hub = Hub(config, storage, router, sio.emit)
+    router.on_event = hub.on_media_event
+    sio.register_namespace(KioskNamespace("/kiosk", hub, config))
+    sio.register_namespace(AgentNamespace("/agent", hub, config))
+    app[appkeys.HUB] = hub
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/healthz", health)
+
+    for name in PAGE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.setup(app)
+
+    async def start(app: web.Application) -> None:
+        if hasattr(router, "start"):
+            await router.start()
+
+    async def stop(app: web.Application) -> None:
+        await router.close()
+        storage.close()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return app

@@ -1,0 +1,79 @@
+"""Configuration of one Lapak service instance.
+
+Everything the application factory needs is in :class:`Config`; nothing is
+read from the environment at import time, so tests build as many
+independent apps as they like.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Services a member can come for (queue per service).
+SERVICES: tuple[str, ...] = ("jht", "jkk", "jkm", "jp", "info")
+
+#: How many sessions one agent serves at once, unless configured otherwise.
+DEFAULT_CAPACITY = 6
+
+
+@dataclass(frozen=True)
+class KioskIdentity:
+    """A booth device: which branch and booth it stands in."""
+
+    kiosk_id: str
+    branch: str = "Cabang Demo"
+    booth: int = 1
+
+
+@dataclass(frozen=True)
+class AgentIdentity:
+    """A customer-service agent as the signaling layer knows them."""
+
+    agent_id: str
+    name: str = "Agen"
+    capacity: int = DEFAULT_CAPACITY
+
+
+@dataclass
+class Config:
+    """Settings of one service instance.
+
+    ``kiosk_tokens`` and ``agent_tokens`` map a secret token to the identity
+    it authenticates; they are the credentials until accounts exist.
+    ``media_workers`` is the number of media worker processes; 0 runs the
+    media router inside the control process (handy for tests).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = field(default_factory=lambda: Path("lapak-data"))
+    kiosk_tokens: dict[str, KioskIdentity] = field(default_factory=dict)
+    agent_tokens: dict[str, AgentIdentity] = field(default_factory=dict)
+    media_workers: int = 0
+    #: Largest socket.io event payload accepted, in bytes.
+    max_event_bytes: int = 64 * 1024
+    #: Largest message the transport accepts at all (bigger closes the socket).
+    max_message_bytes: int = 1024 * 1024
+    #: Local addresses offered to peers as ICE host candidates (None: every
+    #: non-loopback interface). Tests and the demo use ["127.0.0.1"].
+    ice_addresses: list[str] | None = None
+    #: How long a session waits for a peer that dropped to come back (s).
+    reconnect_grace: float = 60.0
+    #: Secret for signing browser cookies.
+    secret: str = field(default_factory=lambda: secrets.token_hex(32))
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.data_dir) / "lapak.sqlite3"
+
+    def kiosk_for(self, token: str | None) -> KioskIdentity | None:
+        if not token:
+            return None
+        return self.kiosk_tokens.get(token)
+
+    def agent_for(self, token: str | None) -> AgentIdentity | None:
+        if not token:
+            return None
+        return self.agent_tokens.get(token)

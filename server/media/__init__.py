@@ -1,0 +1,1 @@
+"""The media router: every peer connection ends here; packets are forwarded, not transcoded."""

@@ -1,0 +1,194 @@
+"""One client's peer connection, terminated at the router.
+
+:class:`Peer` answers a client's complete offer, checks that its media layout
+is the one its role must use (see ``docs/protocol.md``), restricts codecs to
+VP8 and Opus (the router forwards encoded media, so everyone must speak the
+same codecs), and exposes the connection as router parts: a
+:class:`~server.media.streams.ReceiverSource` per incoming stream and a
+:class:`~server.media.streams.Consumer` per outgoing stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+)
+
+from .matrix import MAX_KIOSKS
+from .streams import Consumer, ReceiverSource
+
+KIOSK = "kiosk"
+AGENT = "agent"
+
+MEDIA_CODECS = {"audio": "audio/opus", "video": "video/VP8"}
+
+
+class OfferError(ValueError):
+    """The offer cannot be answered: unparseable, or not the role's media layout."""
+
+
+class _ParkedTrack(MediaStreamTrack):
+    """A track that never yields, so aiortc's own send loop stays asleep.
+
+    The router writes RTP to the transport directly; the sender only needs a
+    track so that it negotiates sending and runs its RTCP.
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._never: asyncio.Future = asyncio.get_event_loop().create_future()
+
+    async def recv(self):  # pragma: no cover - never returns
+        return await self._never
+
+    def stop(self) -> None:
+        super().stop()
+        if not self._never.done():
+            self._never.cancel()
+
+
+def _expected_layout(role: str) -> list[tuple[str, str]]:
+    """(kind, direction as the client offers it) for each m-line."""
+    if role == KIOSK:
+        return [("audio", "sendrecv"), ("video", "sendrecv")]
+    return [("audio", "sendrecv"), ("video", "sendonly")] + [
+        ("video", "recvonly")
+    ] * MAX_KIOSKS
+
+
+class Peer:
+    """A client's single peer connection, as parts the router can wire.
+
+    After :meth:`answer`, ``audio_in``/``video_in`` are the client's
+    microphone and camera (``None`` where the client does not send), and
+    ``audio_out``/``video_out`` the streams the router may send it (for an
+    agent, ``video_out`` has one consumer per tile).
+    """
+
+    def __init__(self, peer_id: str, role: str, on_state: Callable[["Peer", str], None]) -> None:
+        if role not in (KIOSK, AGENT):
+            raise ValueError(f"unknown role {role!r}")
+        self.peer_id = peer_id
+        self.role = role
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        self.audio_in: ReceiverSource | None = None
+        self.video_in: ReceiverSource | None = None
+        self.audio_out: Consumer | None = None
+        self.video_out: list[Consumer] = []
+        self.state = "new"
+        self._on_state = on_state
+
+        @self.pc.on("connectionstatechange")
+        def _changed() -> None:
+            self.state = self.pc.connectionState
+            self._on_state(self, self.state)
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Answer the client's complete offer; returns the complete answer SDP."""
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        except Exception as exc:  # aiortc raises ValueError, OperationError, ...
+            raise OfferError(f"the offer could not be used: {exc}") from exc
+        transceivers = self.pc.getTransceivers()
+        layout = [(t.kind, t._offerDirection) for t in transceivers]
+        expected = [(k, _reverse(d)) for k, d in _expected_layout(self.role)]
+        if layout != expected:
+            raise OfferError(
+                f"a {self.role} offer must have the m-lines "
+                f"{[f'{k} {d}' for k, d in _expected_layout(self.role)]}"
+            )
+        for t in transceivers:
+            self._keep_media_codec(t)
+            # _offerDirection is aiortc's view from our side: "sendonly" means
+            # the client only receives on this m-line.
+            if t._offerDirection in ("sendonly", "sendrecv"):
+                t.sender.replaceTrack(_ParkedTrack(t.kind))
+                t.direction = "sendrecv" if t._offerDirection == "sendrecv" else "sendonly"
+            else:
+                t.direction = "recvonly"
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        self._build_parts(transceivers)
+        return self.pc.localDescription.sdp
+
+    @staticmethod
+    def _keep_media_codec(t) -> None:
+        wanted = MEDIA_CODECS[t.kind]
+        media = [c for c in t._codecs if c.mimeType.lower() == wanted.lower()]
+        if not media:
+            raise OfferError(f"the offer has no {wanted} for its {t.kind} m-line")
+        pt = media[0].payloadType
+        rtx = [
+            c
+            for c in t._codecs
+            if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") == pt
+        ]
+        t._codecs = media[:1] + rtx[:1]
+
+    def _build_parts(self, transceivers) -> None:
+        for index, t in enumerate(transceivers):
+            pt = t._codecs[0].payloadType
+            if t._offerDirection in ("recvonly", "sendrecv"):
+                source = ReceiverSource(
+                    f"{self.peer_id}:{t.kind}", t.kind, t.receiver, payload_types={pt}
+                )
+                if t.kind == "audio":
+                    self.audio_in = source
+                else:
+                    self.video_in = source
+            if t._offerDirection in ("sendonly", "sendrecv"):
+                consumer = Consumer(
+                    recipient=self.peer_id,
+                    kind=t.kind,
+                    ssrc=t.sender._ssrc,
+                    payload_type=pt,
+                    mid=t.mid,
+                    transport=t.sender.transport,
+                )
+                t.sender._handle_rtcp_packet = _rtcp_handler(consumer)  # type: ignore[method-assign]
+                if t.kind == "audio":
+                    self.audio_out = consumer
+                else:
+                    self.video_out.append(consumer)
+
+    def consumers(self) -> list[Consumer]:
+        return ([self.audio_out] if self.audio_out else []) + self.video_out
+
+    async def close(self) -> None:
+        for consumer in self.consumers():
+            consumer.close()
+        await self.pc.close()
+
+
+def _reverse(direction: str) -> str:
+    return {"sendonly": "recvonly", "recvonly": "sendonly"}.get(direction, direction)
+
+
+def _rtcp_handler(consumer: Consumer):
+    """RTCP from the recipient about a stream we send: NACKs and keyframe requests."""
+
+    async def handle(packet) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            await consumer.retransmit(list(packet.lost))
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            if consumer.source is not None:
+                consumer.source.request_keyframe()
+
+    return handle

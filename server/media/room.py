@@ -1,0 +1,168 @@
+"""A room's mechanics: applying the routing matrix to its peers' streams.
+
+The :class:`Room` holds the peers of one agent's room and wires their
+sources to consumers exactly as :func:`server.media.matrix.derive` says. It
+decides nothing itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .audio import LoopSource, Mixer
+from .matrix import HOLD, MAX_KIOSKS, Matrix, RoomState, derive
+from .peer import AGENT, Peer
+
+
+class Room:
+    """One agent's room: its peers, its mixer, and the wiring between them."""
+
+    def __init__(self, room_id: str, hold: LoopSource) -> None:
+        self.room_id = room_id
+        self.state = RoomState()
+        self.matrix = Matrix()
+        self.peers: dict[str, Peer] = {}
+        self.hold = hold
+        self.mixer = Mixer(f"{room_id}:mix")
+        self.applied_at = 0.0
+        #: Seconds from a routing change to the first packet of the new routing.
+        self.switch_latencies: list[float] = []
+
+    def add(self, peer: Peer) -> None:
+        old = self.peers.get(peer.peer_id)
+        if old is not None and old is not peer:
+            self._unwire(old)
+        self.peers[peer.peer_id] = peer
+        for consumer in peer.consumers():
+            consumer.on_switched = self._switched
+        self.apply()
+
+    def remove(self, peer_id: str) -> Peer | None:
+        peer = self.peers.pop(peer_id, None)
+        if peer is not None:
+            self._unwire(peer)
+            self.apply()
+        return peer
+
+    def set_state(self, state: RoomState) -> None:
+        self.state = state
+        self.apply()
+
+    def apply(self) -> None:
+        """Wire every known peer's consumers as the matrix of the current state says."""
+        self.matrix = derive(self.state)
+        self.applied_at = time.monotonic()
+        agent = self.peers.get(self.state.agent) if self.state.agent else None
+        if agent is not None:
+            self._wire_agent(agent)
+        in_room = set(self.state.kiosks)
+        for peer_id, peer in self.peers.items():
+            if peer.role == AGENT:
+                if peer_id != self.state.agent:
+                    self._unwire(peer)
+                continue
+            if peer_id not in in_room:
+                self._unwire(peer)
+                continue
+            row = self.matrix.row(peer_id)
+            audio = row.audio[0].source if row.audio else None
+            if peer.audio_out is not None:
+                peer.audio_out.set_source(self._audio_source(audio))
+            video = row.video[0].source if row.video else None
+            for consumer in peer.video_out:
+                consumer.set_source(self._video_source(video))
+
+    def _wire_agent(self, agent: Peer) -> None:
+        row = self.matrix.row(agent.peer_id)
+        # Audio: one source at gain 1 is forwarded; several are mixed.
+        feeds = {f.source: f.gain for f in row.audio}
+        for kiosk in self.state.kiosks:
+            source = self._peer_audio(kiosk)
+            if source is not None and kiosk not in feeds:
+                source.pcm_sink = None
+        if agent.audio_out is not None:
+            if not feeds:
+                self.mixer.set_inputs({})
+                agent.audio_out.set_source(None)
+            elif len(feeds) == 1 and next(iter(feeds.values())) == 1.0:
+                self.mixer.set_inputs({})
+                (kiosk,) = feeds
+                source = self._peer_audio(kiosk)
+                if source is not None:
+                    source.pcm_sink = None
+                agent.audio_out.set_source(source)
+            else:
+                sinks = self.mixer.set_inputs(feeds)
+                for kiosk, sink in sinks.items():
+                    source = self._peer_audio(kiosk)
+                    if source is not None:
+                        source.pcm_sink = sink
+                agent.audio_out.set_source(self.mixer)
+        # Video: tile n shows the kiosk on tile n, if the matrix says so.
+        shown = {f.source for f in row.video}
+        for index in range(min(MAX_KIOSKS, len(agent.video_out))):
+            kiosk = self.state.tiles[index]
+            source = None
+            if kiosk is not None and kiosk in shown:
+                peer = self.peers.get(kiosk)
+                source = peer.video_in if peer is not None else None
+            agent.video_out[index].set_source(source)
+
+    def _peer_audio(self, peer_id: str):
+        peer = self.peers.get(peer_id)
+        return peer.audio_in if peer is not None else None
+
+    def _audio_source(self, name: str | None):
+        if name is None:
+            return None
+        if name == HOLD:
+            return self.hold
+        return self._peer_audio(name)
+
+    def _video_source(self, name: str | None):
+        if name is None or name == HOLD:
+            return None
+        peer = self.peers.get(name)
+        return peer.video_in if peer is not None else None
+
+    def _unwire(self, peer: Peer) -> None:
+        for consumer in peer.consumers():
+            consumer.set_source(None)
+        for source in (peer.audio_in, peer.video_in):
+            if source is None:
+                continue
+            source.pcm_sink = None
+            for consumer in list(source.consumers):
+                consumer.set_source(None)
+
+    def _switched(self, consumer, latency: float) -> None:
+        self.switch_latencies.append(latency)
+        if len(self.switch_latencies) > 1000:
+            del self.switch_latencies[:500]
+
+    async def tick(self) -> None:
+        await self.mixer.tick()
+
+    def stats(self) -> dict:
+        peers = {}
+        for peer_id, peer in self.peers.items():
+            peers[peer_id] = {
+                "role": peer.role,
+                "state": peer.state,
+                "in": {
+                    s.kind: {"packets": s.packets, "frames": s.frames, "bytes": s.bytes}
+                    for s in (peer.audio_in, peer.video_in)
+                    if s is not None
+                },
+                "out": [
+                    {
+                        "kind": c.kind,
+                        "source": c.source.name if c.source is not None else None,
+                        "packets": c.packets,
+                        "frames": c.frames,
+                        "bytes": c.bytes,
+                    }
+                    for c in peer.consumers()
+                ],
+            }
+        return {"state": self.state.to_dict(), "peers": peers}

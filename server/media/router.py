@@ -1,0 +1,138 @@
+"""The media router: rooms of peers, driven through a narrow command interface.
+
+Commands in: :meth:`Router.add_peer` (with the client's offer; returns the
+answer), :meth:`Router.set_room` (the room's routing state),
+:meth:`Router.remove_peer`, :meth:`Router.close_room`. Events out, through
+the ``on_event`` callback: ``{"event": "peer.state", "room": ..., "peer":
+..., "state": ...}``. Nothing else crosses the boundary, so the same
+interface is served in-process (tests) and by media worker processes
+(:mod:`server.media.workers`), one per core, each room pinned to one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from .audio import FRAME_SAMPLES, SAMPLE_RATE, LoopSource, encode_loop, hold_melody
+from .matrix import HOLD, RoomState
+from .peer import Peer
+from .room import Room
+
+logger = logging.getLogger(__name__)
+
+EventSink = Callable[[dict], None]
+
+TICK = FRAME_SAMPLES / SAMPLE_RATE  # 20 ms
+
+
+class Router:
+    """All rooms of one process, and the 20 ms clock of its server-made audio."""
+
+    def __init__(self, on_event: EventSink | None = None) -> None:
+        self.rooms: dict[str, Room] = {}
+        self.on_event: EventSink = on_event or (lambda event: None)
+        self.hold = LoopSource(HOLD, encode_loop(hold_melody()))
+        self._ticker: asyncio.Task | None = None
+        self.started_at = time.monotonic()
+
+    # -- commands --------------------------------------------------------
+
+    async def add_peer(self, room_id: str, peer_id: str, role: str, offer_sdp: str) -> str:
+        """Create ``peer_id``'s peer connection in ``room_id``; return the answer SDP.
+
+        A peer that already exists (a reconnect) is replaced: the new
+        connection takes over its place in the routing, the old one closes.
+        Raises :class:`~server.media.peer.OfferError` for an unusable offer.
+        """
+        self._ensure_ticker()
+        room = self.rooms.get(room_id)
+        if room is None:
+            room = self.rooms[room_id] = Room(room_id, self.hold)
+        peer = Peer(peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s))
+        try:
+            answer = await peer.answer(offer_sdp)
+        except Exception:
+            await peer.close()
+            raise
+        old = room.peers.get(peer_id)
+        room.add(peer)
+        if old is not None and old is not peer:
+            await old.close()
+        return answer
+
+    async def remove_peer(self, room_id: str, peer_id: str) -> None:
+        room = self.rooms.get(room_id)
+        if room is None:
+            return
+        peer = room.remove(peer_id)
+        if peer is not None:
+            await peer.close()
+
+    async def set_room(self, room_id: str, state: RoomState | dict) -> None:
+        """Set the room's routing state; takes effect before this returns."""
+        if isinstance(state, dict):
+            state = RoomState.from_dict(state)
+        room = self.rooms.get(room_id)
+        if room is None:
+            room = self.rooms[room_id] = Room(room_id, self.hold)
+        room.set_state(state)
+
+    async def close_room(self, room_id: str) -> None:
+        room = self.rooms.pop(room_id, None)
+        if room is None:
+            return
+        for peer_id in list(room.peers):
+            peer = room.remove(peer_id)
+            if peer is not None:
+                await peer.close()
+
+    async def stats(self) -> dict:
+        return {
+            "rooms": {room_id: room.stats() for room_id, room in self.rooms.items()},
+            "switch_latencies": [
+                lat for room in self.rooms.values() for lat in room.switch_latencies
+            ],
+        }
+
+    async def close(self) -> None:
+        for room_id in list(self.rooms):
+            await self.close_room(room_id)
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+
+    # -- internals ---------------------------------------------------------
+
+    def _peer_state(self, room_id: str, peer: Peer, state: str) -> None:
+        room = self.rooms.get(room_id)
+        if room is None or room.peers.get(peer.peer_id) is not peer:
+            return  # a replaced or removed connection: its state no longer matters
+        self.on_event({"event": "peer.state", "room": room_id, "peer": peer.peer_id, "state": state})
+
+    def _ensure_ticker(self) -> None:
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.ensure_future(self._tick_forever())
+
+    async def _tick_forever(self) -> None:
+        """Every 20 ms: one packet of hold audio, one frame of each room's mix."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += TICK
+            delay = next_at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -5 * TICK:
+                next_at = loop.time()  # fell far behind: do not burst
+            try:
+                await self.hold.tick()
+                for room in list(self.rooms.values()):
+                    await room.tick()
+            except Exception:  # keep the clock running whatever one room does
+                logger.exception("media tick failed")

@@ -1,0 +1,103 @@
+"""SQLite storage: sessions and every transition of their state machine.
+
+The embedded default. Writes are synchronous and committed before the hub
+acknowledges anything, so a crash loses no acknowledged change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from signaling.session import Session
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    kiosk_id   TEXT NOT NULL,
+    branch     TEXT NOT NULL,
+    booth      INTEGER NOT NULL,
+    service    TEXT NOT NULL,
+    language   TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    agent_id   TEXT,
+    tile       INTEGER,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    outcome    TEXT,
+    note       TEXT NOT NULL DEFAULT '',
+    reason     TEXT
+);
+CREATE TABLE IF NOT EXISTS transitions (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL REFERENCES sessions(session_id),
+    from_state TEXT,
+    to_state   TEXT NOT NULL,
+    at         REAL NOT NULL,
+    actor      TEXT NOT NULL,
+    reason     TEXT
+);
+CREATE INDEX IF NOT EXISTS transitions_session ON transitions(session_id);
+"""
+
+_COLUMNS = (
+    "session_id", "kiosk_id", "branch", "booth", "service", "language", "state",
+    "agent_id", "tile", "created_at", "updated_at", "outcome", "note", "reason",
+)
+
+
+class Storage:
+    """The service's database (one SQLite file under the data directory)."""
+
+    def __init__(self, path: Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def save(self, session: Session, from_state: str | None, actor: str, reason: str | None) -> None:
+        """Store the session and the transition that led to its current state."""
+        now = time.time()
+        session.updated_at = now
+        values = tuple(getattr(session, c) for c in _COLUMNS)
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute(
+                f"INSERT OR REPLACE INTO sessions ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+                values,
+            )
+            if from_state != session.state:
+                self.db.execute(
+                    "INSERT INTO transitions (session_id, from_state, to_state, at, actor, reason) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (session.session_id, from_state, session.state, now, actor, reason),
+                )
+
+    def load_open(self) -> list[Session]:
+        """Sessions that have not ended, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM sessions "
+            "WHERE state NOT IN ('closed', 'cancelled', 'abandoned', 'failed') ORDER BY created_at"
+        ).fetchall()
+        return [Session(**dict(zip(_COLUMNS, row))) for row in rows]
+
+    def session(self, session_id: str) -> Session | None:
+        row = self.db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        return Session(**dict(zip(_COLUMNS, row))) if row else None
+
+    def transitions(self, session_id: str) -> list[tuple[str | None, str, str, str | None]]:
+        return self.db.execute(
+            "SELECT from_state, to_state, actor, reason FROM transitions WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        ).fetchall()
+
+    def count_sessions(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]

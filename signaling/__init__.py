@@ -1,0 +1,1 @@
+"""Signaling: socket.io namespaces, event schemas, sessions, queue and dispatcher."""

@@ -1,0 +1,104 @@
+"""Payload schemas of every client-to-server socket event.
+
+Each event has one pydantic model; unknown fields, wrong types and
+over-long strings are refused. :func:`parse` turns any failure into a
+:class:`EventError` that the namespaces send back as a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from server.config import SERVICES
+
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Sdp = Annotated[str, StringConstraints(min_length=10, max_length=48 * 1024)]
+Service = Literal["jht", "jkk", "jkm", "jp", "info"]
+assert set(Service.__args__) == set(SERVICES)  # type: ignore[attr-defined]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+# -- kiosk ---------------------------------------------------------------
+
+
+class SessionRequest(Payload):
+    service: Service
+    language: Literal["id", "en"] = "id"
+
+
+class KioskOffer(Payload):
+    session_id: SessionId
+    sdp: Sdp
+
+
+class SessionLeave(Payload):
+    session_id: SessionId
+
+
+# -- agent ---------------------------------------------------------------
+
+
+class AgentOffer(Payload):
+    sdp: Sdp
+
+
+class FocusSet(Payload):
+    session_ids: Annotated[list[SessionId], Field(max_length=6)]
+
+
+class FocusAll(Payload):
+    pass
+
+
+class SessionRef(Payload):
+    session_id: SessionId
+
+
+class SessionEnd(Payload):
+    session_id: SessionId
+    outcome: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z_]+$")] = "resolved"
+    note: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
+class EventError(Exception):
+    """A refused event: ``code`` is machine-readable, ``message`` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def to_dict(self, event: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if event is not None:
+            body["event"] = event
+        return body
+
+
+def parse(model: type[Payload], data: Any, max_bytes: int) -> Payload:
+    """Validate one event payload against ``model``."""
+    try:
+        size = len(json.dumps(data, separators=(",", ":")))
+    except (TypeError, ValueError):
+        raise EventError("invalid_payload", "The payload is not JSON.") from None
+    if size > max_bytes:
+        raise EventError(
+            "payload_too_large", f"The payload is {size} bytes; at most {max_bytes} are accepted."
+        )
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise EventError("invalid_payload", "The payload must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise EventError("invalid_payload", f"Invalid payload: {problems}.") from None
