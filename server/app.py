@@ -27,11 +27,11 @@ def build_router(config: Config):
     if config.media_workers > 0:
         from .media.workers import WorkerPool
 
-        return WorkerPool(config.media_workers, ice_addresses=config.ice_addresses)
-    from .media.router import Router
+        return WorkerPool(config.media_workers, ice_addresses=config.ice_addresses, router=config.media_router)
+    from .media.router import load_router_class
 
     restrict_host_addresses(config.ice_addresses)
-    return Router()
+    return load_router_class(config.media_router)()
 
 
 def create_app(config: Config) -> web.Application:

@@ -52,6 +52,9 @@ class Config:
     kiosk_tokens: dict[str, KioskIdentity] = field(default_factory=dict)
     agent_tokens: dict[str, AgentIdentity] = field(default_factory=dict)
     media_workers: int = 0
+    #: Router class as "module:Class" (benchmarks swap in a transcoding
+    #: variant); None is the forwarding router.
+    media_router: str | None = None
     #: Largest socket.io event payload accepted, in bytes.
     max_event_bytes: int = 64 * 1024
     #: Largest message the transport accepts at all (bigger closes the socket).

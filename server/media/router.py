@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -136,3 +137,14 @@ class Router:
                     await room.tick()
             except Exception:  # keep the clock running whatever one room does
                 logger.exception("media tick failed")
+
+
+def load_router_class(path: str | None) -> type[Router]:
+    """The router class named ``"module:Class"`` (``None``: :class:`Router`)."""
+    if not path:
+        return Router
+    module, _, name = path.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    if not (isinstance(cls, type) and issubclass(cls, Router)):
+        raise TypeError(f"{path} is not a Router")
+    return cls

@@ -1,0 +1,202 @@
+"""The ``lapak`` command line: serve, demo, headless agent and kiosk, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import AgentIdentity, Config, KioskIdentity
+
+
+def _add_serve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    p.add_argument("--data", default="lapak-data", help="data directory: SQLite database, documents")
+    p.add_argument(
+        "--media-workers",
+        type=int,
+        default=None,
+        help="media worker processes (default: one per core; 0 runs media in the main process)",
+    )
+    p.add_argument(
+        "--ice-address",
+        action="append",
+        default=None,
+        help="address offered to peers for media (repeatable; default: every non-loopback interface, "
+        "or 127.0.0.1 when --host is loopback)",
+    )
+    p.add_argument("--tokens", default=None, help="JSON file with kiosk and agent tokens (see docs/operations.md)")
+    p.add_argument("--media-router", default=None, help=argparse.SUPPRESS)  # benchmarks only
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lapak", description="Private one-to-many video service for branch kiosks.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the service")
+    _add_serve_options(serve)
+
+    demo = sub.add_parser("demo", help="run the service with six simulated kiosks and a headless agent's view")
+    _add_serve_options(demo)
+    demo.add_argument("--kiosks", type=int, default=6, help="simulated kiosks (default 6)")
+
+    agent = sub.add_parser("agent", help="a headless agent: take sessions and report what it receives")
+    agent.add_argument("--server", required=True, help="service URL, e.g. http://127.0.0.1:8080")
+    agent.add_argument("--token", required=True, help="agent token")
+    agent.add_argument("--focus", default="all", choices=["all", "none", "rotate"], help="whom to talk to")
+    agent.add_argument("--seconds", type=float, default=0, help="stop after this long (0: run until Ctrl+C)")
+
+    kiosk = sub.add_parser("kiosk", help="headless kiosks: request sessions and send test tones and patterns")
+    kiosk.add_argument("--server", required=True)
+    kiosk.add_argument("--token", action="append", required=True, help="kiosk token (repeat for several kiosks)")
+    kiosk.add_argument("--service", default="jht")
+    kiosk.add_argument("--seconds", type=float, default=0)
+
+    bench = sub.add_parser("bench", help="measure the media router (see docs/performance.md)", add_help=False)
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    loopback = args.host in ("127.0.0.1", "localhost", "::1")
+    workers = args.media_workers if args.media_workers is not None else (os.cpu_count() or 1)
+    config = Config(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data),
+        media_workers=workers,
+        ice_addresses=args.ice_address or (["127.0.0.1"] if loopback else None),
+        media_router=args.media_router,
+    )
+    if args.tokens:
+        data = json.loads(Path(args.tokens).read_text())
+        for token, kiosk in data.get("kiosks", {}).items():
+            config.kiosk_tokens[token] = KioskIdentity(**kiosk)
+        for token, agent in data.get("agents", {}).items():
+            config.agent_tokens[token] = AgentIdentity(**agent)
+    return config
+
+
+async def run_app(config: Config) -> web.AppRunner:
+    from .app import create_app
+
+    runner = web.AppRunner(create_app(config))
+    await runner.setup()
+    await web.TCPSite(runner, config.host, config.port).start()
+    return runner
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    config = config_from_args(args)
+    runner = await run_app(config)
+    print(f"Lapak is serving on http://{config.host}:{config.port}/ (data in {config.data_dir})", flush=True)
+    try:
+        await _wait_for_signal()
+    finally:
+        await runner.cleanup()
+
+
+async def demo(args: argparse.Namespace) -> None:
+    from .demo import run_demo
+
+    await run_demo(config_from_args(args), kiosks=args.kiosks)
+
+
+async def agent(args: argparse.Namespace) -> None:
+    from agent_console.client import HeadlessAgent
+
+    client = HeadlessAgent(args.server, args.token, ice_addresses=None if not _loopback(args.server) else ["127.0.0.1"])
+    await client.connect()
+    print("agent connected; waiting for sessions", flush=True)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    turn = 0
+    try:
+        while not args.seconds or loop.time() - started < args.seconds:
+            await asyncio.sleep(3)
+            sessions = client.sessions()
+            if args.focus == "all" and sessions:
+                await client.focus_all()
+            elif args.focus == "rotate" and sessions:
+                await client.focus([sessions[turn % len(sessions)]])
+                turn += 1
+            heard = {f: round(v, 3) for f, v in client.audio.levels(_demo_tones()).items() if v > 0.02}
+            print(client.report(), f"\nhearing tones (Hz: level): {heard}\n", flush=True)
+    finally:
+        await client.close()
+
+
+async def kiosk(args: argparse.Namespace) -> None:
+    from kiosk_client.client import HeadlessKiosk
+
+    ice = ["127.0.0.1"] if _loopback(args.server) else None
+    clients = [
+        HeadlessKiosk(args.server, token, tone_hz=_demo_tones()[i + 1], pattern=i + 1, ice_addresses=ice)
+        for i, token in enumerate(args.token)
+    ]
+    for c in clients:
+        await c.connect()
+        await c.request(args.service)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        while not args.seconds or loop.time() - started < args.seconds:
+            await asyncio.sleep(3)
+            for c in clients:
+                print(f"{c.token[:12]}: {c.state} video frames={c.video.frames}", flush=True)
+    finally:
+        for c in clients:
+            await c.close()
+
+
+def _loopback(url: str) -> bool:
+    return "://127." in url or "://localhost" in url
+
+
+def _demo_tones() -> list[float]:
+    """Agent's tone first, then kiosk 1..8."""
+    return [450.0, 600.0, 750.0, 900.0, 1050.0, 1200.0, 1350.0, 1500.0, 1650.0]
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "bench":
+        from bench.cli import main as bench_main
+
+        return bench_main(args.args)
+    command = {"serve": serve, "demo": demo, "agent": agent, "kiosk": kiosk}[args.command]
+    try:
+        asyncio.run(command(args))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

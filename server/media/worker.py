@@ -1,0 +1,81 @@
+"""A media worker process: one :class:`~server.media.router.Router` behind stdin/stdout.
+
+Started by :class:`server.media.workers.WorkerPool` as
+``python -m server.media.worker``; see that module for the wire format.
+Exits when its stdin closes (the control process went away).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from .ice import restrict_host_addresses
+from .peer import OfferError
+from .router import load_router_class
+from .workers import LINE_LIMIT
+
+COMMANDS = ("add_peer", "remove_peer", "set_room", "close_room", "stats")
+
+
+async def serve(ice_addresses: list[str] | None, router_path: str | None = None) -> None:
+    restrict_host_addresses(ice_addresses)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=LINE_LIMIT)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    out = sys.stdout.buffer
+
+    def send(message: dict) -> None:
+        out.write(json.dumps(message).encode() + b"\n")
+        out.flush()
+
+    router = load_router_class(router_path)(on_event=send)
+
+    async def run(message: dict) -> None:
+        request_id = message.get("id")
+        cmd = message.get("cmd")
+        try:
+            if cmd == "shutdown":
+                await router.close()
+                send({"id": request_id, "ok": True, "result": None})
+                loop.stop()
+                return
+            if cmd not in COMMANDS:
+                raise ValueError(f"unknown command {cmd!r}")
+            result = await getattr(router, cmd)(**message.get("args", {}))
+            send({"id": request_id, "ok": True, "result": result})
+        except OfferError as exc:
+            send({"id": request_id, "ok": False, "error": {"type": "OfferError", "message": str(exc)}})
+        except Exception as exc:  # report, keep serving the other rooms
+            logging.getLogger(__name__).exception("command %s failed", cmd)
+            send({"id": request_id, "ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}})
+
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        asyncio.ensure_future(run(message))
+    await router.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--ice-address", action="append", default=None)
+    p.add_argument("--router", default=None, help='router class as "module:Class"')
+    args = p.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        asyncio.run(serve(args.ice_address, args.router))
+    except (KeyboardInterrupt, RuntimeError):
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Media worker processes: the router's interface, served by child processes.
+
+One Python process tops out at about one core (the GIL), so the control
+process (HTTP, socket.io, hub, storage) keeps no media: each room is pinned
+to one of N worker processes, as mediasoup pins routers to its workers.
+:class:`WorkerPool` offers the same commands as
+:class:`~server.media.router.Router` and forwards them as JSON lines over the
+worker's stdin; answers and events come back on its stdout.
+
+Wire format (one JSON object per line):
+- to a worker: ``{"id": 7, "cmd": "add_peer", "args": {...}}``
+- reply: ``{"id": 7, "ok": true, "result": ...}`` or
+  ``{"id": 7, "ok": false, "error": {"type": "OfferError", "message": "..."}}``
+- event: ``{"event": "peer.state", ...}`` (no id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+from .matrix import RoomState
+from .peer import OfferError
+
+logger = logging.getLogger(__name__)
+
+LINE_LIMIT = 4 * 1024 * 1024
+
+
+class WorkerError(RuntimeError):
+    """A worker failed to carry out a command (or died)."""
+
+
+class Worker:
+    """One media worker process and the commands in flight to it."""
+
+    def __init__(
+        self,
+        index: int,
+        ice_addresses: list[str] | None,
+        on_event: Callable[[dict], None],
+        router: str | None = None,
+    ) -> None:
+        self.index = index
+        self.router = router
+        self.ice_addresses = ice_addresses
+        self.on_event = on_event
+        self.process: asyncio.subprocess.Process | None = None
+        self.rooms: set[str] = set()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future] = {}
+        self._reader: asyncio.Task | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    async def start(self) -> None:
+        cmd = [sys.executable, "-m", "server.media.worker"]
+        for address in self.ice_addresses or []:
+            cmd += ["--ice-address", address]
+        if self.router:
+            cmd += ["--router", self.router]
+        self.process = await asyncio.create_subprocess_exec(
+            *cmd,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        while True:
+            line = await self.process.stdout.readline()
+            if not line:
+                break
+            try:
+                message = json.loads(line)
+            except ValueError:
+                logger.warning("media worker %d wrote a non-JSON line", self.index)
+                continue
+            if "id" in message:
+                future = self._pending.pop(message["id"], None)
+                if future is not None and not future.done():
+                    future.set_result(message)
+            else:
+                self.on_event(message)
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(WorkerError(f"media worker {self.index} exited"))
+        self._pending.clear()
+
+    async def call(self, cmd: str, **args):
+        if self.process is None or self.process.returncode is not None:
+            raise WorkerError(f"media worker {self.index} is not running")
+        request_id = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"id": request_id, "cmd": cmd, "args": args}).encode() + b"\n")
+        await self.process.stdin.drain()
+        reply = await future
+        if reply.get("ok"):
+            return reply.get("result")
+        error = reply.get("error") or {}
+        if error.get("type") == "OfferError":
+            raise OfferError(error.get("message", "bad offer"))
+        raise WorkerError(error.get("message", "media worker failed"))
+
+    async def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.returncode is None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.call("shutdown"), 5)
+            with contextlib.suppress(ProcessLookupError):
+                self.process.terminate()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.process.wait(), 5)
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+
+
+class WorkerPool:
+    """The router interface, with rooms spread over ``size`` worker processes."""
+
+    def __init__(self, size: int, ice_addresses: list[str] | None = None, router: str | None = None) -> None:
+        self.size = max(1, size)
+        self.ice_addresses = ice_addresses
+        self.on_event: Callable[[dict], None] = lambda event: None
+        self.workers = [Worker(i, ice_addresses, self._event, router) for i in range(self.size)]
+        self._room_worker: dict[str, Worker] = {}
+
+    def _event(self, event: dict) -> None:
+        self.on_event(event)
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.pid for w in self.workers if w.pid is not None]
+
+    async def start(self) -> None:
+        await asyncio.gather(*(w.start() for w in self.workers))
+
+    def worker_for(self, room_id: str) -> Worker:
+        """The room's worker; a new room goes to the worker with fewest rooms."""
+        worker = self._room_worker.get(room_id)
+        if worker is None:
+            worker = min(self.workers, key=lambda w: (len(w.rooms), w.index))
+            worker.rooms.add(room_id)
+            self._room_worker[room_id] = worker
+        return worker
+
+    async def add_peer(self, room_id: str, peer_id: str, role: str, offer_sdp: str) -> str:
+        return await self.worker_for(room_id).call(
+            "add_peer", room_id=room_id, peer_id=peer_id, role=role, offer_sdp=offer_sdp
+        )
+
+    async def remove_peer(self, room_id: str, peer_id: str) -> None:
+        if room_id in self._room_worker:
+            await self._room_worker[room_id].call("remove_peer", room_id=room_id, peer_id=peer_id)
+
+    async def set_room(self, room_id: str, state: RoomState | dict) -> None:
+        data = state.to_dict() if isinstance(state, RoomState) else state
+        await self.worker_for(room_id).call("set_room", room_id=room_id, state=data)
+
+    async def close_room(self, room_id: str) -> None:
+        worker = self._room_worker.pop(room_id, None)
+        if worker is not None:
+            worker.rooms.discard(room_id)
+            await worker.call("close_room", room_id=room_id)
+
+    async def stats(self) -> dict:
+        merged: dict = {"rooms": {}, "switch_latencies": [], "workers": []}
+        for worker in self.workers:
+            try:
+                part = await worker.call("stats")
+            except WorkerError:
+                continue
+            merged["rooms"].update(part["rooms"])
+            merged["switch_latencies"] += part["switch_latencies"]
+            merged["workers"].append({"index": worker.index, "pid": worker.pid, "rooms": sorted(worker.rooms)})
+        return merged
+
+    async def close(self) -> None:
+        await asyncio.gather(*(w.stop() for w in self.workers))
