@@ -91,8 +91,9 @@ class PatternTrack(MediaStreamTrack):
             wait = self._start + self._n / self.fps - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-        w = max(16, (self.width // self.scale_down) // 2 * 2)
-        h = max(16, (self.height // self.scale_down) // 2 * 2)
+        # yuv420p wants even sizes; the chroma planes below need h % 4 == 0.
+        w = max(16, (self.width // self.scale_down) // 4 * 4)
+        h = max(16, (self.height // self.scale_down) // 4 * 4)
         u, v = PALETTE[self.index]
         y = np.full((h, w), 110, dtype=np.uint8)
         bar = (self._n * 4) % w

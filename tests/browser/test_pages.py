@@ -1,0 +1,103 @@
+"""The pages on their own: language, unknown devices, device problems, security call."""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import KIOSK_TONES, start_session, wait_for, wait_state
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+DENY_CAMERA_AND_MIC = """
+navigator.mediaDevices.getUserMedia = async () => {
+  throw new DOMException("Permission denied", "NotAllowedError");
+};
+"""
+
+
+async def test_kiosk_idle_language_toggle_without_reload(lapak, pages):
+    kiosk = await pages.open(lapak.kiosk_url(2), KIOSK_TONES[0])
+    assert await kiosk.evaluate("document.body.dataset.state") == "idle"
+    assert "KC Jakarta Salemba" in await kiosk.inner_text("#place")
+    assert "Bilik 3" in await kiosk.inner_text("#place")
+    assert await kiosk.is_visible("text=Silakan hubungi petugas keamanan untuk memulai layanan.")
+    assert await kiosk.is_visible("#security-call:has-text('Panggil petugas keamanan')")
+    await kiosk.evaluate("window.__loaded = 'same page'")
+
+    await kiosk.click("#lang-toggle")
+    assert await kiosk.is_visible("text=Please ask the security officer to start your service.")
+    assert "Booth 3" in await kiosk.inner_text("#place")
+    assert await kiosk.inner_text("[data-service=jht] .service-name") == "Old-Age Savings (JHT)"
+    assert await kiosk.evaluate("window.__loaded") == "same page"  # no reload
+    await kiosk.click("#lang-toggle")
+    assert await kiosk.inner_text("[data-service=jht] .service-name") == "Jaminan Hari Tua (JHT)"
+
+    english = await pages.open(lapak.kiosk_url(2, lang="en"), KIOSK_TONES[1])
+    assert await english.is_visible("text=Please ask the security officer to start your service.")
+
+
+async def test_unknown_kiosk_token_shows_not_registered(lapak, pages):
+    kiosk = await pages.open(f"{lapak.url}/kiosk?token=nope", KIOSK_TONES[0])
+    assert await kiosk.evaluate("document.body.dataset.state") == "unregistered"
+    assert await kiosk.is_visible("text=Perangkat belum terdaftar")
+    assert not await kiosk.is_visible("[data-service=jht]")
+
+
+async def test_denied_devices_explain_what_to_do(lapak, pages):
+    kiosk = await pages.open(lapak.kiosk_url(0), KIOSK_TONES[0], init_script=DENY_CAMERA_AND_MIC)
+    await kiosk.click("[data-service=jp]")
+    await kiosk.wait_for_selector("#check-status.problem")
+    assert "ditolak" in await kiosk.inner_text("#check-status")
+    assert await kiosk.is_disabled("#check-continue")
+    assert await kiosk.is_visible("#check-retry")
+    await kiosk.click("#check-cancel")
+    assert await kiosk.evaluate("document.body.dataset.state") == "idle"
+
+
+async def test_queue_position_and_leaving(lapak, pages):
+    # No agent online: the member waits, sees a position, and can leave.
+    k1 = await pages.open(lapak.kiosk_url(0), KIOSK_TONES[0])
+    k2 = await pages.open(lapak.kiosk_url(1), KIOSK_TONES[1])
+    await start_session(k1, "jht")
+    await wait_state(k1, "waiting")
+    await start_session(k2, "info")
+    await wait_state(k2, "waiting")
+    await wait_for(lambda: k2.evaluate("document.getElementById('position').textContent === '2'"), message="pos 2")
+    assert await k1.inner_text("#position") == "1"
+    assert await k2.inner_text("#waiting-service") == "Informasi Umum"
+    await k1.click("#leave-waiting")
+    await wait_state(k1, "ended")
+    await wait_for(lambda: k2.evaluate("document.getElementById('position').textContent === '1'"), message="pos 1")
+
+
+async def test_security_call_reports_sent_or_failed(lapak, pages):
+    kiosk = await pages.open(lapak.kiosk_url(0), KIOSK_TONES[0])
+    await wait_for(lambda: kiosk.evaluate("document.body.dataset.socket === 'connected'"), message="socket")
+    await kiosk.click("#security-call")
+    result = await wait_for(
+        lambda: kiosk.evaluate("document.getElementById('security-status').dataset.result"), message="result"
+    )
+    from signaling.namespaces import KioskNamespace
+
+    expected = "sent" if "security.call" in KioskNamespace.events else "failed"
+    assert result == expected
+    text = await kiosk.inner_text("#security-status")
+    if expected == "sent":
+        assert text == "Petugas keamanan sedang menuju ke bilik Anda."
+    else:
+        assert text == "Panggilan gagal terkirim. Silakan lambaikan tangan kepada petugas."
+
+
+async def test_agent_without_token_gets_sign_in(lapak, pages):
+    page = await pages.open(f"{lapak.url}/agent", 0)
+    assert await page.evaluate("document.body.dataset.view") == "login"
+    await page.fill("#login-token", "wrong")
+    await page.click("#login-form button[type=submit]")
+    await page.wait_for_selector("#login-error:visible")
+    await page.fill("#login-token", lapak.agent_tokens[0])
+    await page.click("#login-form button[type=submit]")
+    await page.wait_for_selector("#tile-6")
+    assert await page.evaluate("document.body.dataset.view") == "console"
+    await wait_for(lambda: page.evaluate("document.getElementById('availability').dataset.availability === 'online'"),
+                   message="online")
+    assert await page.inner_text("#slots") == "0 dari 6 sesi"
