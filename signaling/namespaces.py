@@ -59,7 +59,7 @@ class RoleNamespace(socketio.AsyncNamespace):
         identity = self.identify(token if isinstance(token, str) else None)
         if identity is None:
             raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "unauthorized", "message": f"A valid {self.role} token is required."}
+                f"A valid {self.role} token is required.", {"code": "unauthorized"}
             )
         self.identities[sid] = identity
         await self.joined(sid, identity)
