@@ -1,0 +1,65 @@
+"""``lapak demo``: the whole service plus six simulated booths, in one command.
+
+The service runs as ``lapak serve`` would; the simulated kiosks run in a
+child process (``lapak kiosk``), each sending its own colour pattern and
+tone, and wait in the queue until an agent connects. The demo prints where
+to open the agent console, and the command for a headless agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import sys
+
+from .cli import _wait_for_signal, run_app
+from .config import AgentIdentity, Config, KioskIdentity
+
+
+def demo_credentials(config: Config, kiosks: int) -> tuple[str, list[str]]:
+    """Add a demo agent and ``kiosks`` booths to ``config``; return their tokens."""
+    agent_token = "demo-agent-" + secrets.token_urlsafe(8)
+    config.agent_tokens[agent_token] = AgentIdentity("agent-demo", name="Agen Demo")
+    tokens = []
+    for booth in range(1, kiosks + 1):
+        token = f"demo-kiosk-{booth}-" + secrets.token_urlsafe(6)
+        config.kiosk_tokens[token] = KioskIdentity(f"kiosk-{booth}", branch="Cabang Jakarta Pusat", booth=booth)
+        tokens.append(token)
+    # One more booth for a person to try the kiosk page in a browser.
+    spare = "demo-kiosk-browser-" + secrets.token_urlsafe(6)
+    config.kiosk_tokens[spare] = KioskIdentity("kiosk-browser", branch="Cabang Jakarta Pusat", booth=kiosks + 1)
+    tokens.append(spare)
+    return agent_token, tokens
+
+
+async def run_demo(config: Config, kiosks: int = 6) -> None:
+    agent_token, tokens = demo_credentials(config, kiosks)
+    runner = await run_app(config)
+    base = f"http://{config.host}:{config.port}"
+    cmd = [sys.executable, "-m", "server.cli", "kiosk", "--server", base, "--seconds", "0"]
+    for token in tokens[:kiosks]:
+        cmd += ["--token", token]
+    booths = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL)
+    print(
+        f"""
+Lapak demo is running on {base}/  (data in {config.data_dir}, {config.media_workers} media worker(s))
+
+  {kiosks} simulated booths are waiting in the queue, each with its own colour and tone.
+
+  Agent console (open in Chromium):  {base}/agent?token={agent_token}
+  Or a headless agent in a terminal: lapak agent --server {base} --token {agent_token}
+  A booth to try in the browser:     {base}/kiosk?token={tokens[-1]}
+
+Press Ctrl+C to stop.
+""",
+        flush=True,
+    )
+    try:
+        await _wait_for_signal()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            booths.terminate()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(booths.wait(), 5)
+        await runner.cleanup()
