@@ -75,8 +75,11 @@ class HeadlessKiosk:
         self.video = VideoProbe()
         self.camera: PatternTrack | None = None
         self.first_video_packet_keyframe: bool | None = None
+        self.help_answered = 0
         self._tasks: list[asyncio.Task] = []
         self._media_lock = asyncio.Lock()
+        #: (session, agent) the current peer connection was offered for.
+        self._media_for: tuple[str, str] | None = None
         self._register()
 
     def _register(self) -> None:
@@ -88,8 +91,18 @@ class HeadlessKiosk:
             self.state = data.get("state")
             if data.get("session_id"):
                 self.session_id = data["session_id"]
-            if self.auto_media and self.state == "connecting" and self.pc is None:
-                asyncio.ensure_future(self.start_media())
+            agent = (data.get("agent") or {}).get("id")
+            if self.auto_media and self.state in ("connecting", "talking", "on_hold") and agent:
+                # A new agent (first assignment, or a transfer) or a lost connection:
+                # offer a new peer connection for the same session.
+                target = (data["session_id"], agent)
+                if target != self._media_for:
+                    self._media_for = target
+                    asyncio.ensure_future(self.start_media())
+
+        @self.sio.on("help.answered", namespace=ns)
+        async def on_help(data: dict) -> None:
+            self.help_answered += 1
 
         @self.sio.on("media.quality", namespace=ns)
         async def on_quality(data: dict) -> None:
@@ -167,6 +180,13 @@ class HeadlessKiosk:
             await original(packet, arrival_time_ms)
 
         receiver._handle_rtp_packet = handle
+
+    async def reconnect(self) -> None:
+        """Come back after a drop: a new socket, then a new peer connection for the same session."""
+        self._media_for = None
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self._register()
+        await self.connect()
 
     async def vanish(self) -> None:
         """Disappear without goodbye: drop the peer connection's transport and the socket."""

@@ -9,7 +9,7 @@ import socketio
 from aiohttp import web
 
 from signaling.hub import Hub
-from signaling.namespaces import AgentNamespace, KioskNamespace
+from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespace
 
 from . import appkeys
 from .config import Config
@@ -52,6 +52,7 @@ def create_app(config: Config) -> web.Application:
     router.on_event = hub.on_media_event
     sio.register_namespace(KioskNamespace("/kiosk", hub, config))
     sio.register_namespace(AgentNamespace("/agent", hub, config))
+    sio.register_namespace(OfficerNamespace("/officer", hub, config))
     app[appkeys.HUB] = hub
 
     async def health(request: web.Request) -> web.Response:
@@ -71,6 +72,7 @@ def create_app(config: Config) -> web.Application:
     async def start(app: web.Application) -> None:
         if hasattr(router, "start"):
             await router.start()
+        await hub.restore()
 
     async def stop(app: web.Application) -> None:
         await router.close()

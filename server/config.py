@@ -20,11 +20,21 @@ DEFAULT_CAPACITY = 6
 
 @dataclass(frozen=True)
 class KioskIdentity:
-    """A booth device: which branch and booth it stands in."""
+    """A booth device: which branch (its id) and booth it stands in."""
 
     kiosk_id: str
-    branch: str = "Cabang Demo"
+    branch: str = "demo"
     booth: int = 1
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    """A signed-in security officer or supervisor."""
+
+    username: str
+    name: str
+    role: str
+    branch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,8 @@ class AgentIdentity:
     agent_id: str
     name: str = "Agen"
     capacity: int = DEFAULT_CAPACITY
+    #: Services this agent handles; None means every service.
+    skills: frozenset[str] | None = None
 
 
 @dataclass
@@ -64,6 +76,9 @@ class Config:
     ice_addresses: list[str] | None = None
     #: How long a session waits for a peer that dropped to come back (s).
     reconnect_grace: float = 60.0
+    #: May a kiosk start its own session (self-service booths, demo)? In a
+    #: branch the security officer starts them.
+    kiosk_self_start: bool = True
     #: Secret for signing browser cookies.
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from signaling.session import Session
 
+from .accounts import Accounts
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT PRIMARY KEY,
@@ -27,7 +29,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated_at REAL NOT NULL,
     outcome    TEXT,
     note       TEXT NOT NULL DEFAULT '',
-    reason     TEXT
+    reason     TEXT,
+    queued_at  REAL,
+    rating     INTEGER
 );
 CREATE TABLE IF NOT EXISTS transitions (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -43,7 +47,7 @@ CREATE INDEX IF NOT EXISTS transitions_session ON transitions(session_id);
 
 _COLUMNS = (
     "session_id", "kiosk_id", "branch", "booth", "service", "language", "state",
-    "agent_id", "tile", "created_at", "updated_at", "outcome", "note", "reason",
+    "agent_id", "tile", "created_at", "updated_at", "outcome", "note", "reason", "queued_at", "rating",
 )
 
 
@@ -56,6 +60,7 @@ class Storage:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        self.accounts = Accounts(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -80,10 +85,19 @@ class Storage:
                 )
 
     def load_open(self) -> list[Session]:
-        """Sessions that have not ended, oldest first."""
+        """Sessions that have not ended, in queue order (oldest first)."""
         rows = self.db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM sessions "
-            "WHERE state NOT IN ('closed', 'cancelled', 'abandoned', 'failed') ORDER BY created_at"
+            "WHERE state NOT IN ('closed', 'cancelled', 'abandoned', 'failed') "
+            "ORDER BY COALESCE(queued_at, created_at), created_at"
+        ).fetchall()
+        return [Session(**dict(zip(_COLUMNS, row))) for row in rows]
+
+    def closed_sessions(self, since: float = 0.0) -> list[Session]:
+        rows = self.db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE state IN ('closed', 'cancelled', 'abandoned', 'failed') "
+            "AND updated_at >= ? ORDER BY updated_at",
+            (since,),
         ).fetchall()
         return [Session(**dict(zip(_COLUMNS, row))) for row in rows]
 

@@ -1,9 +1,10 @@
-"""The hub: sessions, agents, the queue, and the orders it gives the media router.
+"""The hub: sessions, agents, queues, booths, and the orders it gives the media router.
 
 The namespaces (:mod:`signaling.namespaces`) validate and authorize events
-and call the hub; the hub changes state (storing every transition before
-it answers), tells clients what changed, and hands the media router each
-room's new routing state. It never touches media itself.
+and call the hub; the hub changes state (storing every transition before it
+answers), tells each person's screen what changed (:mod:`signaling.views`),
+and hands the media router each room's new routing state. It never touches
+media itself.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from server.config import AgentIdentity, Config, KioskIdentity
+from server.config import AgentIdentity, Config, KioskIdentity, StaffIdentity
 from server.media.matrix import MAX_KIOSKS, RoomState
 from server.media.peer import OfferError
 from server.storage import Storage
 
+from . import views
 from .dispatcher import AgentLoad, choose_agent
+from .queue import Queues
 from .schemas import EventError
 from .session import IllegalTransition, Session
 
@@ -28,24 +31,7 @@ logger = logging.getLogger(__name__)
 
 Emit = Callable[..., Awaitable[None]]
 
-#: What the kiosk is told, per session state (``active`` depends on focus).
-KIOSK_STATE = {
-    "requested": "waiting",
-    "queued": "waiting",
-    "transferred": "transferred",
-    "assigned": "connecting",
-    "connecting": "connecting",
-    "wrap_up": "ended",
-    "closed": "ended",
-    "cancelled": "ended",
-    "abandoned": "ended",
-    "failed": "ended",
-}
-
-QUALITY = {
-    "full": {"level": "full", "max_bitrate": 1_500_000, "scale_resolution_down_by": 1},
-    "thumbnail": {"level": "thumbnail", "max_bitrate": 150_000, "scale_resolution_down_by": 4},
-}
+AVAILABILITY = ("available", "away", "offline")
 
 
 @dataclass(eq=False)
@@ -56,8 +42,9 @@ class Agent:
     sid: str | None = None
     tiles: list[str | None] = field(default_factory=lambda: [None] * MAX_KIOSKS)
     focus: set[str] = field(default_factory=set)
+    availability: str = "available"
     last_assigned_at: float = 0.0
-    media_ready: bool = False
+    handled_today: int = 0
     grace: asyncio.TimerHandle | None = None
 
     @property
@@ -72,9 +59,19 @@ class Agent:
     def capacity(self) -> int:
         return min(MAX_KIOSKS, self.identity.capacity)
 
+    def load(self) -> AgentLoad:
+        return AgentLoad(
+            self.agent_id,
+            self.capacity,
+            len(self.sessions),
+            self.last_assigned_at,
+            available=self.sid is not None and self.availability == "available",
+            skills=self.identity.skills,
+        )
+
 
 class Hub:
-    """Coordinates sessions, agents, the queue and the media router."""
+    """Coordinates sessions, agents, queues, booths and the media router."""
 
     def __init__(self, config: Config, storage: Storage, router, emit: Emit) -> None:
         self.config = config
@@ -82,14 +79,46 @@ class Hub:
         self.router = router
         self._emit = emit
         self.sessions: dict[str, Session] = {}
-        self.queue: list[str] = []
+        self.queues = Queues()
         self.agents: dict[str, Agent] = {}
         self.kiosk_sids: dict[str, str] = {}  # kiosk_id -> sid
+        self.help_calls: dict[str, float] = {}  # kiosk_id -> since
         self._kiosk_quality: dict[str, str] = {}
         self._graces: dict[str, asyncio.TimerHandle] = {}
         self._lock = asyncio.Lock()
+        #: Listeners told of every change (the supervisor board, metrics).
+        self.watchers: list[Callable[[], Awaitable[None]]] = []
 
-    # -- helpers ---------------------------------------------------------
+    # -- start-up ------------------------------------------------------------
+
+    async def restore(self) -> None:
+        """Bring back open sessions after a restart: queues in order, rooms by tile.
+
+        Members and agents must reconnect within the grace period; whoever does
+        not is handled as if they had dropped just now.
+        """
+        for session in self.storage.load_open():
+            self.sessions[session.session_id] = session
+            if session.state in ("requested", "transferred"):
+                self._move(session, "queued", "server", "restored after restart")
+            if session.state == "queued":
+                session.queued_at = session.queued_at or session.created_at
+                self.queues.add(session)
+            elif session.agent_id is not None and session.tile is not None:
+                agent = self.agents.get(session.agent_id)
+                if agent is None:
+                    agent = self.agents[session.agent_id] = Agent(AgentIdentity(session.agent_id))
+                agent.tiles[session.tile - 1] = session.session_id
+                if session.state == "active":
+                    self._move(session, "connecting", "server", "restored after restart")
+            self._start_grace(session.session_id)
+        loop = asyncio.get_running_loop()
+        for agent in self.agents.values():
+            agent.grace = loop.call_later(
+                self.config.reconnect_grace, lambda a=agent: asyncio.ensure_future(self._agent_gone(a))
+            )
+
+    # -- helpers ---------------------------------------------------------------
 
     async def emit(self, event: str, data: dict, *, to: str, namespace: str) -> None:
         try:
@@ -98,22 +127,31 @@ class Hub:
             logger.debug("emit %s to %s failed", event, to, exc_info=True)
 
     def _move(self, session: Session, new_state: str, actor: str, reason: str | None = None) -> None:
+        """Change state, refusing illegal transitions; stored before anyone is told."""
         try:
             session.check_move(new_state)
         except IllegalTransition as exc:
             raise EventError("invalid_state", str(exc)) from None
         old = session.state
         session.state = new_state
-        session.reason = reason if reason is not None else session.reason
+        if reason is not None:
+            session.reason = reason
+        if new_state == "queued" and session.queued_at is None:
+            session.queued_at = time.time()
         self.storage.save(session, old, actor, reason)
 
-    def owned_session(self, session_id: str, *, kiosk_id: str | None = None, agent_id: str | None = None) -> Session:
+    def owned_session(
+        self, session_id: str, *, kiosk_id: str | None = None, agent_id: str | None = None, branch: str | None = None
+    ) -> Session:
+        """The open session, if the caller owns it; otherwise ``unknown_session``."""
         session = self.sessions.get(session_id)
         if session is None or session.ended:
             raise EventError("unknown_session", "No such session is open.")
         if kiosk_id is not None and session.kiosk_id != kiosk_id:
             raise EventError("unknown_session", "No such session is open.")
         if agent_id is not None and session.agent_id != agent_id:
+            raise EventError("unknown_session", "No such session is open.")
+        if branch is not None and session.branch != branch:
             raise EventError("unknown_session", "No such session is open.")
         return session
 
@@ -123,7 +161,29 @@ class Hub:
                 return session
         return None
 
-    # -- kiosk side -------------------------------------------------------
+    def branch_kiosks(self, branch: str) -> list[KioskIdentity]:
+        kiosks = {k.kiosk_id: k for k in self.config.kiosk_tokens.values() if k.branch == branch}
+        kiosks.update({k.kiosk_id: k for k in self.storage.accounts.kiosks(branch)})
+        return sorted(kiosks.values(), key=lambda k: (k.booth, k.kiosk_id))
+
+    def branch_name(self, branch: str) -> str:
+        return self.storage.accounts.branch_name(branch)
+
+    def queue_position(self, session: Session) -> tuple[int | None, int | None]:
+        """(position in its service's queue, estimated seconds) for a waiting session."""
+        position = self.queues.position(session)
+        if position is None:
+            return None, None
+        slots = sum(
+            a.capacity
+            for a in self.agents.values()
+            if a.sid is not None
+            and a.availability == "available"
+            and (a.identity.skills is None or session.service in a.identity.skills)
+        )
+        return position, self.queues.estimate(position, session.service, slots)
+
+    # -- kiosk side ----------------------------------------------------------------
 
     async def kiosk_connected(self, kiosk: KioskIdentity, sid: str) -> None:
         self.kiosk_sids[kiosk.kiosk_id] = sid
@@ -131,18 +191,25 @@ class Hub:
         if session is not None:
             self._cancel_grace(session.session_id)
             await self.tell_kiosk(session)
+        else:
+            await self.emit("session.state", {"session_id": None, "state": "idle"}, to=sid, namespace="/kiosk")
+        await self.tell_branch(kiosk.branch)
 
     async def kiosk_disconnected(self, kiosk: KioskIdentity, sid: str) -> None:
         if self.kiosk_sids.get(kiosk.kiosk_id) == sid:
             del self.kiosk_sids[kiosk.kiosk_id]
-        session = self.open_session_of(kiosk.kiosk_id)
-        if session is not None:
-            self._start_grace(session.session_id)
+            session = self.open_session_of(kiosk.kiosk_id)
+            if session is not None:
+                self._start_grace(session.session_id)
+        await self.tell_branch(kiosk.branch)
 
-    async def request_session(self, kiosk: KioskIdentity, service: str, language: str) -> Session:
+    async def start_session(self, kiosk: KioskIdentity, service: str, language: str, actor: str) -> Session:
+        """Start a session at ``kiosk`` (by its officer, or by the kiosk itself) and queue it."""
         async with self._lock:
             if self.open_session_of(kiosk.kiosk_id) is not None:
-                raise EventError("invalid_state", "This booth already has an open session.")
+                raise EventError("invalid_state", f"Booth {kiosk.booth} already has an open session.")
+            if kiosk.kiosk_id not in self.kiosk_sids:
+                raise EventError("invalid_state", f"Booth {kiosk.booth} is offline; check its screen and network.")
             session = Session(
                 session_id=f"s-{uuid.uuid4().hex[:12]}",
                 kiosk_id=kiosk.kiosk_id,
@@ -152,11 +219,12 @@ class Hub:
                 language=language,
             )
             self.sessions[session.session_id] = session
-            self.storage.save(session, None, f"kiosk:{kiosk.kiosk_id}", "requested at the booth")
+            self.storage.save(session, None, actor, "session started")
             self._move(session, "queued", "dispatcher")
-            self.queue.append(session.session_id)
+            self.queues.add(session)
         await self.dispatch()
         await self.tell_queue()
+        await self.tell_branch(kiosk.branch)
         return session
 
     async def kiosk_offer(self, kiosk: KioskIdentity, session_id: str, sdp: str) -> str:
@@ -170,61 +238,110 @@ class Hub:
             elif session.state == "active":
                 self._move(session, "connecting", f"kiosk:{kiosk.kiosk_id}", "reconnecting")
         self._cancel_grace(session_id)
+        await self.tell_kiosk(session)
         return answer
 
     async def kiosk_leave(self, kiosk: KioskIdentity, session_id: str) -> None:
         session = self.owned_session(session_id, kiosk_id=kiosk.kiosk_id)
         await self._end(session, "abandoned", f"kiosk:{kiosk.kiosk_id}", "member_left")
 
-    # -- agent side -------------------------------------------------------
+    async def rate(self, kiosk: KioskIdentity, session_id: str, score: int) -> None:
+        session = self.sessions.get(session_id)
+        if session is None or session.kiosk_id != kiosk.kiosk_id or session.state not in ("closed", "wrap_up"):
+            raise EventError("unknown_session", "Only a finished session of this booth can be rated.")
+        if session.rating is not None:
+            raise EventError("invalid_state", "This session has been rated already.")
+        session.rating = score
+        self.storage.save(session, session.state, f"kiosk:{kiosk.kiosk_id}", None)
+
+    async def call_security(self, kiosk: KioskIdentity) -> None:
+        self.help_calls.setdefault(kiosk.kiosk_id, time.time())
+        await self.emit(
+            "help.call",
+            {"kiosk_id": kiosk.kiosk_id, "booth": kiosk.booth, "since": self.help_calls[kiosk.kiosk_id]},
+            to=f"branch:{kiosk.branch}",
+            namespace="/officer",
+        )
+        await self.tell_branch(kiosk.branch)
+
+    # -- officer side -----------------------------------------------------------------
+
+    def branch_kiosk(self, officer: StaffIdentity, kiosk_id: str) -> KioskIdentity:
+        for kiosk in self.branch_kiosks(officer.branch or ""):
+            if kiosk.kiosk_id == kiosk_id:
+                return kiosk
+        raise EventError("unknown_kiosk", "There is no such booth in your branch.")
+
+    async def officer_cancel(self, officer: StaffIdentity, session_id: str) -> None:
+        session = self.owned_session(session_id, branch=officer.branch)
+        if session.state not in ("requested", "queued", "assigned", "connecting"):
+            raise EventError("invalid_state", "A session already with its agent can only be ended by the agent.")
+        await self._end(session, "cancelled", f"officer:{officer.username}", "cancelled_by_officer")
+
+    async def help_answered(self, officer: StaffIdentity, kiosk_id: str) -> None:
+        kiosk = self.branch_kiosk(officer, kiosk_id)
+        self.help_calls.pop(kiosk.kiosk_id, None)
+        sid = self.kiosk_sids.get(kiosk.kiosk_id)
+        if sid is not None:
+            await self.emit("help.answered", {"kiosk_id": kiosk.kiosk_id}, to=sid, namespace="/kiosk")
+        await self.tell_branch(kiosk.branch)
+
+    # -- agent side -----------------------------------------------------------------
 
     async def agent_connected(self, identity: AgentIdentity, sid: str) -> None:
         agent = self.agents.get(identity.agent_id)
         if agent is None:
             agent = self.agents[identity.agent_id] = Agent(identity)
+        agent.identity = identity
         if agent.grace is not None:
             agent.grace.cancel()
             agent.grace = None
         agent.sid = sid
-        await self.tell_agent(agent)
+        await self.push_room(agent)
         await self.dispatch()
+        await self.tell_queue()
 
     async def agent_disconnected(self, identity: AgentIdentity, sid: str) -> None:
         agent = self.agents.get(identity.agent_id)
         if agent is None or agent.sid != sid:
             return
         agent.sid = None
-        agent.media_ready = False
         loop = asyncio.get_running_loop()
-        agent.grace = loop.call_later(
-            self.config.reconnect_grace, lambda: asyncio.ensure_future(self._agent_gone(agent))
-        )
+        agent.grace = loop.call_later(self.config.reconnect_grace, lambda: asyncio.ensure_future(self._agent_gone(agent)))
         await self.push_room(agent)
+        await self.tell_queue()
 
     async def _agent_gone(self, agent: Agent) -> None:
-        """The agent did not come back: their sessions go back to the front of the queue."""
+        """The agent did not come back: their members go back to the front of their queues."""
         agent.grace = None
         if agent.sid is not None:
             return
         async with self._lock:
-            for session_id in reversed(agent.sessions):
+            for session_id in agent.sessions:
                 session = self.sessions[session_id]
                 if session.ended:
                     continue
                 self._move(session, "queued", "dispatcher", "agent_lost")
                 session.agent_id = None
                 session.tile = None
-                self.queue.insert(0, session_id)
+                self.storage.save(session, session.state, "dispatcher", None)
+                self.queues.add(session)  # queued_at kept: ahead of later arrivals
             agent.tiles = [None] * MAX_KIOSKS
             agent.focus.clear()
         await self.router.close_room(agent.agent_id)
         await self.dispatch()
         await self.tell_queue()
 
+    async def set_availability(self, identity: AgentIdentity, availability: str) -> None:
+        agent = self.agents[identity.agent_id]
+        agent.availability = availability
+        await self.tell_agent(agent)
+        await self.dispatch()
+        await self.tell_queue()
+
     async def agent_offer(self, identity: AgentIdentity, sdp: str) -> str:
         agent = self.agents[identity.agent_id]
         answer = await self._add_peer(agent.agent_id, agent.agent_id, "agent", sdp)
-        agent.media_ready = True
         await self.push_room(agent)
         return answer
 
@@ -254,15 +371,45 @@ class Hub:
         session = self.owned_session(session_id, agent_id=identity.agent_id)
         session.outcome = outcome
         session.note = note
+        actor = f"agent:{identity.agent_id}"
         if session.state == "active":
             async with self._lock:
-                self._move(session, "wrap_up", f"agent:{identity.agent_id}", "agent_ended")
-                self._move(session, "closed", f"agent:{identity.agent_id}", outcome)
+                self._move(session, "wrap_up", actor, "agent_ended")
+                self._move(session, "closed", actor, outcome)
+            self.queues.record_handling(session.service, time.time() - (session.queued_at or session.created_at))
+            agent = self.agents.get(identity.agent_id)
+            if agent is not None:
+                agent.handled_today += 1
             await self._release(session)
         else:
-            await self._end(session, "cancelled", f"agent:{identity.agent_id}", "agent_ended")
+            await self._end(session, "cancelled", actor, "agent_ended")
 
-    # -- media events -----------------------------------------------------
+    async def transfer(self, identity: AgentIdentity, session_id: str, service: str | None, to_agent: str | None) -> None:
+        """Send a member to another queue or agent; they keep their place ahead of new arrivals."""
+        session = self.owned_session(session_id, agent_id=identity.agent_id)
+        if to_agent is not None:
+            target = self.agents.get(to_agent)
+            if target is None or target.sid is None or to_agent == identity.agent_id:
+                raise EventError("unknown_agent", "That agent is not signed in.")
+            if not target.load().can_take(service or session.service) or target.availability != "available":
+                raise EventError("capacity", "That agent cannot take this session now (busy, away or not skilled).")
+        actor = f"agent:{identity.agent_id}"
+        async with self._lock:
+            self._move(session, "transferred", actor, "transferred")
+        await self._release(session, dispatch=False)
+        async with self._lock:
+            session.agent_id = None
+            session.tile = None
+            if service is not None:
+                session.service = service
+            session.preferred_agent = to_agent
+            self._move(session, "queued", actor, "transferred")
+            self.queues.add(session)
+        await self.dispatch()
+        await self.tell_queue()
+        await self.tell_branch(session.branch)
+
+    # -- media events --------------------------------------------------------------
 
     def on_media_event(self, event: dict) -> None:
         if event.get("event") == "peer.state":
@@ -280,21 +427,19 @@ class Hub:
             agent = self.agents.get(session.agent_id or "")
             if agent is not None:
                 await self.tell_agent(agent)
+            await self.tell_branch(session.branch)
         elif state in ("failed", "closed") and not session.ended:
             self._start_grace(peer_id)
 
-    # -- dispatching --------------------------------------------------------
+    # -- dispatching ---------------------------------------------------------------
 
     async def dispatch(self) -> None:
         """Give waiting sessions, oldest first, to agents with free tiles."""
         changed: list[Agent] = []
         async with self._lock:
-            for session_id in list(self.queue):
-                session = self.sessions[session_id]
-                loads = [
-                    AgentLoad(a.agent_id, a.capacity, len(a.sessions), a.last_assigned_at, a.sid is not None)
-                    for a in self.agents.values()
-                ]
+            for session in self.queues.oldest_first():
+                preferred = session.preferred_agent
+                loads = [a.load() for a in self.agents.values() if preferred is None or a.agent_id == preferred]
                 agent_id = choose_agent(loads, session.service)
                 if agent_id is None:
                     continue
@@ -302,31 +447,32 @@ class Hub:
                 tile = agent.tiles.index(None)
                 session.agent_id = agent_id
                 session.tile = tile + 1
-                self._move(session, "assigned", "dispatcher", f"tile {tile + 1}")
-                agent.tiles[tile] = session_id
+                session.preferred_agent = None
+                self._move(session, "assigned", "dispatcher", f"{agent_id}, tile {tile + 1}")
+                agent.tiles[tile] = session.session_id
                 agent.last_assigned_at = time.monotonic()
-                self.queue.remove(session_id)
+                self.queues.remove(session.session_id)
                 changed.append(agent)
         for agent in dict.fromkeys(changed):
             await self.push_room(agent)  # also tells each newly assigned kiosk
         if changed:
             await self.tell_queue()
+            for branch in {self.sessions[s].branch for a in changed for s in a.sessions}:
+                await self.tell_branch(branch)
 
-    # -- ending -------------------------------------------------------------
+    # -- ending ------------------------------------------------------------------
 
     async def _end(self, session: Session, state: str, actor: str, reason: str) -> None:
         async with self._lock:
-            if session.state in ("queued",) and state == "failed":
-                state = "abandoned"
             self._move(session, state, actor, reason)
-            if session.session_id in self.queue:
-                self.queue.remove(session.session_id)
+            self.queues.remove(session.session_id)
         await self._release(session)
         await self.tell_queue()
 
-    async def _release(self, session: Session) -> None:
+    async def _release(self, session: Session, dispatch: bool = True) -> None:
         """Free the session's tile and media, tell everyone, refill the tile."""
         self._cancel_grace(session.session_id)
+        self._kiosk_quality.pop(session.session_id, None)
         await self.tell_kiosk(session)
         agent = self.agents.get(session.agent_id or "")
         if agent is not None and session.session_id in agent.tiles:
@@ -334,7 +480,9 @@ class Hub:
             agent.focus.discard(session.session_id)
             await self.router.remove_peer(agent.agent_id, session.session_id)
             await self.push_room(agent)
-        await self.dispatch()
+        await self.tell_branch(session.branch)
+        if dispatch:
+            await self.dispatch()
 
     def _start_grace(self, session_id: str) -> None:
         if session_id in self._graces:
@@ -354,10 +502,12 @@ class Hub:
         session = self.sessions.get(session_id)
         if session is None or session.ended:
             return
+        if session.kiosk_id in self.kiosk_sids and session.state in ("queued", "assigned"):
+            return  # the member is there, waiting: nothing dropped
         state = "abandoned" if session.state in ("queued", "assigned") else "failed"
         await self._end(session, state, "media", "member_disconnected")
 
-    # -- telling clients ----------------------------------------------------
+    # -- telling clients ----------------------------------------------------------
 
     async def push_room(self, agent: Agent) -> None:
         """Send the room's routing state to the router and tell its people."""
@@ -371,72 +521,43 @@ class Hub:
         await self.tell_agent(agent)
         for session_id in agent.sessions:
             await self.tell_kiosk(self.sessions[session_id])
-
-    def kiosk_view(self, session: Session) -> dict:
-        state = KIOSK_STATE.get(session.state)
-        if session.state == "active":
-            agent = self.agents.get(session.agent_id or "")
-            talking = agent is not None and agent.sid is not None and session.session_id in agent.focus
-            state = "talking" if talking else "on_hold"
-        agent = self.agents.get(session.agent_id or "")
-        return {
-            "session_id": session.session_id,
-            "state": state,
-            "service": session.service,
-            "position": self.queue.index(session.session_id) + 1 if session.session_id in self.queue else None,
-            "agent": {"id": agent.agent_id, "name": agent.identity.name} if agent else None,
-            "reason": session.reason if session.ended else None,
-        }
+        await self._changed()
 
     async def tell_kiosk(self, session: Session) -> None:
         sid = self.kiosk_sids.get(session.kiosk_id)
         if sid is None:
             return
-        view = self.kiosk_view(session)
+        view = views.kiosk_view(self, session)
         await self.emit("session.state", view, to=sid, namespace="/kiosk")
         if view["state"] in ("talking", "on_hold"):
             level = "full" if view["state"] == "talking" else "thumbnail"
             if self._kiosk_quality.get(session.session_id) != level:
                 self._kiosk_quality[session.session_id] = level
                 await self.emit(
-                    "media.quality", {"session_id": session.session_id, **QUALITY[level]}, to=sid, namespace="/kiosk"
+                    "media.quality", {"session_id": session.session_id, **views.QUALITY[level]}, to=sid, namespace="/kiosk"
                 )
 
     async def tell_queue(self) -> None:
-        for session_id in self.queue:
-            await self.tell_kiosk(self.sessions[session_id])
-
-    def room_view(self, agent: Agent) -> dict:
-        tiles = []
-        for index, session_id in enumerate(agent.tiles):
-            if session_id is None:
-                tiles.append(None)
-                continue
-            session = self.sessions[session_id]
-            tiles.append(
-                {
-                    "tile": index + 1,
-                    "session_id": session_id,
-                    "kiosk_id": session.kiosk_id,
-                    "branch": session.branch,
-                    "booth": session.booth,
-                    "service": session.service,
-                    "state": self.kiosk_view(session)["state"],
-                    "since": session.created_at,
-                }
-            )
-        return {
-            "agent_id": agent.agent_id,
-            "capacity": agent.capacity,
-            "tiles": tiles,
-            "focus": sorted(agent.focus),
-        }
+        for session in self.queues.oldest_first():
+            await self.tell_kiosk(session)
+        await self._changed()
 
     async def tell_agent(self, agent: Agent) -> None:
         if agent.sid is not None:
-            await self.emit("room.state", self.room_view(agent), to=agent.sid, namespace="/agent")
+            await self.emit("room.state", views.room_view(self, agent), to=agent.sid, namespace="/agent")
 
-    # -- media --------------------------------------------------------------
+    async def tell_branch(self, branch: str) -> None:
+        await self.emit("branch.state", views.branch_view(self, branch), to=f"branch:{branch}", namespace="/officer")
+        await self._changed()
+
+    async def _changed(self) -> None:
+        for watcher in list(self.watchers):
+            try:
+                await watcher()
+            except Exception:
+                logger.exception("watcher failed")
+
+    # -- media ---------------------------------------------------------------------
 
     async def _add_peer(self, room_id: str, peer_id: str, role: str, sdp: str) -> str:
         try:

@@ -2,11 +2,12 @@
 
 Each namespace is a table of events: for every event, the schema its
 payload must match and the hub call it makes. Authentication happens at
-connect time (a kiosk token on ``/kiosk``, an agent token on ``/agent``; a
-token of the other role is refused), so an event can only come from its
-namespace's role; ownership (a kiosk's own session, an agent's own
-sessions) is checked by the hub. Every refusal is answered with a clear
-error and changes nothing.
+connect time (a kiosk token on ``/kiosk``; an agent's cookie, password or
+token on ``/agent``; an officer's cookie or password on ``/officer``;
+credentials of another role are refused), so an event can only come from
+its namespace's role; ownership (a kiosk's own session, an agent's own
+sessions, an officer's own branch) is checked by the hub. Every refusal is
+answered with a clear error and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,20 +18,30 @@ from typing import Any
 
 import socketio
 
+from server.auth import agent_identity as auth_agent
+from server.auth import kiosk_identity as auth_kiosk
+from server.auth import staff_identity as auth_staff
 from server.config import Config
 
 from .hub import Hub
 from .schemas import (
     AgentOffer,
+    Availability,
     EventError,
     FocusAll,
     FocusSet,
+    HelpAnswer,
     KioskOffer,
+    OfficerCancel,
+    OfficerStart,
     Payload,
+    SecurityCall,
     SessionEnd,
     SessionLeave,
+    SessionRate,
     SessionRef,
     SessionRequest,
+    SessionTransfer,
     parse,
 )
 
@@ -51,15 +62,21 @@ class RoleNamespace(socketio.AsyncNamespace):
         self.config = config
         self.identities: dict[str, Any] = {}
 
-    def identify(self, token: str | None):  # pragma: no cover - abstract
+    #: What a refused client is told it needs.
+    credentials = "token"
+
+    def identify(self, auth: Any, environ: dict):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @property
+    def accounts(self):
+        return self.hub.storage.accounts
+
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        token = auth.get("token") if isinstance(auth, dict) else None
-        identity = self.identify(token if isinstance(token, str) else None)
+        identity = self.identify(auth, environ)
         if identity is None:
             raise socketio.exceptions.ConnectionRefusedError(
-                f"A valid {self.role} token is required.", {"code": "unauthorized"}
+                f"A valid {self.role} {self.credentials} is required.", {"code": "unauthorized"}
             )
         self.identities[sid] = identity
         await self.joined(sid, identity)
@@ -111,10 +128,12 @@ class KioskNamespace(RoleNamespace):
         "session.request": (SessionRequest, "request"),
         "media.offer": (KioskOffer, "offer"),
         "session.leave": (SessionLeave, "leave"),
+        "session.rate": (SessionRate, "rate"),
+        "security.call": (SecurityCall, "call_security"),
     }
 
-    def identify(self, token):
-        return self.config.kiosk_for(token)
+    def identify(self, auth, environ):
+        return auth_kiosk(self.config, self.accounts, auth)
 
     async def joined(self, sid, identity) -> None:
         await self.hub.kiosk_connected(identity, sid)
@@ -123,7 +142,9 @@ class KioskNamespace(RoleNamespace):
         await self.hub.kiosk_disconnected(identity, sid)
 
     async def request(self, kiosk, p: SessionRequest) -> dict:
-        session = await self.hub.request_session(kiosk, p.service, p.language)
+        if not self.config.kiosk_self_start:
+            raise EventError("forbidden", "Sessions are started by the branch's security officer.")
+        session = await self.hub.start_session(kiosk, p.service, p.language, f"kiosk:{kiosk.kiosk_id}")
         return {"session_id": session.session_id}
 
     async def offer(self, kiosk, p: KioskOffer) -> dict:
@@ -133,22 +154,33 @@ class KioskNamespace(RoleNamespace):
         await self.hub.kiosk_leave(kiosk, p.session_id)
         return {}
 
+    async def rate(self, kiosk, p: SessionRate) -> dict:
+        await self.hub.rate(kiosk, p.session_id, p.score)
+        return {}
+
+    async def call_security(self, kiosk, p: SecurityCall) -> dict:
+        await self.hub.call_security(kiosk)
+        return {}
+
 
 class AgentNamespace(RoleNamespace):
     """``/agent``: a customer-service agent's console."""
 
     role = "agent"
+    credentials = "sign-in (cookie, username and password, or token)"
     events = {
         "media.offer": (AgentOffer, "offer"),
+        "agent.availability": (Availability, "availability"),
         "focus.set": (FocusSet, "focus_set"),
         "focus.all": (FocusAll, "focus_all"),
         "session.talk": (SessionRef, "talk"),
         "session.hold": (SessionRef, "hold"),
         "session.end": (SessionEnd, "end"),
+        "session.transfer": (SessionTransfer, "transfer"),
     }
 
-    def identify(self, token):
-        return self.config.agent_for(token)
+    def identify(self, auth, environ):
+        return auth_agent(self.config, self.accounts, auth, environ)
 
     async def joined(self, sid, identity) -> None:
         old = self.hub.agents.get(identity.agent_id)
@@ -181,4 +213,46 @@ class AgentNamespace(RoleNamespace):
 
     async def end(self, agent, p: SessionEnd) -> dict:
         await self.hub.end_session(agent, p.session_id, p.outcome, p.note)
+        return {}
+
+    async def availability(self, agent, p: Availability) -> dict:
+        await self.hub.set_availability(agent, p.availability)
+        return {}
+
+    async def transfer(self, agent, p: SessionTransfer) -> dict:
+        if p.service is None and p.agent_id is None:
+            raise EventError("invalid_payload", "Name a service queue or an agent to transfer to.")
+        await self.hub.transfer(agent, p.session_id, p.service, p.agent_id)
+        return {}
+
+
+class OfficerNamespace(RoleNamespace):
+    """``/officer``: a branch security officer's console; their branch only, no media, no contents."""
+
+    role = "security officer"
+    credentials = "sign-in (cookie, or username and password)"
+    events = {
+        "session.start": (OfficerStart, "start"),
+        "session.cancel": (OfficerCancel, "cancel"),
+        "help.answer": (HelpAnswer, "answer_help"),
+    }
+
+    def identify(self, auth, environ):
+        return auth_staff(self.accounts, auth, environ, "officer")
+
+    async def joined(self, sid, officer) -> None:
+        await self.enter_room(sid, f"branch:{officer.branch}")
+        await self.hub.tell_branch(officer.branch)
+
+    async def start(self, officer, p: OfficerStart) -> dict:
+        kiosk = self.hub.branch_kiosk(officer, p.kiosk_id)
+        session = await self.hub.start_session(kiosk, p.service, p.language, f"officer:{officer.username}")
+        return {"session_id": session.session_id}
+
+    async def cancel(self, officer, p: OfficerCancel) -> dict:
+        await self.hub.officer_cancel(officer, p.session_id)
+        return {}
+
+    async def answer_help(self, officer, p: HelpAnswer) -> dict:
+        await self.hub.help_answered(officer, p.kiosk_id)
         return {}

@@ -41,6 +41,15 @@ class SessionLeave(Payload):
     session_id: SessionId
 
 
+class SessionRate(Payload):
+    session_id: SessionId
+    score: Annotated[int, Field(ge=1, le=5, strict=True)]
+
+
+class SecurityCall(Payload):
+    pass
+
+
 # -- agent ---------------------------------------------------------------
 
 
@@ -64,6 +73,37 @@ class SessionEnd(Payload):
     session_id: SessionId
     outcome: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z_]+$")] = "resolved"
     note: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
+AgentIdStr = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")]
+KioskIdStr = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class Availability(Payload):
+    availability: Literal["available", "away", "offline"]
+
+
+class SessionTransfer(Payload):
+    session_id: SessionId
+    service: Service | None = None
+    agent_id: AgentIdStr | None = None
+
+
+# -- security officer ---------------------------------------------------------
+
+
+class OfficerStart(Payload):
+    kiosk_id: KioskIdStr
+    service: Service
+    language: Literal["id", "en"] = "id"
+
+
+class OfficerCancel(Payload):
+    session_id: SessionId
+
+
+class HelpAnswer(Payload):
+    kiosk_id: KioskIdStr
 
 
 class EventError(Exception):

@@ -50,6 +50,12 @@ class Session:
     outcome: str | None = None
     note: str = ""
     reason: str | None = None
+    #: When the session (first) joined its queue; a transfer keeps it.
+    queued_at: float | None = None
+    #: The member's 1-5 satisfaction rating, once given.
+    rating: int | None = None
+    #: A named agent this session was transferred to (not stored).
+    preferred_agent: str | None = None
 
     def can_move(self, new_state: str) -> bool:
         return new_state in TRANSITIONS.get(self.state, frozenset())

@@ -28,7 +28,7 @@ def snapshot(server) -> tuple:
     return (
         hub.storage.count_sessions(),
         tuple(sorted((s.session_id, s.state) for s in hub.sessions.values())),
-        tuple(hub.queue),
+        tuple(s.session_id for s in hub.queues.oldest_first()),
         tuple((a.agent_id, tuple(a.tiles), tuple(sorted(a.focus))) for a in hub.agents.values()),
     )
 
