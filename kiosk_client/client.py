@@ -98,7 +98,7 @@ class HeadlessKiosk:
                 target = (data["session_id"], agent)
                 if target != self._media_for:
                     self._media_for = target
-                    asyncio.ensure_future(self.start_media())
+                    asyncio.ensure_future(self._start_media_or_retry(target))
 
         @self.sio.on("help.answered", namespace=ns)
         async def on_help(data: dict) -> None:
@@ -142,6 +142,19 @@ class HeadlessKiosk:
         return await self.call("session.leave", {"session_id": self.session_id})
 
     # -- media --------------------------------------------------------------
+
+    async def _start_media_or_retry(self, target: tuple[str, str]) -> None:
+        """Offer media; if that fails, note why and try again while it is still wanted."""
+        for attempt in range(5):
+            try:
+                await self.start_media()
+                return
+            except Exception as exc:  # refused, or the socket dropped mid-way
+                self.errors.append({"code": "media_start_failed", "message": repr(exc)})
+                logger.warning("kiosk media start failed (attempt %d): %r", attempt + 1, exc)
+            await asyncio.sleep(0.5 * (attempt + 1))
+            if self._media_for != target or not self.sio.connected:
+                return
 
     async def start_media(self) -> None:
         """Make a new peer connection for the current session and offer it."""
@@ -203,7 +216,10 @@ class HeadlessKiosk:
         await asyncio.sleep(0)
 
     async def wait_state(self, state: str, timeout: float = 15.0) -> None:
-        await until(lambda: self.state == state, timeout, f"kiosk state {state!r} (now {self.state!r})")
+        try:
+            await until(lambda: self.state == state, timeout, f"kiosk state {state!r}")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; now {self.state!r}, errors {self.errors[-3:]}") from None
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -9,7 +9,8 @@ import socketio
 from aiohttp import web
 
 from signaling.hub import Hub
-from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespace
+from signaling.board import BoardPublisher
+from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
 
 from . import appkeys
 from .config import Config
@@ -19,7 +20,7 @@ from .storage import Storage
 logger = logging.getLogger(__name__)
 
 #: Modules that add pages to the app, each with ``setup(app)``; a missing one is skipped.
-PAGE_MODULES = ("server.static_routes", "kiosk_client.web", "agent_console.web")
+PAGE_MODULES = ("server.static_routes", "server.routes", "server.pages", "kiosk_client.web", "agent_console.web")
 
 
 def build_router(config: Config):
@@ -53,6 +54,7 @@ def create_app(config: Config) -> web.Application:
     sio.register_namespace(KioskNamespace("/kiosk", hub, config))
     sio.register_namespace(AgentNamespace("/agent", hub, config))
     sio.register_namespace(OfficerNamespace("/officer", hub, config))
+    sio.register_namespace(SupervisorNamespace("/supervisor", hub, config, BoardPublisher(hub)))
     app[appkeys.HUB] = hub
 
     async def health(request: web.Request) -> web.Response:

@@ -36,6 +36,12 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--tokens", default=None, help="JSON file with kiosk and agent tokens (see docs/operations.md)")
     p.add_argument("--media-router", default=None, help=argparse.SUPPRESS)  # benchmarks only
+    p.add_argument(
+        "--reconnect-grace",
+        type=float,
+        default=60.0,
+        help="seconds a dropped kiosk or agent has to come back before its sessions end (default 60)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -62,6 +68,10 @@ def parser() -> argparse.ArgumentParser:
     kiosk.add_argument("--service", default="jht")
     kiosk.add_argument("--seconds", type=float, default=0)
 
+    from .admin import add_parser as add_admin_parser
+
+    add_admin_parser(sub)
+
     bench = sub.add_parser("bench", help="measure the media router (see docs/performance.md)", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -77,12 +87,15 @@ def config_from_args(args: argparse.Namespace) -> Config:
         media_workers=workers,
         ice_addresses=args.ice_address or (["127.0.0.1"] if loopback else None),
         media_router=args.media_router,
+        reconnect_grace=args.reconnect_grace,
     )
     if args.tokens:
         data = json.loads(Path(args.tokens).read_text())
         for token, kiosk in data.get("kiosks", {}).items():
             config.kiosk_tokens[token] = KioskIdentity(**kiosk)
         for token, agent in data.get("agents", {}).items():
+            if agent.get("skills") is not None:
+                agent = {**agent, "skills": frozenset(agent["skills"])}
             config.agent_tokens[token] = AgentIdentity(**agent)
     return config
 
@@ -186,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "admin":
+        from .admin import run as run_admin
+
+        return run_admin(args)
     if args.command == "bench":
         from bench.cli import main as bench_main
 

@@ -23,6 +23,7 @@ from server.auth import kiosk_identity as auth_kiosk
 from server.auth import staff_identity as auth_staff
 from server.config import Config
 
+from .board import BoardPublisher
 from .hub import Hub
 from .schemas import (
     AgentOffer,
@@ -256,3 +257,26 @@ class OfficerNamespace(RoleNamespace):
     async def answer_help(self, officer, p: HelpAnswer) -> dict:
         await self.hub.help_answered(officer, p.kiosk_id)
         return {}
+
+
+class SupervisorNamespace(RoleNamespace):
+    """``/supervisor``: the live board. Read-only: the server pushes ``board.state``."""
+
+    role = "supervisor"
+    credentials = "sign-in (cookie, or username and password)"
+    events: dict = {}
+
+    def __init__(self, namespace: str, hub: Hub, config: Config, board: BoardPublisher) -> None:
+        super().__init__(namespace, hub, config)
+        self.board = board
+
+    def identify(self, auth, environ):
+        return auth_staff(self.accounts, auth, environ, "supervisor")
+
+    async def joined(self, sid, supervisor) -> None:
+        await self.enter_room(sid, "supervisors")
+        self.board.viewers += 1
+        await self.board.publish(to=sid)
+
+    async def left(self, sid, supervisor) -> None:
+        self.board.viewers -= 1

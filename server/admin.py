@@ -1,0 +1,101 @@
+"""``lapak admin``: bootstrap the first supervisor and manage accounts from a terminal.
+
+Works directly on the data directory's database (the service may be running:
+SQLite serialises the writes). Passwords are read from the terminal, or
+from one line of standard input with ``--password-stdin`` (for scripts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from .accounts import ROLES, AccountError
+from .config import SERVICES
+from .storage import Storage
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("admin", help="manage branches, users and kiosks")
+    p.add_argument("--data", default="lapak-data", help="data directory (default lapak-data)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    cmds = p.add_subparsers(dest="admin_command", required=True)
+
+    init = cmds.add_parser("init", help="create the first supervisor")
+    init.add_argument("username")
+    init.add_argument("--name", default=None)
+
+    branch = cmds.add_parser("add-branch", help="add a branch office")
+    branch.add_argument("branch_id", help="short id, e.g. jkt-salemba")
+    branch.add_argument("name", help='display name, e.g. "KC Jakarta Salemba"')
+
+    user = cmds.add_parser("add-user", help="add a supervisor, agent or security officer")
+    user.add_argument("username")
+    user.add_argument("--role", required=True, choices=ROLES)
+    user.add_argument("--name", default=None)
+    user.add_argument("--branch", default=None, help="the officer's branch")
+    user.add_argument("--skills", default=None, help=f"agent's services, comma-separated ({','.join(SERVICES)}); default all")
+    user.add_argument("--capacity", type=int, default=6, help="agent's simultaneous sessions (1-6)")
+
+    kiosk = cmds.add_parser("add-kiosk", help="provision a booth device; prints its token once")
+    kiosk.add_argument("--branch", required=True)
+    kiosk.add_argument("--booth", type=int, required=True)
+
+    revoke = cmds.add_parser("revoke-kiosk", help="revoke a booth device's token")
+    revoke.add_argument("kiosk_id")
+
+    cmds.add_parser("list", help="list branches, users and kiosks")
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password (at least 10 characters): ")
+    if getpass.getpass("Again: ") != first:
+        raise AccountError("The two passwords differ.")
+    return first
+
+
+def run(args: argparse.Namespace) -> int:
+    storage = Storage(Path(args.data) / "lapak.sqlite3")
+    accounts = storage.accounts
+    try:
+        cmd = args.admin_command
+        if cmd == "init":
+            if accounts.has_supervisor():
+                raise AccountError("A supervisor exists already; use add-user --role supervisor.")
+            accounts.add_user(args.username, _password(args), "supervisor", name=args.name)
+            print(f"Supervisor {args.username} created. Sign in at /login.")
+        elif cmd == "add-branch":
+            accounts.add_branch(args.branch_id, args.name)
+            print(f"Branch {args.branch_id} added.")
+        elif cmd == "add-user":
+            skills = [s for s in args.skills.split(",") if s] if args.skills else None
+            accounts.add_user(
+                args.username, _password(args), args.role, name=args.name, branch_id=args.branch,
+                skills=skills, capacity=args.capacity,
+            )
+            print(f"{args.role.capitalize()} {args.username} added.")
+        elif cmd == "add-kiosk":
+            kiosk_id, token = accounts.add_kiosk(args.branch, args.booth)
+            print(f"Kiosk {kiosk_id} provisioned. Its token (shown only now):\n{token}")
+            print(f"Open on the booth: /kiosk?token={token}")
+        elif cmd == "revoke-kiosk":
+            accounts.revoke_kiosk(args.kiosk_id)
+            print(f"Kiosk {args.kiosk_id} revoked.")
+        elif cmd == "list":
+            for b in accounts.branches():
+                print(f"branch  {b['branch_id']:<20} {b['name']}")
+            for u in accounts.users():
+                extra = u.branch_id or (",".join(sorted(u.skills)) if u.skills is not None else "all services")
+                print(f"user    {u.username:<20} {u.role:<10} {extra}{'' if u.active else ' (disabled)'}")
+            for k in accounts.kiosks():
+                print(f"kiosk   {k.kiosk_id:<20} branch {k.branch} booth {k.booth}")
+        return 0
+    except AccountError as exc:
+        print(f"lapak admin: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        storage.close()
