@@ -20,7 +20,7 @@ from .storage import Storage
 logger = logging.getLogger(__name__)
 
 #: Modules that add pages to the app, each with ``setup(app)``; a missing one is skipped.
-PAGE_MODULES = ("server.static_routes", "server.routes", "server.pages", "kiosk_client.web", "agent_console.web")
+PAGE_MODULES = ("server.static_routes", "server.routes", "server.reports", "server.pages", "kiosk_client.web", "agent_console.web")
 
 
 def build_router(config: Config):

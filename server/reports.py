@@ -1,0 +1,243 @@
+"""Reports for supervisors: the history of closed sessions, CSV export, the day's curve, metrics.
+
+History rows join each session with the times of its transitions (when it
+was first assigned, when it ended), so waiting and handling times come from
+the stored record, not from memory: a restart loses none of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import datetime, timedelta, timezone
+
+from aiohttp import web
+
+from . import appkeys
+from .auth import require_role, request_user
+from .config import SERVICES
+
+#: Local time of the branches (WIB, UTC+7) for day boundaries in reports.
+LOCAL = timezone(timedelta(hours=7))
+
+HISTORY_COLUMNS = (
+    "session_id", "created_at", "branch", "booth", "kiosk_id", "service", "agent_id", "state",
+    "outcome", "wait_seconds", "handling_seconds", "rating", "ended_at",
+)
+
+_HISTORY_SQL = """
+SELECT s.session_id, s.created_at, s.branch, s.booth, s.kiosk_id, s.service, s.agent_id, s.state, s.outcome,
+       s.queued_at, s.rating,
+       (SELECT MIN(at) FROM transitions t WHERE t.session_id = s.session_id AND t.to_state = 'assigned') AS assigned_at,
+       (SELECT MIN(at) FROM transitions t WHERE t.session_id = s.session_id AND t.to_state = 'active') AS active_at,
+       (SELECT MAX(at) FROM transitions t WHERE t.session_id = s.session_id
+          AND t.to_state IN ('closed', 'cancelled', 'abandoned', 'failed')) AS ended_at
+FROM sessions s
+WHERE s.state IN ('closed', 'cancelled', 'abandoned', 'failed')
+"""
+
+
+def day_bounds(day: str | None) -> tuple[float, float]:
+    """UNIX seconds of the start and end of ``day`` (YYYY-MM-DD, local time; today if None)."""
+    if day:
+        start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=LOCAL)
+    else:
+        start = datetime.now(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.timestamp(), (start + timedelta(days=1)).timestamp()
+
+
+def history(db, filters: dict[str, str]) -> list[dict]:
+    """Closed sessions matching ``filters`` (from, to: dates; branch, service, agent, outcome)."""
+    sql = _HISTORY_SQL
+    args: list = []
+    if filters.get("from"):
+        sql += " AND s.created_at >= ?"
+        args.append(day_bounds(filters["from"])[0])
+    if filters.get("to"):
+        sql += " AND s.created_at < ?"
+        args.append(day_bounds(filters["to"])[1])
+    for key, column in (("branch", "s.branch"), ("service", "s.service"), ("agent", "s.agent_id"), ("outcome", "s.outcome")):
+        if filters.get(key):
+            sql += f" AND {column} = ?"
+            args.append(filters[key])
+    sql += " ORDER BY s.created_at DESC LIMIT 5000"
+    rows = []
+    for r in db.execute(sql, args).fetchall():
+        (sid, created, branch, booth, kiosk, service, agent, state, outcome, queued, rating, assigned, active, ended) = r
+        rows.append(
+            {
+                "session_id": sid,
+                "created_at": created,
+                "branch": branch,
+                "booth": booth,
+                "kiosk_id": kiosk,
+                "service": service,
+                "agent_id": agent,
+                "state": state,
+                "outcome": outcome,
+                "wait_seconds": round(assigned - (queued or created), 1) if assigned else None,
+                "handling_seconds": round(ended - active, 1) if active and ended else None,
+                "rating": rating,
+                "ended_at": ended,
+            }
+        )
+    return rows
+
+
+def day_series(db, day: str | None, bucket_minutes: int = 15) -> dict:
+    """Waiting members, sessions in progress and mean wait, per bucket of the day."""
+    start, end = day_bounds(day)
+    step = bucket_minutes * 60
+    times = [start + i * step for i in range(int((end - start) // step))]
+    spans: dict[str, dict[str, float]] = {}
+    for sid, to_state, at in db.execute(
+        "SELECT session_id, to_state, at FROM transitions WHERE at < ? AND session_id IN "
+        "(SELECT session_id FROM sessions WHERE COALESCE(updated_at, created_at) >= ?) ORDER BY id",
+        (end, start),
+    ):
+        span = spans.setdefault(sid, {})
+        span.setdefault(to_state, at)
+        if to_state in ("closed", "cancelled", "abandoned", "failed"):
+            span["end"] = at
+    waiting, busy, mean_wait = [], [], []
+    for t in times:
+        w = b = 0
+        waits = []
+        for span in spans.values():
+            q, a, e = span.get("queued"), span.get("assigned"), span.get("end", float("inf"))
+            if q is not None and q <= t < min(a or float("inf"), e):
+                w += 1
+            if a is not None and a <= t < e:
+                b += 1
+            if q is not None and a is not None and t <= a < t + step:
+                waits.append(a - q)
+        waiting.append(w)
+        busy.append(b)
+        mean_wait.append(round(sum(waits) / len(waits), 1) if waits else None)
+    return {
+        "day": datetime.fromtimestamp(start, LOCAL).strftime("%Y-%m-%d"),
+        "bucket_minutes": bucket_minutes,
+        "times": times,
+        "waiting": waiting,
+        "in_progress": busy,
+        "mean_wait_seconds": mean_wait,
+    }
+
+
+def _filters(request: web.Request) -> dict[str, str]:
+    return {k: request.query[k][:40] for k in ("from", "to", "branch", "service", "agent", "outcome") if request.query.get(k)}
+
+
+def _checked_filters(request: web.Request) -> dict[str, str]:
+    filters = _filters(request)
+    try:
+        for key in ("from", "to"):
+            if key in filters:
+                day_bounds(filters[key])
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": {"code": "invalid_payload", "message": "Dates are YYYY-MM-DD."}}',
+            content_type="application/json",
+        ) from None
+    if filters.get("service") and filters["service"] not in SERVICES:
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": {"code": "invalid_payload", "message": "Unknown service."}}',
+            content_type="application/json",
+        )
+    return filters
+
+
+@require_role("supervisor")
+async def history_json(request: web.Request) -> web.Response:
+    rows = history(request.app[appkeys.HUB].storage.db, _checked_filters(request))
+    return web.json_response({"sessions": rows})
+
+
+@require_role("supervisor")
+async def history_csv(request: web.Request) -> web.Response:
+    rows = history(request.app[appkeys.HUB].storage.db, _checked_filters(request))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        row = dict(row)
+        for key in ("created_at", "ended_at"):
+            if row[key]:
+                row[key] = datetime.fromtimestamp(row[key], LOCAL).isoformat(timespec="seconds")
+        writer.writerow(row)
+    stamp = datetime.now(LOCAL).strftime("%Y%m%d-%H%M")
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="lapak-sessions-{stamp}.csv"'},
+    )
+
+
+@require_role("supervisor")
+async def day_json(request: web.Request) -> web.Response:
+    day = request.query.get("day")
+    try:
+        series = day_series(request.app[appkeys.HUB].storage.db, day)
+    except ValueError:
+        raise web.HTTPBadRequest(text="Dates are YYYY-MM-DD.") from None
+    return web.json_response(series)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """OpenMetrics text for operations: supervisors, or anyone on this machine."""
+    local = request.remote in ("127.0.0.1", "::1")
+    user = request_user(request)
+    if not local and (user is None or user.role != "supervisor"):
+        raise web.HTTPForbidden(text="Metrics are for supervisors or local scrapers.")
+    hub = request.app[appkeys.HUB]
+    lines = []
+
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[dict, float]]) -> None:
+        lines.append(f"# TYPE {name} {kind}")
+        lines.append(f"# HELP {name} {help_text}")
+        for labels, value in samples:
+            label = ",".join(f'{k}="{v}"' for k, v in labels.items())
+            suffix = "_total" if kind == "counter" else ""
+            lines.append(f"{name}{suffix}{{{label}}} {value}" if label else f"{name}{suffix} {value}")
+
+    now = time.time()
+    metric("lapak_queue_waiting", "gauge", "Members waiting, per service.",
+           [({"service": s}, len(hub.queues.waiting(s))) for s in SERVICES])
+    metric("lapak_queue_longest_wait_seconds", "gauge", "Longest current wait, per service.",
+           [({"service": s}, round(max([now - (x.queued_at or now) for x in hub.queues.waiting(s)] or [0]), 1))
+            for s in SERVICES])
+    metric("lapak_agent_sessions", "gauge", "Sessions in progress, per agent.",
+           [({"agent": a.agent_id}, len(a.sessions)) for a in hub.agents.values()])
+    metric("lapak_agent_capacity", "gauge", "Session capacity, per agent.",
+           [({"agent": a.agent_id}, a.capacity) for a in hub.agents.values()])
+    states: dict[str, int] = {}
+    for s in hub.sessions.values():
+        states[s.state] = states.get(s.state, 0) + 1
+    metric("lapak_sessions", "gauge", "Sessions known to the hub, per state.", [({"state": k}, v) for k, v in states.items()])
+    stats = await hub.router.stats()
+    peers = [p for room in stats["rooms"].values() for p in room["peers"].values()]
+    metric("lapak_router_peers", "gauge", "Peer connections at the media router.", [({}, len(peers))])
+    packets_in = {"audio": 0, "video": 0}
+    packets_out = {"audio": 0, "video": 0}
+    frames_out = 0
+    for p in peers:
+        for kind, counters in p["in"].items():
+            packets_in[kind] += counters["packets"]
+        for out in p["out"]:
+            packets_out[out["kind"]] += out["packets"]
+            frames_out += out["frames"]
+    metric("lapak_router_packets_received", "counter", "RTP packets received by the router.",
+           [({"kind": k}, v) for k, v in packets_in.items()])
+    metric("lapak_router_packets_forwarded", "counter", "RTP packets sent by the router.",
+           [({"kind": k}, v) for k, v in packets_out.items()])
+    metric("lapak_router_frames_forwarded", "counter", "Video frames sent by the router.", [({}, frames_out)])
+    lines.append("# EOF")
+    return web.Response(text="\n".join(lines) + "\n", content_type="application/openmetrics-text")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/history", history_json)
+    app.router.add_get("/api/history.csv", history_csv)
+    app.router.add_get("/api/day", day_json)
+    app.router.add_get("/metrics", metrics)

@@ -1,0 +1,103 @@
+"""The dispatcher's rule and the queues, as pure logic; and the day simulation."""
+
+from __future__ import annotations
+
+import random
+
+from bench.queue_day import run as simulate_days
+from signaling.dispatcher import AgentLoad, choose_agent
+from signaling.queue import Queues
+from signaling.session import Session
+
+
+def load(agent_id, in_progress, last=0.0, capacity=6, skills=None, available=True):
+    return AgentLoad(agent_id, capacity, in_progress, last, available, frozenset(skills) if skills else None)
+
+
+def test_most_free_slots_first_then_longest_idle():
+    assert choose_agent([load("a", 3), load("b", 1), load("c", 2)], "jht") == "b"
+    assert choose_agent([load("a", 2, last=50.0), load("b", 2, last=10.0)], "jht") == "b"
+
+
+def test_skills_capacity_and_availability_are_respected():
+    agents = [load("a", 0, skills={"jkk"}), load("b", 5), load("c", 0, available=False)]
+    assert choose_agent(agents, "jht") == "b"
+    assert choose_agent(agents, "jkk") == "a"
+    assert choose_agent([load("a", 6), load("b", 1, capacity=1)], "jht") is None
+    assert choose_agent([], "jht") is None
+
+
+def test_random_arrivals_never_exceed_capacity_and_serve_oldest_first():
+    rng = random.Random(4)
+    for trial in range(50):
+        capacities = {f"a{i}": rng.randint(1, 6) for i in range(rng.randint(1, 4))}
+        skills = {a: (None if rng.random() < 0.5 else frozenset(rng.sample(["jht", "jkk", "info"], 2))) for a in capacities}
+        busy = {a: 0 for a in capacities}
+        queues = Queues()
+        order = []
+        for n in range(40):
+            s = Session(f"s{n}", "k", "b", 1, rng.choice(["jht", "jkk", "info"]), queued_at=float(n))
+            queues.add(s)
+            if rng.random() < 0.3:  # someone finishes
+                a = rng.choice(list(busy))
+                busy[a] = max(0, busy[a] - 1)
+            for w in queues.oldest_first():
+                chosen = choose_agent([load(a, busy[a], capacity=c, skills=skills[a]) for a, c in capacities.items()], w.service)
+                if chosen is None:
+                    continue
+                busy[chosen] += 1
+                assert busy[chosen] <= capacities[chosen]
+                assert skills[chosen] is None or w.service in skills[chosen]
+                queues.remove(w.session_id)
+                order.append(w)
+        # Within a service, members were served in arrival order.
+        for service in ("jht", "jkk", "info"):
+            served = [s.queued_at for s in order if s.service == service]
+            assert served == sorted(served)
+
+
+def test_a_rare_service_is_not_passed_over_forever():
+    queues = Queues()
+    rare = Session("rare", "k", "b", 1, "jkm", queued_at=0.0)
+    queues.add(rare)
+    for n in range(1, 30):
+        queues.add(Session(f"s{n}", "k", "b", 1, "jht", queued_at=float(n)))
+    # One all-skilled agent with one free slot: the oldest (the rare service) goes first.
+    first = next(s for s in queues.oldest_first() if choose_agent([load("a", 5)], s.service))
+    assert first.session_id == "rare"
+
+
+def test_positions_per_service_and_transfer_keeps_place():
+    queues = Queues()
+    a = Session("a", "k1", "b", 1, "jht", queued_at=10.0)
+    b = Session("b", "k2", "b", 2, "jkk", queued_at=20.0)
+    c = Session("c", "k3", "b", 3, "jht", queued_at=30.0)
+    for s in (a, b, c):
+        queues.add(s)
+    assert [queues.position(s) for s in (a, b, c)] == [1, 1, 2]
+    # A member transferred from JHT to JKK keeps the time they first queued: ahead of b.
+    late = Session("t", "k4", "b", 4, "jkk", queued_at=5.0)
+    queues.add(late)
+    assert queues.position(late) == 1 and queues.position(b) == 2
+
+
+def test_wait_estimate_follows_recent_handling_and_able_slots():
+    queues = Queues()
+    assert queues.estimate(3, "jht", 0) is None  # nobody can serve: no number to promise
+    for seconds in (300, 600, 900):
+        queues.record_handling("jht", seconds)
+    assert queues.mean_handling("jht") == 600
+    assert queues.estimate(1, "jht", 6) == 100
+    assert queues.estimate(6, "jht", 6) == 600
+    assert queues.estimate(6, "jht", 12) == 300
+
+
+def test_day_simulation_shows_capacity_six_against_one():
+    rows = {(r["month"], r["capacity"]): r for r in simulate_days(seed=3)}
+    for month in ("June", "July (surge)"):
+        six, one = rows[(month, 6)], rows[(month, 1)]
+        assert six["arrivals"] == one["arrivals"] > 0
+        assert six["served"] == six["arrivals"]
+        assert six["mean_wait_min"] < one["mean_wait_min"]
+        assert six["p95_wait_min"] <= one["p95_wait_min"]
+        assert 0 < six["occupancy"] <= 1 and 0 < one["occupancy"] <= 1
