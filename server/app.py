@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib
 import logging
 
-import socketio
 from aiohttp import web
 
 from signaling.hub import Hub
 from signaling.board import BoardPublisher
+from signaling.server import SignalingServer
 from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
 
 from . import appkeys
@@ -41,7 +41,7 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.CONFIG] = config
     storage = Storage(config.database_path)
     router = build_router(config)
-    sio = socketio.AsyncServer(
+    sio = SignalingServer(
         async_mode="aiohttp",
         max_http_buffer_size=config.max_message_bytes,
         cors_allowed_origins=[],

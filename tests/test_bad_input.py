@@ -168,3 +168,20 @@ async def test_a_message_over_the_transport_limit_closes_only_that_socket(server
         await close_all(kiosk, agent)
         if client.connected:
             await client.disconnect()
+
+
+async def test_a_client_cannot_forge_connect_or_disconnect_events(server):
+    agent, (kiosk,) = await make_room(server.url, 1)
+    try:
+        before = snapshot(server)
+        for event in ("disconnect", "connect", "connect_error"):
+            ack = await kiosk.call(event, {"x": 1})
+            assert ack["ok"] is False and ack["error"]["code"] == "unknown_event"
+            ack = await agent.call(event, "transport close")
+            assert ack["ok"] is False and ack["error"]["code"] == "unknown_event"
+        assert snapshot(server) == before
+        assert kiosk.state == "on_hold"
+        assert (await agent.focus([kiosk.session_id]))["ok"], "the agent is still known after a forged disconnect"
+        await kiosk.wait_state("talking", 5)
+    finally:
+        await close_all(kiosk, agent)

@@ -1,0 +1,97 @@
+"""A fuzz run: over a thousand malformed, oversized and out-of-order events against a live server."""
+
+from __future__ import annotations
+
+import random
+import string
+
+from helpers import close_all, make_room
+from kiosk_client.client import until
+from signaling.namespaces import AgentNamespace, KioskNamespace
+from test_authorization import PASSWORD, connect, setup_accounts
+
+KNOWN_CODES = {
+    "invalid_payload", "payload_too_large", "unknown_event", "unknown_session", "invalid_state",
+    "invalid_sdp", "unknown_kiosk", "unknown_agent", "capacity", "forbidden",
+}
+
+
+def junk(rng: random.Random, depth: int = 0):
+    kind = rng.randrange(9 if depth < 3 else 6)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False])
+    if kind == 2:
+        return rng.choice([0, -1, 2**63, 3.5, float("1e308"), 7])
+    if kind == 3:
+        return "".join(rng.choice(string.printable + "é漢🙂\x00") for _ in range(rng.randrange(0, 40)))
+    if kind == 4:
+        return rng.choice(["jht", "s-000000000000", "../../etc/passwd", "' OR 1=1 --", "<script>", "v=0"])
+    if kind == 5:
+        return "x" * rng.choice([70_000, 100, 48 * 1024 + 1])
+    if kind == 6:
+        return [junk(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["service", "session_id", "sdp", "session_ids", "outcome", "note", "score", "language", "kiosk_id", "agent_id", "x"]
+    return {rng.choice(keys): junk(rng, depth + 1) for _ in range(rng.randrange(5))}
+
+
+async def test_a_thousand_bad_events_get_errors_and_the_server_keeps_serving(server):
+    setup_accounts(server.hub)
+    rng = random.Random(1125)
+    agent, (member,) = await make_room(server.url, 1)
+    kiosk_client, _ = await connect(server.url, "/kiosk", {"token": "kiosk-token-3"})
+    agent2, _ = await connect(server.url, "/agent", {"username": "sari", "password": PASSWORD})
+    officer, _ = await connect(server.url, "/officer", {"username": "budi", "password": PASSWORD})
+    targets = [
+        (kiosk_client, "/kiosk", list(KioskNamespace.events)),
+        (agent2, "/agent", list(AgentNamespace.events)),
+        (officer, "/officer", ["session.start", "session.cancel", "help.answer"]),
+    ]
+    sessions_before = server.hub.storage.count_sessions()
+    accepted = 0
+    codes: dict[str, int] = {}
+    try:
+        for n in range(1100):
+            client, namespace, events = rng.choice(targets)
+            event = rng.choice(events + ["bogus", "", "connect", "disconnect", "x" * 300])
+            payload = junk(rng)
+            args = (payload,) if rng.random() < 0.9 else (payload, junk(rng))
+            try:
+                ack = await client.call(event, *args, namespace=namespace, timeout=10) if len(args) == 1 else \
+                    await client.call(event, list(args), namespace=namespace, timeout=10)
+            except Exception as exc:
+                raise AssertionError(f"no answer to {event!r}: {exc!r}") from None
+            assert isinstance(ack, dict) and "ok" in ack, (event, payload, ack)
+            if ack["ok"]:
+                accepted += 1
+                continue
+            assert ack["error"]["code"] in KNOWN_CODES, ack
+            assert ack["error"]["message"]
+            codes[ack["error"]["code"]] = codes.get(ack["error"]["code"], 0) + 1
+        assert sum(codes.values()) >= 1000, codes
+        # The server kept serving: the real member's media goes on, and a valid event works.
+        frames = agent.tiles[0].frames
+        await until(lambda: agent.tiles[0].frames > frames + 2, 5, "media still flowing")
+        assert (await agent.focus([member.session_id]))["ok"]
+        await member.wait_state("talking", 5)
+        # The database holds nothing it should not: no session from junk, all states legal.
+        assert server.hub.storage.count_sessions() == sessions_before + accepted_sessions(server, sessions_before)
+        for (state,) in server.hub.storage.db.execute("SELECT state FROM sessions"):
+            assert state in {"queued", "assigned", "connecting", "active", "closed", "cancelled", "abandoned", "failed", "wrap_up"}
+        for (kiosk_id,) in server.hub.storage.db.execute("SELECT kiosk_id FROM sessions"):
+            assert kiosk_id in {"kiosk-1", "kiosk-3"}
+        print(f"fuzz: {sum(codes.values())} refused ({codes}), {accepted} accepted")
+    finally:
+        for c in (kiosk_client, agent2, officer):
+            if c is not None and c.connected:
+                await c.disconnect()
+        await close_all(member, agent)
+
+
+def accepted_sessions(server, before: int) -> int:
+    """Sessions created during the run: only ever by a well-formed session.request from kiosk 3."""
+    rows = server.hub.storage.db.execute("SELECT kiosk_id FROM sessions").fetchall()
+    created = len(rows) - before
+    assert created <= 1 or all(r[0] == "kiosk-3" for r in rows[before:])
+    return created
