@@ -15,7 +15,8 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from server.appkeys import CONFIG
+from server.appkeys import CONFIG, HUB
+from server.auth import kiosk_identity
 from server.config import SERVICES
 from server.i18n import DEFAULT_LANGUAGE, catalogues, normalise
 
@@ -30,7 +31,8 @@ async def kiosk_page(request: web.Request) -> web.Response:
     token = request.query.get("token", "")[:256]
     lang = normalise(request.query.get("lang"))
     config = request.app.get(CONFIG)
-    identity = config.kiosk_for(token) if config is not None else None
+    hub = request.app.get(HUB)
+    identity = kiosk_identity(config, hub.storage.accounts, {"token": token}) if config and hub else None
     texts = catalogues()
     html = _env.get_template("kiosk.html").render(
         lang=lang,

@@ -77,6 +77,7 @@ def create_app(config: Config) -> web.Application:
         await hub.restore()
 
     async def stop(app: web.Application) -> None:
+        hub.close()
         await router.close()
         storage.close()
 

@@ -53,7 +53,7 @@ def kiosk_identity(config: Config, accounts: Accounts, auth: Any) -> KioskIdenti
 
 def agent_identity(config: Config, accounts: Accounts, auth: Any, environ: dict | None) -> AgentIdentity | None:
     token = auth.get("token") if isinstance(auth, dict) else None
-    if isinstance(token, str):
+    if isinstance(token, str) and token:
         return config.agent_for(token)
     user = staff_user(accounts, auth, environ)
     if user is None or user.role != "agent":

@@ -194,6 +194,11 @@ def new_token() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "bench":  # its own options, e.g. lapak bench --quick --json
+        from bench.cli import main as bench_main
+
+        return bench_main(argv[1:])
     args = parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -118,6 +118,16 @@ class Hub:
                 self.config.reconnect_grace, lambda a=agent: asyncio.ensure_future(self._agent_gone(a))
             )
 
+    def close(self) -> None:
+        """Stop every pending timer (the app is shutting down)."""
+        for handle in self._graces.values():
+            handle.cancel()
+        self._graces.clear()
+        for agent in self.agents.values():
+            if agent.grace is not None:
+                agent.grace.cancel()
+                agent.grace = None
+
     # -- helpers ---------------------------------------------------------------
 
     async def emit(self, event: str, data: dict, *, to: str, namespace: str) -> None:

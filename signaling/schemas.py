@@ -47,7 +47,7 @@ class SessionRate(Payload):
 
 
 class SecurityCall(Payload):
-    pass
+    session_id: SessionId | None = None
 
 
 # -- agent ---------------------------------------------------------------

@@ -127,7 +127,7 @@ async function deviceCheck(service) {
   app.service = service;
   setState("check");
   const status = $("check-status");
-  status.classList.remove("problem");
+  status.classList.remove("problem", "ready");
   i18n.bind(status, "kiosk.check.starting");
   $("check-continue").disabled = true;
   $("check-retry").hidden = true;
@@ -146,7 +146,8 @@ async function deviceCheck(service) {
     i18n.bind(status, `kiosk.check.${problem}`);
     $("check-retry").hidden = false;
   } else {
-    i18n.bind(status, "kiosk.check.body");
+    status.classList.add("ready");
+    i18n.bind(status, "kiosk.check.ready");
   }
   // A member can still be served with audio only (the agent guides them).
   $("check-continue").disabled = !audio;
@@ -264,7 +265,7 @@ async function leaveSession() {
 async function rate(n) {
   app.rating = n;
   for (const b of document.querySelectorAll(".rate")) b.classList.toggle("selected", Number(b.dataset.rating) === n);
-  const ack = await request(app.socket, "session.rate", { session_id: app.sessionId, rating: n });
+  const ack = await request(app.socket, "session.rate", { session_id: app.sessionId, score: n });
   note("session.rate", ack);
   $("rating").hidden = true;
   $("rating-thanks").hidden = false;

@@ -36,6 +36,8 @@ NACK_HISTORY = 512
 
 #: Shortest interval between two keyframe requests to one source.
 KEYFRAME_REQUEST_INTERVAL = 0.25
+#: A consumer still waiting for a keyframe after this long asks again (a PLI can be lost).
+KEYFRAME_RETRY = 1.0
 
 
 class Source:
@@ -98,6 +100,7 @@ class Consumer:
         self.source: Source | None = None
         self.clock_rate = CLOCK_RATE[kind]
         self._waiting_keyframe = False
+        self._keyframe_asked = 0.0
         self._resync = True
         self._seq_offset = 0
         self._ts_offset = 0
@@ -127,6 +130,7 @@ class Consumer:
         if source is not None:
             if self.kind == "video":
                 self._waiting_keyframe = True
+                self._keyframe_asked = time.monotonic()
                 source.request_keyframe()
             source.attach(self)
 
@@ -145,6 +149,9 @@ class Consumer:
         if self._waiting_keyframe:
             if not starts_keyframe(packet.payload):
                 self.dropped_waiting_keyframe += 1
+                if self.source is not None and time.monotonic() - self._keyframe_asked > KEYFRAME_RETRY:
+                    self._keyframe_asked = time.monotonic()
+                    self.source.request_keyframe()
                 return
             self._waiting_keyframe = False
         if self._resync:
@@ -225,6 +232,7 @@ class ReceiverSource(Source):
         self.first_packet_at: float | None = None
         self._last_keyframe_request = 0.0
         self._pending_keyframe_request = False
+        self._deferred_request: asyncio.TimerHandle | None = None
         self.keyframe_requests = 0
         receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
 
@@ -242,6 +250,10 @@ class ReceiverSource(Source):
             self.pcm_sink(packet.payload)
         await self.emit(packet)
 
+    def _deferred(self) -> None:
+        self._deferred_request = None
+        self.request_keyframe()
+
     def request_keyframe(self) -> None:
         if self.kind != "video":
             return
@@ -249,7 +261,12 @@ class ReceiverSource(Source):
             self._pending_keyframe_request = True
             return
         now = time.monotonic()
-        if now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL:
+        wait = self._last_keyframe_request + KEYFRAME_REQUEST_INTERVAL - now
+        if wait > 0:
+            # Asked very recently: the keyframe may already have gone by before
+            # this new consumer attached, so ask once more when allowed.
+            if self._deferred_request is None:
+                self._deferred_request = asyncio.get_event_loop().call_later(wait, self._deferred)
             return
         self._last_keyframe_request = now
         self.keyframe_requests += 1

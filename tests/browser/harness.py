@@ -147,7 +147,7 @@ ABSENT = 0.002
 def heard(result, freq) -> bool:
     """The tone at freq is clearly in the received audio."""
     level = result["levels"][str(freq)]
-    return level > HEARD and level > 100 * result["floor"]
+    return level > HEARD and level > 20 * result["floor"]
 
 
 def absent(result, freq) -> bool:

@@ -55,19 +55,19 @@ async def test_denied_devices_explain_what_to_do(lapak, pages):
 
 
 async def test_queue_position_and_leaving(lapak, pages):
-    # No agent online: the member waits, sees a position, and can leave.
+    # No agent online: members of one service queue see their positions; one leaves.
     k1 = await pages.open(lapak.kiosk_url(0), KIOSK_TONES[0])
     k2 = await pages.open(lapak.kiosk_url(1), KIOSK_TONES[1])
     await start_session(k1, "jht")
     await wait_state(k1, "waiting")
-    await start_session(k2, "info")
+    await start_session(k2, "jht")
     await wait_state(k2, "waiting")
-    await wait_for(lambda: k2.evaluate("document.getElementById('position').textContent === '2'"), message="pos 2")
+    await wait_for(lambda: k2.evaluate("document.getElementById('position').textContent === '2'"), timeout=30, message="pos 2")
     assert await k1.inner_text("#position") == "1"
-    assert await k2.inner_text("#waiting-service") == "Informasi Umum"
+    assert await k2.inner_text("#waiting-service") == "Jaminan Hari Tua (JHT)"
     await k1.click("#leave-waiting")
     await wait_state(k1, "ended")
-    await wait_for(lambda: k2.evaluate("document.getElementById('position').textContent === '1'"), message="pos 1")
+    await wait_for(lambda: k2.evaluate("document.getElementById('position').textContent === '1'"), timeout=30, message="pos 1")
 
 
 async def test_security_call_reports_sent_or_failed(lapak, pages):

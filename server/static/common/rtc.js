@@ -65,6 +65,9 @@ export async function applyQuality(sender, quality) {
   enc.scaleResolutionDownBy = Math.max(1, scale);
   if (quality.max_bitrate) enc.maxBitrate = Number(quality.max_bitrate);
   else delete enc.maxBitrate;
+  // Members show ID cards and documents: keep the asked resolution and drop
+  // frame rate instead when CPU or bandwidth run short.
+  params.degradationPreference = "maintain-resolution";
   try {
     await sender.setParameters(params);
     return true;

@@ -1,0 +1,322 @@
+"""Janus (VideoRoom plugin, HTTP transport) as a side-by-side peer.
+
+Janus 1.1.2 gathers no loopback ICE candidates, so it runs inside a network
+namespace made for the run (``ip netns add`` + a veth pair, addresses in
+:data:`SUBNET`); the load generator stays in the root namespace and offers the
+host end of the veth as its only ICE candidate. No traffic leaves the machine:
+every address involved is 127.0.0.0/8 or inside the namespace pair we create.
+The config directory (``janus.jcfg``, ``janus.transport.http.jcfg``,
+``janus.plugin.videoroom.jcfg``) is written at run time; the plugin and
+transport folders hold symlinks to the VideoRoom plugin and the HTTP transport
+only.
+
+The same rooms as Lapak's: every member and the agent publish audio+video; the
+agent subscribes to its six members' video and to the focused member's audio;
+the focused member subscribes to the agent's audio and video, each held
+member to the agent's audio (standing in for Lapak's server-made hold audio,
+so both servers forward the same streams: 7 video + 7 audio per room).
+Focus does not move in Janus rooms (switching costs nothing measurable over a
+window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import aiohttp
+from aiortc import RTCSessionDescription
+
+JANUS = shutil.which("janus") or "/usr/bin/janus"
+LIBDIR = Path("/usr/lib/x86_64-linux-gnu/janus")
+SUBNET = "10.231.77"
+HOST_ADDR = f"{SUBNET}.1"
+NS_ADDR = f"{SUBNET}.2"
+HTTP_PORT = 8088
+
+
+def janus_available() -> str | None:
+    """``None`` if Janus can run here, else why not."""
+    if not shutil.which("janus"):
+        return "Janus is not installed (Debian package 'janus'); skipping the Janus peer"
+    if not (LIBDIR / "plugins" / "libjanus_videoroom.so").exists():
+        return "Janus's VideoRoom plugin is missing; skipping the Janus peer"
+    if not (LIBDIR / "transports" / "libjanus_http.so").exists():
+        return "Janus's HTTP transport is missing; skipping the Janus peer"
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        return "Janus needs a network namespace (root and iproute2); skipping the Janus peer"
+    return None
+
+
+class JanusServer:
+    """Janus in a fresh network namespace, with a config written for this run."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir / "janus"
+        tag = f"{os.getpid() % 100000}"
+        self.ns = f"lapakbench{tag}"
+        self.veth_host = f"lbh{tag}"
+        self.veth_ns = f"lbn{tag}"
+        self.url = f"http://{NS_ADDR}:{HTTP_PORT}/janus"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.proc.pid] if self.proc else []
+
+    def room_args(self, r: int) -> dict:
+        return {"mode": "janus", "server": self.url, "room": r}
+
+    def _ip(self, *args: str, ns: bool = False) -> None:
+        cmd = ["ip", "netns", "exec", self.ns, "ip", *args] if ns else ["ip", *args]
+        subprocess.run(cmd, check=True, capture_output=True)
+
+    def _network(self) -> None:
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+        self._ip("netns", "add", self.ns)
+        self._ip("link", "add", self.veth_host, "type", "veth", "peer", "name", self.veth_ns)
+        self._ip("link", "set", self.veth_ns, "netns", self.ns)
+        self._ip("addr", "add", f"{HOST_ADDR}/30", "dev", self.veth_host)
+        self._ip("link", "set", self.veth_host, "up")
+        self._ip("addr", "add", f"{NS_ADDR}/30", "dev", self.veth_ns, ns=True)
+        self._ip("link", "set", self.veth_ns, "up", ns=True)
+        self._ip("link", "set", "lo", "up", ns=True)
+
+    def _config(self) -> Path:
+        d = self.workdir
+        for sub in ("plugins", "transports", "events", "loggers"):
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            (d / "plugins" / "libjanus_videoroom.so").symlink_to(LIBDIR / "plugins" / "libjanus_videoroom.so")
+        with contextlib.suppress(FileExistsError):
+            (d / "transports" / "libjanus_http.so").symlink_to(LIBDIR / "transports" / "libjanus_http.so")
+        (d / "janus.jcfg").write_text(
+            "general: {\n"
+            f'  configs_folder = "{d}"\n  plugins_folder = "{d}/plugins"\n'
+            f'  transports_folder = "{d}/transports"\n  events_folder = "{d}/events"\n'
+            f'  loggers_folder = "{d}/loggers"\n'
+            "  debug_level = 3\n  session_timeout = 0\n  hide_dependencies = true\n"
+            "}\n"
+            "media: {\n  ipv6 = false\n  rtp_port_range = \"20000-40000\"\n}\n"
+            f'nat: {{\n  ice_enforce_list = "{self.veth_ns}"\n  ignore_mdns = true\n}}\n'
+            "plugins: {\n}\ntransports: {\n}\nevents: {\n  broadcast = false\n}\n"
+        )
+        (d / "janus.transport.http.jcfg").write_text(
+            "general: {\n  json = \"compact\"\n  base_path = \"/janus\"\n  http = true\n"
+            f'  port = {HTTP_PORT}\n  ip = "{NS_ADDR}"\n  https = false\n}}\n'
+            "admin: {\n  admin_http = false\n  admin_https = false\n}\ncors: {\n}\n"
+        )
+        (d / "janus.plugin.videoroom.jcfg").write_text("general: {\n}\n")
+        return d
+
+    async def start(self) -> None:
+        self._network()
+        d = self._config()
+        self.log = open(d / "janus.log", "wb")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, JANUS, "-C", str(d / "janus.jcfg"), "-F", str(d)],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        async with aiohttp.ClientSession() as http:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"janus exited: see {d / 'janus.log'}")
+                with contextlib.suppress(Exception):
+                    async with http.get(self.url + "/info", timeout=aiohttp.ClientTimeout(total=1)) as r:
+                        if r.status == 200:
+                            break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("janus did not start")
+                await asyncio.sleep(0.2)
+
+    def router_stats(self) -> list[dict]:
+        return []
+
+    async def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, self.proc.wait), 10)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+        subprocess.run(["ip", "link", "del", self.veth_host], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+
+
+# -- the client side (runs in the load generator) -----------------------------------------
+
+
+class JanusSession:
+    """One Janus session over HTTP, with its long-poll loop."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = aiohttp.ClientSession()
+        self.session_id: int | None = None
+        self._waiters: dict[str, asyncio.Future] = {}
+        self._poll: asyncio.Task | None = None
+
+    @staticmethod
+    def _tx() -> str:
+        return "%016x" % random.getrandbits(64)
+
+    async def _post(self, path: str, body: dict) -> dict:
+        async with self.http.post(path, json=body) as r:
+            return await r.json(content_type=None)
+
+    async def create(self) -> None:
+        reply = await self._post(self.url, {"janus": "create", "transaction": self._tx()})
+        self.session_id = reply["data"]["id"]
+        self._poll = asyncio.ensure_future(self._long_poll())
+
+    async def _long_poll(self) -> None:
+        while True:
+            try:
+                async with self.http.get(f"{self.url}/{self.session_id}?maxev=20") as r:
+                    events = await r.json(content_type=None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await asyncio.sleep(0.2)
+                continue
+            if isinstance(events, dict):
+                events = [events]
+            for ev in events:
+                fut = self._waiters.pop(ev.get("transaction"), None)
+                if fut is not None and not fut.done() and ev.get("janus") in ("event", "success", "error"):
+                    fut.set_result(ev)
+
+    async def attach(self) -> int:
+        reply = await self._post(
+            f"{self.url}/{self.session_id}",
+            {"janus": "attach", "plugin": "janus.plugin.videoroom", "transaction": self._tx()},
+        )
+        return reply["data"]["id"]
+
+    async def message(self, handle: int, body: dict, jsep: dict | None = None, timeout: float = 30) -> dict:
+        tx = self._tx()
+        msg = {"janus": "message", "body": body, "transaction": tx}
+        if jsep is not None:
+            msg["jsep"] = jsep
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters[tx] = fut
+        reply = await self._post(f"{self.url}/{self.session_id}/{handle}", msg)
+        if reply.get("janus") != "ack":
+            self._waiters.pop(tx, None)
+            if reply.get("janus") == "error":
+                raise RuntimeError(f"janus: {reply}")
+            return reply
+        ev = await asyncio.wait_for(fut, timeout)
+        data = ev.get("plugindata", {}).get("data", {})
+        if ev.get("janus") == "error" or "error" in data:
+            raise RuntimeError(f"janus: {ev}")
+        return ev
+
+    async def trickle_done(self, handle: int) -> None:
+        await self._post(
+            f"{self.url}/{self.session_id}/{handle}",
+            {"janus": "trickle", "candidate": {"completed": True}, "transaction": self._tx()},
+        )
+
+    async def close(self) -> None:
+        if self._poll:
+            self._poll.cancel()
+        with contextlib.suppress(Exception):
+            await self._post(f"{self.url}/{self.session_id}", {"janus": "destroy", "transaction": self._tx()})
+        await self.http.close()
+
+
+
+class JanusRoom:
+    """One agent and six kiosks as Janus VideoRoom publishers and subscribers."""
+
+    def __init__(self, gen, url: str, index: int) -> None:
+        from .loadgen import JanusClient
+
+        self.gen = gen
+        self.url = url
+        self.index = index
+        self.room = 5000 + index
+        self.session = JanusSession(url)
+        self.agent = JanusClient(self, 0, feed=self.room * 10)
+        self.kiosks = [JanusClient(self, i, feed=self.room * 10 + i) for i in range(1, 7)]
+
+    async def start(self) -> dict:
+        await self.session.create()
+        handle = await self.session.attach()
+        reply = await self.session._post(
+            f"{self.url}/{self.session.session_id}/{handle}",
+            {"janus": "message", "transaction": JanusSession._tx(), "body": {
+                "request": "create", "room": self.room, "publishers": 10, "bitrate": 0,
+                "videocodec": "vp8", "audiocodec": "opus", "fir_freq": 0, "notify_joining": False,
+            }},
+        )
+        data = reply.get("plugindata", {}).get("data", {})
+        if data.get("videoroom") != "created":
+            raise RuntimeError(f"janus could not create the room: {reply}")
+        from .loadgen import wait_for
+
+        clients = [self.agent, *self.kiosks]
+        for c in clients:
+            await c.publish()
+        await wait_for(lambda: all(len(c.streams) == 2 for c in clients), 60, "janus publishers connected")
+        await asyncio.sleep(0.3)
+        # The agent: six members' video, the focused member's (kiosk 1) audio.
+        await self.agent.subscribe(
+            [{"feed": k.feed, "mid": k.pub_mid["video"]} for k in self.kiosks]
+            + [{"feed": self.kiosks[0].feed, "mid": self.kiosks[0].pub_mid["audio"]}]
+        )
+        for i, k in enumerate(self.kiosks):
+            streams = [{"feed": self.agent.feed, "mid": self.agent.pub_mid["audio"]}]
+            if i == 0:
+                streams.append({"feed": self.agent.feed, "mid": self.agent.pub_mid["video"]})
+            await k.subscribe(streams)
+        await wait_for(lambda: all(c.sub_connected for c in clients), 60, "janus subscribers connected")
+        for k in self.kiosks[1:]:
+            k.streams["audio"].routed = False
+        await wait_for(lambda: all(t.frames > 0 for t in self.agent.tiles), 30, "video on every janus tile")
+        return {"ok": True}
+
+    def add_counts(self, out: dict) -> None:
+        agent = self.agent
+        for k in self.kiosks:
+            v = k.streams.get("video")
+            a = k.streams.get("audio")
+            if v:
+                out["video_sent"] += v.frames
+                out["video_packets_sent"] += v.packets
+                out["keyframe_requests"] += v.keyframe_requests
+            if a:
+                out["audio_sent"] += a.routed_packets
+                out["audio_packets_sent"] += a.packets
+            out["video_delivered"] += k.video.frames
+            out["video_packets_delivered"] += k.video.packets
+            out["kiosk_audio"] += k.audio.packets
+            out["kiosk_video_frames"].append(k.video.frames)
+        v = agent.streams.get("video")
+        a = agent.streams.get("audio")
+        if v:
+            out["video_sent"] += v.frames
+            out["video_packets_sent"] += v.packets
+            out["keyframe_requests"] += v.keyframe_requests
+        if a:
+            out["audio_packets_sent"] += a.packets
+        for tile in agent.tiles:
+            out["video_delivered"] += tile.frames
+            out["video_packets_delivered"] += tile.packets
+            out["tile_frames"].append(tile.frames)
+        out["audio_delivered"] += agent.audio.packets
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in [self.agent, *self.kiosks]), return_exceptions=True)
+        await self.session.close()

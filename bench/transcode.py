@@ -1,0 +1,192 @@
+"""The transcoding baseline: the same router, but every forwarded stream is
+decoded and re-encoded.
+
+Selected in the server process with
+``--media-router bench.transcode:TranscodingRouter``. Routing, the matrix and
+keyframe gating are the forwarding router's own; only the consumers differ:
+a :class:`TranscodingConsumer` reassembles each incoming VP8 frame, decodes it
+(libvpx) and encodes it again for its recipient with aiortc's own
+``Vp8Encoder`` (CBR 1 Mbit/s, realtime, the settings aiortc uses when it
+encodes), then packetizes it; audio is Opus-decoded and re-encoded packet by
+packet with aiortc's ``OpusDecoder``/``OpusEncoder``. This is what an aiortc
+server that relays tracks through ``recv()``/``addTrack()`` does, and what
+DESIGN.md means by "transcoding cannot hold one room".
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiortc.codecs.opus import OpusDecoder, OpusEncoder
+from aiortc.codecs.vpx import Vp8Decoder, Vp8Encoder, vp8_depayload
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket, RtpPacket
+
+from server.media.peer import Peer
+from server.media.room import Room
+from server.media.streams import NACK_HISTORY, Consumer
+from server.media.vp8 import starts_keyframe
+
+from .instrumented import InstrumentedRouter
+
+VIDEO_BITRATE = 1_000_000
+
+#: Decode/encode counts of this worker process.
+COUNTS = {"video_decoded": 0, "video_encoded": 0, "audio_decoded": 0, "audio_encoded": 0, "decode_errors": 0}
+
+
+class TranscodingConsumer(Consumer):
+    """A consumer that decodes what its source sends and encodes it again."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._out_seq = 0
+        self._frame: list[bytes] = []
+        self._decoder = None
+        self._encoder = None
+        self._force_keyframe = True
+
+    def set_source(self, source) -> None:
+        if source is not self.source:
+            self._frame = []
+            self._decoder = None  # a new source is a new bitstream
+            self._force_keyframe = True
+        super().set_source(source)
+
+    def request_keyframe_out(self) -> None:
+        self._force_keyframe = True
+
+    async def forward(self, packet: RtpPacket, seq: int, ts: int) -> None:
+        if self._waiting_keyframe:
+            if not starts_keyframe(packet.payload):
+                self.dropped_waiting_keyframe += 1
+                return
+            self._waiting_keyframe = False
+        if self._resync:
+            self._sync(seq, ts)
+        out_ts = (ts + self._ts_offset) & 0xFFFFFFFF
+        if self.kind == "audio":
+            await self._audio(packet.payload, out_ts)
+            return
+        self._frame.append(packet.payload)
+        if not packet.marker:
+            return
+        data = b"".join(vp8_depayload(p) for p in self._frame)
+        self._frame = []
+        if self._decoder is None:
+            self._decoder = Vp8Decoder()
+        try:
+            frames = self._decoder.decode(JitterFrame(data, ts))
+        except Exception:
+            COUNTS["decode_errors"] += 1
+            return
+        for frame in frames:
+            COUNTS["video_decoded"] += 1
+            if self._encoder is None:
+                self._encoder = Vp8Encoder()
+                self._encoder.target_bitrate = VIDEO_BITRATE
+            payloads, _ = self._encoder.encode(frame, force_keyframe=self._force_keyframe)
+            self._force_keyframe = False
+            COUNTS["video_encoded"] += 1
+            last = len(payloads) - 1
+            for i, payload in enumerate(payloads):
+                await self._send(payload, out_ts, i == last)
+            self.frames += 1
+
+    async def _audio(self, payload: bytes, out_ts: int) -> None:
+        if self._decoder is None:
+            self._decoder = OpusDecoder()
+            self._encoder = OpusEncoder()
+        try:
+            frames = self._decoder.decode(JitterFrame(payload, out_ts))
+        except Exception:
+            COUNTS["decode_errors"] += 1
+            return
+        for frame in frames:
+            COUNTS["audio_decoded"] += 1
+            payloads, _ = self._encoder.encode(frame)
+            for p in payloads:
+                COUNTS["audio_encoded"] += 1
+                await self._send(p, out_ts, False)
+
+    async def _send(self, payload: bytes, out_ts: int, marker: bool) -> None:
+        packet = RtpPacket(
+            payload_type=self.payload_type, marker=int(marker), sequence_number=self._out_seq,
+            timestamp=out_ts, ssrc=self.ssrc, payload=payload,
+        )
+        packet.extensions.mid = self.mid
+        data = packet.serialize(self.transport._rtp_header_extensions_map)
+        self._last_seq = self._out_seq
+        self._last_ts = out_ts
+        self._out_seq = (self._out_seq + 1) & 0xFFFF
+        self.packets += 1
+        self.bytes += len(payload)
+        if self.kind == "video":
+            self._history[packet.sequence_number % NACK_HISTORY] = (packet.sequence_number, data)
+        if self._switched_at is not None:
+            if self.on_switched is not None:
+                self.on_switched(self, time.monotonic() - self._switched_at)
+            self._switched_at = None
+        try:
+            await self.transport._send_rtp(data)
+        except ConnectionError:
+            pass
+
+
+def _rtcp_handler(consumer: TranscodingConsumer):
+    """NACKs are answered from history; a keyframe request is answered by our own encoder."""
+
+    async def handle(packet) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            await consumer.retransmit(list(packet.lost))
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            consumer.request_keyframe_out()
+
+    return handle
+
+
+class TranscodingPeer(Peer):
+    """A peer whose outgoing streams are :class:`TranscodingConsumer` s."""
+
+    def _build_parts(self, transceivers) -> None:
+        super()._build_parts(transceivers)
+        replaced = {}
+        for old in self.consumers():
+            new = TranscodingConsumer(old.recipient, old.kind, old.ssrc, old.payload_type, old.mid, old.transport)
+            replaced[id(old)] = new
+        if self.audio_out is not None:
+            self.audio_out = replaced[id(self.audio_out)]
+        self.video_out = [replaced[id(c)] for c in self.video_out]
+        by_mid = {c.mid: c for c in self.consumers()}
+        for t in transceivers:
+            consumer = by_mid.get(t.mid)
+            if consumer is not None:
+                t.sender._handle_rtcp_packet = _rtcp_handler(consumer)  # type: ignore[method-assign]
+
+
+class TranscodingRouter(InstrumentedRouter):
+    """:class:`server.media.router.Router` with transcoding consumers (benchmark baseline only)."""
+
+    async def add_peer(self, room_id: str, peer_id: str, role: str, offer_sdp: str) -> str:
+        # Router.add_peer, with TranscodingPeer in place of Peer.
+        self._ensure_ticker()
+        room = self.rooms.get(room_id)
+        if room is None:
+            room = self.rooms[room_id] = Room(room_id, self.hold)
+        peer = TranscodingPeer(peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s))
+        try:
+            answer = await peer.answer(offer_sdp)
+        except Exception:
+            await peer.close()
+            raise
+        old = room.peers.get(peer_id)
+        room.add(peer)
+        if old is not None and old is not peer:
+            await old.close()
+        for consumer in peer.consumers():
+            consumer.on_switched = self._recorder(room_id, consumer.on_switched)
+        self._start_writer()
+        return answer
+
+    def extra_stats(self) -> dict:
+        return dict(COUNTS)
