@@ -56,9 +56,9 @@ class TranscodingConsumer(Consumer):
     def request_keyframe_out(self) -> None:
         self._force_keyframe = True
 
-    async def forward(self, packet: RtpPacket, seq: int, ts: int) -> None:
+    def forward(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
         if self._waiting_keyframe:
-            if not starts_keyframe(packet.payload):
+            if not starts_keyframe(payload):
                 self.dropped_waiting_keyframe += 1
                 return
             self._waiting_keyframe = False
@@ -66,10 +66,10 @@ class TranscodingConsumer(Consumer):
             self._sync(seq, ts)
         out_ts = (ts + self._ts_offset) & 0xFFFFFFFF
         if self.kind == "audio":
-            await self._audio(packet.payload, out_ts)
+            self._audio(payload, out_ts)
             return
-        self._frame.append(packet.payload)
-        if not packet.marker:
+        self._frame.append(payload)
+        if not marker:
             return
         data = b"".join(vp8_depayload(p) for p in self._frame)
         self._frame = []
@@ -89,11 +89,11 @@ class TranscodingConsumer(Consumer):
             self._force_keyframe = False
             COUNTS["video_encoded"] += 1
             last = len(payloads) - 1
-            for i, payload in enumerate(payloads):
-                await self._send(payload, out_ts, i == last)
+            for i, out in enumerate(payloads):
+                self._emit_out(out, out_ts, i == last)
             self.frames += 1
 
-    async def _audio(self, payload: bytes, out_ts: int) -> None:
+    def _audio(self, payload: bytes, out_ts: int) -> None:
         if self._decoder is None:
             self._decoder = OpusDecoder()
             self._encoder = OpusEncoder()
@@ -107,9 +107,11 @@ class TranscodingConsumer(Consumer):
             payloads, _ = self._encoder.encode(frame)
             for p in payloads:
                 COUNTS["audio_encoded"] += 1
-                await self._send(p, out_ts, False)
+                self._emit_out(p, out_ts, False)
 
-    async def _send(self, payload: bytes, out_ts: int, marker: bool) -> None:
+    def _emit_out(self, payload: bytes, out_ts: int, marker: bool) -> None:
+        if self._sendto is None and not self._ready():
+            return
         packet = RtpPacket(
             payload_type=self.payload_type, marker=int(marker), sequence_number=self._out_seq,
             timestamp=out_ts, ssrc=self.ssrc, payload=payload,
@@ -127,10 +129,7 @@ class TranscodingConsumer(Consumer):
             if self.on_switched is not None:
                 self.on_switched(self, time.monotonic() - self._switched_at)
             self._switched_at = None
-        try:
-            await self.transport._send_rtp(data)
-        except ConnectionError:
-            pass
+        self._send(data)
 
 
 def _rtcp_handler(consumer: TranscodingConsumer):
@@ -138,7 +137,7 @@ def _rtcp_handler(consumer: TranscodingConsumer):
 
     async def handle(packet) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            await consumer.retransmit(list(packet.lost))
+            consumer.retransmit(list(packet.lost))
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             consumer.request_keyframe_out()
 

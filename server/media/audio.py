@@ -13,8 +13,6 @@ from collections import deque
 
 import av
 import numpy as np
-from aiortc.rtp import RtpPacket
-
 from .streams import Source
 
 SAMPLE_RATE = 48000
@@ -106,17 +104,14 @@ class LoopSource(Source):
         self._seq = 0
         self._ts = 0
 
-    async def tick(self) -> None:
+    def tick(self) -> None:
         if not self.consumers:
             return
         payload = self._payloads[self._index]
         self._index = (self._index + 1) % len(self._payloads)
-        packet = RtpPacket(
-            payload_type=111, sequence_number=self._seq, timestamp=self._ts, payload=payload
-        )
+        self.emit(payload, 0, self._seq, self._ts)
         self._seq = (self._seq + 1) & 0xFFFF
         self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
-        await self.emit(packet)
 
 
 class Mixer(Source):
@@ -160,7 +155,7 @@ class Mixer(Source):
 
         return sink
 
-    async def tick(self) -> None:
+    def tick(self) -> None:
         if not self._inputs or not self.consumers:
             return
         mix = np.zeros(FRAME_SAMPLES, dtype=np.float32)
@@ -177,9 +172,6 @@ class Mixer(Source):
             self._encoder = OpusEncoder(bitrate=48000)
         pcm16 = np.clip(mix, -32768, 32767).astype(np.int16)
         for payload in self._encoder.encode(pcm16):
-            packet = RtpPacket(
-                payload_type=111, sequence_number=self._seq, timestamp=self._ts, payload=payload
-            )
+            self.emit(payload, 0, self._seq, self._ts)
             self._seq = (self._seq + 1) & 0xFFFF
             self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
-            await self.emit(packet)

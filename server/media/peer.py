@@ -29,7 +29,7 @@ from aiortc.rtp import (
 )
 
 from .matrix import MAX_KIOSKS
-from .streams import Consumer, ReceiverSource
+from .streams import Consumer, ReceiverSource, fast_receive_path
 
 KIOSK = "kiosk"
 AGENT = "agent"
@@ -143,12 +143,14 @@ class Peer:
         t._codecs = media[:1] + rtx[:1]
 
     def _build_parts(self, transceivers) -> None:
+        by_ssrc: dict[int, ReceiverSource] = {}
         for index, t in enumerate(transceivers):
             pt = t._codecs[0].payloadType
             if t._offerDirection in ("recvonly", "sendrecv"):
                 source = ReceiverSource(
                     f"{self.peer_id}:{t.kind}", t.kind, t.receiver, payload_types={pt}
                 )
+                source.on_ssrc = lambda ssrc, src: by_ssrc.__setitem__(ssrc, src)
                 if t.kind == "audio":
                     self.audio_in = source
                 else:
@@ -167,6 +169,9 @@ class Peer:
                     self.audio_out = consumer
                 else:
                     self.video_out.append(consumer)
+        if transceivers:  # max-bundle: one transport carries every m-line
+            transport = transceivers[0].receiver.transport
+            transport._handle_rtp_data = fast_receive_path(transport, by_ssrc)
 
     def consumers(self) -> list[Consumer]:
         return ([self.audio_out] if self.audio_out else []) + self.video_out
@@ -174,6 +179,9 @@ class Peer:
     async def close(self) -> None:
         for consumer in self.consumers():
             consumer.close()
+        for source in (self.audio_in, self.video_in):
+            if source is not None:
+                source.close()
         await self.pc.close()
 
 
@@ -186,7 +194,7 @@ def _rtcp_handler(consumer: Consumer):
 
     async def handle(packet) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            await consumer.retransmit(list(packet.lost))
+            consumer.retransmit(list(packet.lost))
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             if consumer.source is not None:
                 consumer.source.request_keyframe()

@@ -12,6 +12,7 @@ import time
 from .audio import LoopSource, Mixer
 from .matrix import HOLD, MAX_KIOSKS, Matrix, RoomState, derive
 from .peer import AGENT, Peer
+from .streams import Consumer
 
 
 class Room:
@@ -76,10 +77,11 @@ class Room:
         row = self.matrix.row(agent.peer_id)
         # Audio: one source at gain 1 is forwarded; several are mixed.
         feeds = {f.source: f.gain for f in row.audio}
+        mixing = len(feeds) > 1 or any(g != 1.0 for g in feeds.values())
         for kiosk in self.state.kiosks:
             source = self._peer_audio(kiosk)
-            if source is not None and kiosk not in feeds:
-                source.pcm_sink = None
+            if source is not None and (kiosk not in feeds or not mixing):
+                source.pcm_sinks.pop(self.mixer, None)
         if agent.audio_out is not None:
             if not feeds:
                 self.mixer.set_inputs({})
@@ -87,16 +89,13 @@ class Room:
             elif len(feeds) == 1 and next(iter(feeds.values())) == 1.0:
                 self.mixer.set_inputs({})
                 (kiosk,) = feeds
-                source = self._peer_audio(kiosk)
-                if source is not None:
-                    source.pcm_sink = None
-                agent.audio_out.set_source(source)
+                agent.audio_out.set_source(self._peer_audio(kiosk))
             else:
                 sinks = self.mixer.set_inputs(feeds)
                 for kiosk, sink in sinks.items():
                     source = self._peer_audio(kiosk)
                     if source is not None:
-                        source.pcm_sink = sink
+                        source.pcm_sinks[self.mixer] = sink
                 agent.audio_out.set_source(self.mixer)
         # Video: tile n shows the kiosk on tile n, if the matrix says so.
         shown = {f.source for f in row.video}
@@ -131,17 +130,20 @@ class Room:
         for source in (peer.audio_in, peer.video_in):
             if source is None:
                 continue
-            source.pcm_sink = None
+            source.pcm_sinks.pop(self.mixer, None)
             for consumer in list(source.consumers):
-                consumer.set_source(None)
+                if isinstance(consumer, Consumer):
+                    consumer.set_source(None)
+                else:
+                    source.detach(consumer)
 
     def _switched(self, consumer, latency: float) -> None:
         self.switch_latencies.append(latency)
         if len(self.switch_latencies) > 1000:
             del self.switch_latencies[:500]
 
-    async def tick(self) -> None:
-        await self.mixer.tick()
+    def tick(self) -> None:
+        self.mixer.tick()
 
     def stats(self) -> dict:
         peers = {}

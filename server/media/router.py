@@ -132,9 +132,9 @@ class Router:
             elif delay < -5 * TICK:
                 next_at = loop.time()  # fell far behind: do not burst
             try:
-                await self.hold.tick()
+                self.hold.tick()
                 for room in list(self.rooms.values()):
-                    await room.tick()
+                    room.tick()
             except Exception:  # keep the clock running whatever one room does
                 logger.exception("media tick failed")
 
