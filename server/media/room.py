@@ -12,6 +12,7 @@ import time
 from .audio import LoopSource, Mixer
 from .matrix import HOLD, MAX_KIOSKS, Matrix, RoomState, derive
 from .peer import AGENT, Peer
+from .recorder import Recorder
 from .streams import Consumer
 
 
@@ -26,6 +27,8 @@ class Room:
         self.hold = hold
         self.mixer = Mixer(f"{room_id}:mix")
         self.applied_at = 0.0
+        #: Interview recordings in progress, by member peer id.
+        self.recorders: dict[str, Recorder] = {}
         #: Seconds from a routing change to the first packet of the new routing.
         self.switch_latencies: list[float] = []
 
@@ -37,8 +40,14 @@ class Room:
         for consumer in peer.consumers():
             consumer.on_switched = self._switched
         self.apply()
+        for member_id, recorder in self.recorders.items():  # a reconnect: tap the new connection
+            if peer.peer_id in (member_id, self.state.agent):
+                recorder.bind(self.peers.get(member_id), self.peers.get(self.state.agent or ""))
 
     def remove(self, peer_id: str) -> Peer | None:
+        recorder = self.recorders.pop(peer_id, None)
+        if recorder is not None:
+            recorder.stop()
         peer = self.peers.pop(peer_id, None)
         if peer is not None:
             self._unwire(peer)
@@ -72,6 +81,8 @@ class Room:
             video = row.video[0].source if row.video else None
             for consumer in peer.video_out:
                 consumer.set_source(self._video_source(video))
+        for member_id, recorder in self.recorders.items():
+            recorder.agent_audible = self.state.agent in {f.source for f in self.matrix.row(member_id).audio}
 
     def _wire_agent(self, agent: Peer) -> None:
         row = self.matrix.row(agent.peer_id)
@@ -142,8 +153,26 @@ class Room:
         if len(self.switch_latencies) > 1000:
             del self.switch_latencies[:500]
 
+    def record_start(self, member_id: str, path: str) -> None:
+        member = self.peers.get(member_id)
+        if member is None or member.role == AGENT or member_id not in self.state.kiosks:
+            raise KeyError(f"no member {member_id!r} connected in this room")
+        if member_id in self.recorders:
+            raise ValueError("this member is already being recorded")
+        recorder = Recorder(path, member, self.peers.get(self.state.agent or ""))
+        recorder.agent_audible = self.state.agent in {f.source for f in self.matrix.row(member_id).audio}
+        self.recorders[member_id] = recorder
+
+    def record_stop(self, member_id: str) -> dict:
+        recorder = self.recorders.pop(member_id, None)
+        if recorder is None:
+            raise KeyError(f"no recording of {member_id!r}")
+        return recorder.stop()
+
     def tick(self) -> None:
         self.mixer.tick()
+        for recorder in list(self.recorders.values()):
+            recorder.tick()
 
     def stats(self) -> dict:
         peers = {}

@@ -2,7 +2,8 @@
 
 Commands in: :meth:`Router.add_peer` (with the client's offer; returns the
 answer), :meth:`Router.set_room` (the room's routing state),
-:meth:`Router.remove_peer`, :meth:`Router.close_room`. Events out, through
+:meth:`Router.remove_peer`, :meth:`Router.close_room`,
+:meth:`Router.record_start` and :meth:`Router.record_stop`. Events out, through
 the ``on_event`` callback: ``{"event": "peer.state", "room": ..., "peer":
 ..., "state": ...}``. Nothing else crosses the boundary, so the same
 interface is served in-process (tests) and by media worker processes
@@ -81,6 +82,21 @@ class Router:
         if room is None:
             room = self.rooms[room_id] = Room(room_id, self.hold)
         room.set_state(state)
+
+    async def record_start(self, room_id: str, peer_id: str, path: str) -> dict:
+        """Start recording member ``peer_id`` (their camera and voice, and their agent's voice)."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            raise KeyError(f"no room {room_id!r}")
+        room.record_start(peer_id, path)
+        return {"path": path}
+
+    async def record_stop(self, room_id: str, peer_id: str) -> dict:
+        """Finish member ``peer_id``'s recording; returns ``{"path", "seconds", "video_frames"}``."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            raise KeyError(f"no room {room_id!r}")
+        return room.record_stop(peer_id)
 
     async def close_room(self, room_id: str) -> None:
         room = self.rooms.pop(room_id, None)

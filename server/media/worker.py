@@ -18,7 +18,7 @@ from .peer import OfferError
 from .router import load_router_class
 from .workers import LINE_LIMIT
 
-COMMANDS = ("add_peer", "remove_peer", "set_room", "close_room", "stats")
+COMMANDS = ("add_peer", "remove_peer", "set_room", "close_room", "stats", "record_start", "record_stop")
 
 
 async def serve(ice_addresses: list[str] | None, router_path: str | None = None) -> None:

@@ -174,6 +174,12 @@ class WorkerPool:
         data = state.to_dict() if isinstance(state, RoomState) else state
         await self.worker_for(room_id).call("set_room", room_id=room_id, state=data)
 
+    async def record_start(self, room_id: str, peer_id: str, path: str) -> dict:
+        return await self.worker_for(room_id).call("record_start", room_id=room_id, peer_id=peer_id, path=path)
+
+    async def record_stop(self, room_id: str, peer_id: str) -> dict:
+        return await self.worker_for(room_id).call("record_stop", room_id=room_id, peer_id=peer_id)
+
     async def close_room(self, room_id: str) -> None:
         worker = self._room_worker.pop(room_id, None)
         if worker is not None:
