@@ -48,6 +48,8 @@ class HeadlessAgent:
         self.room: dict | None = None
         self.rooms: list[dict] = []
         self.errors: list[dict] = []
+        #: Latest speaking level per session (0..1), from ``room.levels``.
+        self.levels: dict[str, float] = {}
         self.audio = AudioProbe()
         self.tiles = [VideoProbe() for _ in range(MAX_KIOSKS)]
         self._tasks: list[asyncio.Task] = []
@@ -64,6 +66,10 @@ class HeadlessAgent:
         @self.sio.on("error", namespace=ns)
         async def on_error(data: dict) -> None:
             self.errors.append(data)
+
+        @self.sio.on("room.levels", namespace=ns)
+        async def on_levels(data: dict) -> None:
+            self.levels = data.get("levels", {})
 
     async def connect(self, media: bool = True) -> None:
         await self.sio.connect(

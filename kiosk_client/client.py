@@ -50,6 +50,7 @@ class HeadlessKiosk:
         token: str,
         *,
         tone_hz: float = 600.0,
+        tone_amplitude: float = 0.3,
         pattern: int = 1,
         width: int = 320,
         height: int = 240,
@@ -60,6 +61,7 @@ class HeadlessKiosk:
         self.server_url = server_url
         self.token = token
         self.tone_hz = tone_hz
+        self.tone_amplitude = tone_amplitude
         self.pattern = pattern
         self.width, self.height, self.fps = width, height, fps
         self.auto_media = auto_media
@@ -165,7 +167,7 @@ class HeadlessKiosk:
                 await old.close()
             pc = self.pc
             self.camera = PatternTrack(self.pattern, self.width, self.height, self.fps)
-            pc.addTransceiver(ToneTrack(self.tone_hz), direction="sendrecv")
+            pc.addTransceiver(ToneTrack(self.tone_hz, self.tone_amplitude), direction="sendrecv")
             pc.addTransceiver(self.camera, direction="sendrecv")
 
             @pc.on("track")

@@ -424,6 +424,11 @@ class Hub:
     def on_media_event(self, event: dict) -> None:
         if event.get("event") == "peer.state":
             asyncio.ensure_future(self._peer_state(event["room"], event["peer"], event["state"]))
+        elif event.get("event") == "room.levels":
+            agent = self.agents.get(event["room"])
+            if agent is not None and agent.sid is not None:
+                levels = {k: v for k, v in event["levels"].items() if k in agent.tiles}
+                asyncio.ensure_future(self.emit("room.levels", {"levels": levels}, to=agent.sid, namespace="/agent"))
 
     async def _peer_state(self, room_id: str, peer_id: str, state: str) -> None:
         session = self.sessions.get(peer_id)

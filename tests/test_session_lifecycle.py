@@ -91,3 +91,24 @@ async def test_media_worker_processes_carry_a_private_room(tmp_path):
             await close_all(*kiosks, agent)
     finally:
         await srv.runner.cleanup()
+
+
+async def test_the_agent_sees_who_is_speaking(server):
+    from helpers import SMALL, make_agent
+    from kiosk_client.client import HeadlessKiosk
+
+    agent = await make_agent(server.url)
+    loud = HeadlessKiosk(server.url, "kiosk-token-1", tone_hz=600.0, pattern=1, **SMALL)
+    quiet = HeadlessKiosk(server.url, "kiosk-token-2", tone_hz=750.0, tone_amplitude=0.0005, pattern=2, **SMALL)
+    try:
+        for k in (loud, quiet):
+            await k.connect()
+            await k.request("jht")
+            await k.wait_state("on_hold", 20)
+        await until(
+            lambda: agent.levels.get(loud.session_id, 0) > 0.5 and quiet.session_id in agent.levels, 10, "speaking levels"
+        )
+        assert agent.levels[quiet.session_id] < 0.2, agent.levels
+        assert set(agent.levels) <= set(agent.sessions())
+    finally:
+        await close_all(loud, quiet, agent)

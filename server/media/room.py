@@ -19,8 +19,14 @@ from .streams import Consumer
 class Room:
     """One agent's room: its peers, its mixer, and the wiring between them."""
 
-    def __init__(self, room_id: str, hold: LoopSource) -> None:
+    #: Speaking levels are reported every this many ticks (10 × 20 ms).
+    LEVEL_TICKS = 10
+
+    def __init__(self, room_id: str, hold: LoopSource, on_event=None) -> None:
         self.room_id = room_id
+        self.on_event = on_event or (lambda event: None)
+        self._ticks = 0
+        self._levels: dict[str, float] = {}
         self.state = RoomState()
         self.matrix = Matrix()
         self.peers: dict[str, Peer] = {}
@@ -173,6 +179,20 @@ class Room:
         self.mixer.tick()
         for recorder in list(self.recorders.values()):
             recorder.tick()
+        self._ticks += 1
+        if self._ticks % self.LEVEL_TICKS == 0:
+            self._report_levels()
+
+    def _report_levels(self) -> None:
+        """How loudly each member speaks (0..1), for the agent's tiles; sent when it changes."""
+        levels = {}
+        for kiosk in self.state.kiosks:
+            source = self._peer_audio(kiosk)
+            if source is not None:
+                levels[kiosk] = round(max(0.0, 1.0 - source.level / 50.0), 2)
+        if levels != self._levels:
+            self._levels = levels
+            self.on_event({"event": "room.levels", "room": self.room_id, "levels": levels})
 
     def stats(self) -> dict:
         peers = {}

@@ -53,7 +53,7 @@ class Router:
         self._ensure_ticker()
         room = self.rooms.get(room_id)
         if room is None:
-            room = self.rooms[room_id] = Room(room_id, self.hold)
+            room = self.rooms[room_id] = Room(room_id, self.hold, self._room_event)
         peer = Peer(peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s))
         try:
             answer = await peer.answer(offer_sdp)
@@ -80,7 +80,7 @@ class Router:
             state = RoomState.from_dict(state)
         room = self.rooms.get(room_id)
         if room is None:
-            room = self.rooms[room_id] = Room(room_id, self.hold)
+            room = self.rooms[room_id] = Room(room_id, self.hold, self._room_event)
         room.set_state(state)
 
     async def record_start(self, room_id: str, peer_id: str, path: str) -> dict:
@@ -125,6 +125,9 @@ class Router:
             self._ticker = None
 
     # -- internals ---------------------------------------------------------
+
+    def _room_event(self, event: dict) -> None:
+        self.on_event(event)
 
     def _peer_state(self, room_id: str, peer: Peer, state: str) -> None:
         room = self.rooms.get(room_id)

@@ -274,6 +274,8 @@ class ReceiverSource(Source):
         self._pending_keyframe_request = False
         self._deferred_request: asyncio.TimerHandle | None = None
         self.keyframe_requests = 0
+        #: Last audio level the sender reported (RFC 6464 -dBov: 0 loud, 127 silent).
+        self.level = 127
         receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
 
     #: Told of the media SSRC once it is known (the peer's fast receive path routes by it).
@@ -283,6 +285,8 @@ class ReceiverSource(Source):
         """aiortc's receive path (first packets, before the SSRC is known)."""
         if packet.payload_type not in self.payload_types or not packet.payload:
             return  # RTX, padding-only or unknown payload
+        if packet.extensions.audio_level is not None:
+            self.level = packet.extensions.audio_level[1]
         if self.media_ssrc != packet.ssrc:
             self.media_ssrc = packet.ssrc
             if self.first_packet_at is None:
@@ -344,6 +348,7 @@ def fast_receive_path(transport, sources: dict[int, ReceiverSource]):
     the SSRC through :attr:`ReceiverSource.on_ssrc`.
     """
     slow = transport._handle_rtp_data
+    ids = transport._rtp_header_extensions_map._HeaderExtensionsMap__ids
 
     async def handle(data: bytes, arrival_time_ms: int) -> None:
         if len(data) < 12:
@@ -360,7 +365,10 @@ def fast_receive_path(transport, sources: dict[int, ReceiverSource]):
         if first & 0x10:
             if len(data) < offset + 4:
                 return
-            offset += 4 + 4 * _EXT.unpack_from(data, offset)[1]
+            profile, words = _EXT.unpack_from(data, offset)
+            if profile == 0xBEDE and source.kind == "audio" and ids.audio_level:
+                _read_level(data, offset + 4, min(len(data), offset + 4 + 4 * words), ids.audio_level, source)
+            offset += 4 + 4 * words
         end = len(data) - (data[-1] if first & 0x20 else 0)
         if end <= offset:
             return
@@ -368,3 +376,17 @@ def fast_receive_path(transport, sources: dict[int, ReceiverSource]):
         source.receive(data[offset:end], second >> 7, seq, ts)
 
     return handle
+
+
+def _read_level(data: bytes, i: int, end: int, level_id: int, source: ReceiverSource) -> None:
+    """Find the one-byte audio-level extension (RFC 6464) and note the level."""
+    while i < end:
+        b = data[i]
+        if b == 0:  # padding
+            i += 1
+            continue
+        if b >> 4 == level_id:
+            if i + 1 < end:
+                source.level = data[i + 1] & 0x7F
+            return
+        i += 2 + (b & 0x0F)

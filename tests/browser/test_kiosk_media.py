@@ -116,11 +116,6 @@ async def _agent_hears_kiosk(agent):
     return heard(await spectrum(agent, [KIOSK_TONES[0]], ms=600), KIOSK_TONES[0])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="server: after a kiosk's new peer connection replaces the old one, the agent's media is sometimes "
-    "not forwarded to it (no inbound-rtp at the kiosk); reported to the media router's owner",
-)
 async def test_reconnected_kiosk_receives_the_agent_again(lapak, pages):
     agent, kiosk = await drop_and_reconnect(lapak, pages)
     try:
