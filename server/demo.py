@@ -13,8 +13,37 @@ import contextlib
 import secrets
 import sys
 
+from .accounts import AccountError
 from .cli import _wait_for_signal, run_app
 from .config import AgentIdentity, Config, KioskIdentity
+from .storage import Storage
+
+DEMO_BRANCH = ("demo", "KC Demo Jakarta Pusat")
+#: Demo accounts: (username, password, role). For trying Lapak only.
+DEMO_USERS = (
+    ("supervisor", "demo-supervisor", "supervisor"),
+    ("petugas", "demo-petugas1", "officer"),
+    ("agen", "demo-agen-123", "agent"),
+)
+
+
+def demo_accounts(config: Config) -> None:
+    """Create the demo branch and accounts in the data directory (kept if they exist)."""
+    storage = Storage(config.database_path)
+    try:
+        accounts = storage.accounts
+        try:
+            accounts.add_branch(*DEMO_BRANCH)
+        except AccountError:
+            pass
+        for username, password, role in DEMO_USERS:
+            if accounts.user(username) is None:
+                accounts.add_user(
+                    username, password, role, name=username.capitalize(),
+                    branch_id=DEMO_BRANCH[0] if role == "officer" else None,
+                )
+    finally:
+        storage.close()
 
 
 def demo_credentials(config: Config, kiosks: int) -> tuple[str, list[str]]:
@@ -24,23 +53,25 @@ def demo_credentials(config: Config, kiosks: int) -> tuple[str, list[str]]:
     tokens = []
     for booth in range(1, kiosks + 1):
         token = f"demo-kiosk-{booth}-" + secrets.token_urlsafe(6)
-        config.kiosk_tokens[token] = KioskIdentity(f"kiosk-{booth}", branch="Cabang Jakarta Pusat", booth=booth)
+        config.kiosk_tokens[token] = KioskIdentity(f"kiosk-{booth}", branch=DEMO_BRANCH[0], booth=booth)
         tokens.append(token)
     # One more booth for a person to try the kiosk page in a browser.
     spare = "demo-kiosk-browser-" + secrets.token_urlsafe(6)
-    config.kiosk_tokens[spare] = KioskIdentity("kiosk-browser", branch="Cabang Jakarta Pusat", booth=kiosks + 1)
+    config.kiosk_tokens[spare] = KioskIdentity("kiosk-browser", branch=DEMO_BRANCH[0], booth=kiosks + 1)
     tokens.append(spare)
     return agent_token, tokens
 
 
 async def run_demo(config: Config, kiosks: int = 6) -> None:
     agent_token, tokens = demo_credentials(config, kiosks)
+    demo_accounts(config)
     runner = await run_app(config)
     base = f"http://{config.host}:{config.port}"
     cmd = [sys.executable, "-m", "server.cli", "kiosk", "--server", base, "--seconds", "0"]
     for token in tokens[:kiosks]:
         cmd += ["--token", token]
     booths = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL)
+    account_lines = "\n".join(f"    {role:<11} {user:<11} password {pw}" for user, pw, role in DEMO_USERS)
     print(
         f"""
 Lapak demo is running on {base}/  (data in {config.data_dir}, {config.media_workers} media worker(s))
@@ -50,6 +81,9 @@ Lapak demo is running on {base}/  (data in {config.data_dir}, {config.media_work
   Agent console (open in Chromium):  {base}/agent?token={agent_token}
   Or a headless agent in a terminal: lapak agent --server {base} --token {agent_token}
   A booth to try in the browser:     {base}/kiosk?token={tokens[-1]}
+
+  Demo accounts (sign in at {base}/login):
+{account_lines}
 
 Press Ctrl+C to stop.
 """,
