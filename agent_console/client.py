@@ -67,6 +67,10 @@ class HeadlessAgent:
         async def on_error(data: dict) -> None:
             self.errors.append(data)
 
+        @self.sio.on("media.restart", namespace=ns)
+        async def on_restart(data: dict) -> None:
+            asyncio.ensure_future(self.start_media())
+
         @self.sio.on("room.levels", namespace=ns)
         async def on_levels(data: dict) -> None:
             self.levels = data.get("levels", {})

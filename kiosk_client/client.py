@@ -102,6 +102,12 @@ class HeadlessKiosk:
                     self._media_for = target
                     asyncio.ensure_future(self._start_media_or_retry(target))
 
+        @self.sio.on("media.restart", namespace=ns)
+        async def on_restart(data: dict) -> None:
+            # The server's media process was replaced: a new peer connection, same session.
+            if self.session_id and data.get("session_id") == self.session_id and self._media_for:
+                asyncio.ensure_future(self._start_media_or_retry(self._media_for))
+
         @self.sio.on("help.answered", namespace=ns)
         async def on_help(data: dict) -> None:
             self.help_answered += 1

@@ -424,6 +424,10 @@ class Hub:
     def on_media_event(self, event: dict) -> None:
         if event.get("event") == "peer.state":
             asyncio.ensure_future(self._peer_state(event["room"], event["peer"], event["state"]))
+        elif event.get("event") == "room.lost":
+            agent = self.agents.get(event["room"])
+            if agent is not None:
+                asyncio.ensure_future(self._room_lost(agent))
         elif event.get("event") == "room.levels":
             agent = self.agents.get(event["room"])
             if agent is not None and agent.sid is not None:
@@ -445,6 +449,21 @@ class Hub:
             await self.tell_branch(session.branch)
         elif state in ("failed", "closed") and not session.ended:
             self._start_grace(peer_id)
+
+    async def _room_lost(self, agent: Agent) -> None:
+        """The room's media process died and was replaced: everyone in it connects media again."""
+        await self.push_room(agent)  # the new process learns the routing
+        if agent.sid is not None:
+            await self.emit("media.restart", {"reason": "media_restarted"}, to=agent.sid, namespace="/agent")
+        for session_id in agent.sessions:
+            session = self.sessions[session_id]
+            if session.state == "active":
+                async with self._lock:
+                    self._move(session, "connecting", "media", "media_restarted")
+            sid = self.kiosk_sids.get(session.kiosk_id)
+            if sid is not None:
+                await self.emit("media.restart", {"session_id": session_id, "reason": "media_restarted"}, to=sid, namespace="/kiosk")
+            self._start_grace(session_id)
 
     # -- dispatching ---------------------------------------------------------------
 

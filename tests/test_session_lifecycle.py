@@ -112,3 +112,30 @@ async def test_the_agent_sees_who_is_speaking(server):
         assert set(agent.levels) <= set(agent.sessions())
     finally:
         await close_all(loud, quiet, agent)
+
+
+async def test_a_media_worker_that_dies_is_replaced_and_its_room_reconnects(tmp_path):
+    import os
+    import signal
+
+    srv = await start_server(make_config(tmp_path, media_workers=1))
+    try:
+        agent, kiosks = await make_room(srv.url, 2)
+        try:
+            (pid,) = srv.hub.router.pids
+            os.kill(pid, signal.SIGKILL)
+            await until(lambda: srv.hub.router.pids and srv.hub.router.pids[0] != pid, 10, "a new worker process")
+            frames = [t.frames for t in agent.tiles[:2]]
+            await until(lambda: all(agent.tiles[i].frames > frames[i] + 3 for i in range(2)), 20, "video again")
+            for k in kiosks:
+                await k.wait_state("on_hold", 10)
+            await agent.focus([kiosks[0].session_id])
+            levels = await listen([agent.audio, kiosks[0].audio, kiosks[1].audio])
+            assert heard(levels[0]) & {600.0, 750.0} == {600.0}
+            assert 450.0 in heard(levels[1]) and kiosk_tones_in(levels[2]) == {}
+            states = [t[1] for t in srv.hub.storage.transitions(kiosks[0].session_id)]
+            assert states[-2:] == ["connecting", "active"]
+        finally:
+            await close_all(*kiosks, agent)
+    finally:
+        await srv.runner.cleanup()

@@ -56,6 +56,10 @@ class Worker:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
         self._reader: asyncio.Task | None = None
+        self.stopping = False
+        self.restarts = 0
+        #: Called when the process ends without being asked to.
+        self.on_death: Callable[["Worker"], None] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -97,6 +101,9 @@ class Worker:
             if not future.done():
                 future.set_exception(WorkerError(f"media worker {self.index} exited"))
         self._pending.clear()
+        if not self.stopping and self.on_death is not None:
+            logger.error("media worker %d (pid %s) died; restarting it", self.index, self.pid)
+            self.on_death(self)
 
     async def call(self, cmd: str, **args):
         if self.process is None or self.process.returncode is not None:
@@ -116,6 +123,7 @@ class Worker:
         raise WorkerError(error.get("message", "media worker failed"))
 
     async def stop(self) -> None:
+        self.stopping = True
         if self.process is None:
             return
         if self.process.returncode is None:
@@ -140,10 +148,22 @@ class WorkerPool:
         self.ice_addresses = ice_addresses
         self.on_event: Callable[[dict], None] = lambda event: None
         self.workers = [Worker(i, ice_addresses, self._event, router) for i in range(self.size)]
+        for worker in self.workers:
+            worker.on_death = self._worker_died
         self._room_worker: dict[str, Worker] = {}
 
     def _event(self, event: dict) -> None:
         self.on_event(event)
+
+    def _worker_died(self, worker: Worker) -> None:
+        """Start a new process in its place; its rooms must connect their media again."""
+        asyncio.ensure_future(self._restart(worker))
+
+    async def _restart(self, worker: Worker) -> None:
+        worker.restarts += 1
+        await worker.start()
+        for room_id in sorted(worker.rooms):
+            self.on_event({"event": "room.lost", "room": room_id})
 
     @property
     def pids(self) -> list[int]:
