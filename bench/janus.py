@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import shutil
@@ -32,7 +31,6 @@ import time
 from pathlib import Path
 
 import aiohttp
-from aiortc import RTCSessionDescription
 
 JANUS = shutil.which("janus") or "/usr/bin/janus"
 LIBDIR = Path("/usr/lib/x86_64-linux-gnu/janus")

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import random
 import sys
 import time
@@ -32,34 +31,18 @@ import time
 import av
 import numpy as np
 import socketio
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
 
 from server.media.ice import restrict_host_addresses
+from server.media.peer import ParkedTrack  # aiortc negotiates sending, the pump does the sending
 from server.media.vp8 import starts_keyframe
 
 from .media import AUDIO_FRAME, SAMPLE_RATE, TONES, Clips, Vp8FrameDecoder, load_clips
 from .rtp import Counter, Pump, Stream, tap_receive
 
 logger = logging.getLogger("bench.loadgen")
-
-
-class ParkedTrack(MediaStreamTrack):
-    """A track that never yields: aiortc negotiates sending, the pump does the sending."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self._never = asyncio.get_event_loop().create_future()
-
-    async def recv(self):  # pragma: no cover - never returns
-        return await self._never
-
-    def stop(self) -> None:
-        super().stop()
-        if not self._never.done():
-            self._never.cancel()
 
 
 def new_pc() -> RTCPeerConnection:

@@ -23,7 +23,6 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket, RtpPacket
 
 from server.media.peer import Peer
-from server.media.room import Room
 from server.media.streams import NACK_HISTORY, Consumer
 from server.media.vp8 import starts_keyframe
 
@@ -166,26 +165,7 @@ class TranscodingPeer(Peer):
 class TranscodingRouter(InstrumentedRouter):
     """:class:`server.media.router.Router` with transcoding consumers (benchmark baseline only)."""
 
-    async def add_peer(self, room_id: str, peer_id: str, role: str, offer_sdp: str) -> str:
-        # Router.add_peer, with TranscodingPeer in place of Peer.
-        self._ensure_ticker()
-        room = self.rooms.get(room_id)
-        if room is None:
-            room = self.rooms[room_id] = Room(room_id, self.hold)
-        peer = TranscodingPeer(peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s))
-        try:
-            answer = await peer.answer(offer_sdp)
-        except Exception:
-            await peer.close()
-            raise
-        old = room.peers.get(peer_id)
-        room.add(peer)
-        if old is not None and old is not peer:
-            await old.close()
-        for consumer in peer.consumers():
-            consumer.on_switched = self._recorder(room_id, consumer.on_switched)
-        self._start_writer()
-        return answer
+    peer_class = TranscodingPeer
 
     def extra_stats(self) -> dict:
         return dict(COUNTS)

@@ -6,7 +6,6 @@ import asyncio
 
 import av
 import numpy as np
-import pytest
 
 from conftest import AGENT_TONE, KIOSK_TONES, make_config, start_server
 from helpers import close_all, make_room

@@ -41,7 +41,7 @@ class OfferError(ValueError):
     """The offer cannot be answered: unparseable, or not the role's media layout."""
 
 
-class _ParkedTrack(MediaStreamTrack):
+class ParkedTrack(MediaStreamTrack):
     """A track that never yields, so aiortc's own send loop stays asleep.
 
     The router writes RTP to the transport directly; the sender only needs a
@@ -119,7 +119,7 @@ class Peer:
             # _offerDirection is aiortc's view from our side: "sendonly" means
             # the client only receives on this m-line.
             if t._offerDirection in ("sendonly", "sendrecv"):
-                t.sender.replaceTrack(_ParkedTrack(t.kind))
+                t.sender.replaceTrack(ParkedTrack(t.kind))
                 t.direction = "sendrecv" if t._offerDirection == "sendrecv" else "sendonly"
             else:
                 t.direction = "recvonly"

@@ -34,6 +34,9 @@ TICK = FRAME_SAMPLES / SAMPLE_RATE  # 20 ms
 class Router:
     """All rooms of one process, and the 20 ms clock of its server-made audio."""
 
+    #: The peer connection class (a benchmark swaps in a transcoding one).
+    peer_class: type[Peer] = Peer
+
     def __init__(self, on_event: EventSink | None = None) -> None:
         self.rooms: dict[str, Room] = {}
         self.on_event: EventSink = on_event or (lambda event: None)
@@ -54,7 +57,7 @@ class Router:
         room = self.rooms.get(room_id)
         if room is None:
             room = self.rooms[room_id] = Room(room_id, self.hold, self._room_event)
-        peer = Peer(peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s))
+        peer = self.peer_class(peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s))
         try:
             answer = await peer.answer(offer_sdp)
         except Exception:

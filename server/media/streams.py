@@ -80,6 +80,10 @@ class Source:
     def request_keyframe(self) -> None:
         """Ask whoever produces this stream for a keyframe (no-op by default)."""
 
+    def latest(self) -> tuple[bytes, int, int, int] | None:
+        """The newest audio packet, if less than one frame old (to start a new recipient at once)."""
+        return None
+
     def emit(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
         """Hand one packet to every consumer of this source."""
         self.packets += 1
@@ -155,6 +159,10 @@ class Consumer:
                 self._keyframe_asked = time.monotonic()
                 source.request_keyframe()
             source.attach(self)
+            if self.kind == "audio":
+                latest = source.latest()
+                if latest is not None:  # the switch is heard now, not at the next packet
+                    self.forward(*latest)
 
     def close(self) -> None:
         self.set_source(None)
@@ -276,6 +284,8 @@ class ReceiverSource(Source):
         self.keyframe_requests = 0
         #: Last audio level the sender reported (RFC 6464 -dBov: 0 loud, 127 silent).
         self.level = 127
+        self._latest: tuple[bytes, int, int, int] | None = None
+        self._latest_at = 0.0
         receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
 
     #: Told of the media SSRC once it is known (the peer's fast receive path routes by it).
@@ -300,10 +310,18 @@ class ReceiverSource(Source):
 
     def receive(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
         """One media packet from the peer: to the PCM taps, then to every consumer."""
+        if self.kind == "audio":
+            self._latest = (payload, marker, seq, ts)
+            self._latest_at = time.monotonic()
         if self.pcm_sinks:
             for sink in list(self.pcm_sinks.values()):
                 sink(payload)
         self.emit(payload, marker, seq, ts)
+
+    def latest(self) -> tuple[bytes, int, int, int] | None:
+        if self._latest is not None and time.monotonic() - self._latest_at < 0.02:
+            return self._latest
+        return None
 
     def _deferred(self) -> None:
         self._deferred_request = None
