@@ -10,6 +10,10 @@ from .config import Config
 
 if TYPE_CHECKING:  # pragma: no cover
     from signaling.hub import Hub
+    from signaling.selfservice import SelfService
 
 CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
+#: The signed-in staff user of a request (set by ``server.auth.require_role``).
+USER: web.RequestKey = web.RequestKey("user")
 HUB: web.AppKey["Hub"] = web.AppKey("hub")
+SELFSERVICE: web.AppKey["SelfService"] = web.AppKey("selfservice")

@@ -103,7 +103,7 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
                     else "Your role may not open this page.",
                     content_type="application/json" if api else "text/plain",
                 )
-            request["user"] = user
+            request[appkeys.USER] = user
             return await handler(request)
 
         guarded.__name__ = handler.__name__
@@ -114,3 +114,13 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
 
 
 HOME = {"agent": "/agent", "officer": "/officer", "supervisor": "/supervisor"}
+#: Pages each role may open (a sign-in's ``next`` outside these goes home instead).
+PAGES = {"agent": ("/agent",), "officer": ("/officer",), "supervisor": ("/supervisor", "/admin")}
+
+
+def landing(role: str, target: str | None) -> str:
+    """Where a user of ``role`` goes after signing in: ``target`` if their role may open it."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        if any(target == p or target.startswith(p + "/") or target.startswith(p + "?") for p in PAGES[role]):
+            return target
+    return HOME[role]

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from . import appkeys
 from .accounts import AccountError
-from .auth import COOKIE, HOME, require_role
+from .auth import COOKIE, HOME, landing, require_role
 
 
 def _accounts(request: web.Request):
@@ -65,9 +65,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/login?failed=1")
     token = _accounts(request).start_web_session(user)
     home = HOME[user.role]
-    target = data.get("next") if isinstance(data.get("next"), str) else ""
-    if not (target.startswith("/") and not target.startswith("//")):
-        target = home
+    target = landing(user.role, data.get("next") if isinstance(data.get("next"), str) else None)
     response: web.StreamResponse = (
         web.json_response({"ok": True, "role": user.role, "home": home}) if is_json else web.HTTPFound(target)
     )
@@ -84,7 +82,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 @require_role("agent", "officer", "supervisor")
 async def me(request: web.Request) -> web.Response:
-    return web.json_response(request["user"].public())
+    return web.json_response(request[appkeys.USER].public())
 
 
 # -- supervisor: accounts and kiosk provisioning ------------------------------------------

@@ -90,5 +90,11 @@ class BoardPublisher:
         await asyncio.sleep(self.interval)
         await self.publish()
 
+    def close(self) -> None:
+        """Stop a pending update (the app is shutting down)."""
+        if self._pending is not None:
+            self._pending.cancel()
+        self.viewers = 0
+
     async def publish(self, to: str = "supervisors") -> None:
         await self.hub.emit("board.state", board_view(self.hub), to=to, namespace="/supervisor")

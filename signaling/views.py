@@ -8,6 +8,7 @@ never form contents, notes or media.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from .session import Session
@@ -125,4 +126,4 @@ def branch_view(hub: "Hub", branch: str) -> dict:
                 "since": session.created_at if session else None,
             }
         )
-    return {"branch": branch, "name": hub.branch_name(branch), "booths": booths}
+    return {"branch": branch, "name": hub.branch_name(branch), "at": time.time(), "booths": booths}

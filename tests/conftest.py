@@ -13,6 +13,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import hypothesis  # noqa: F401  - imported early: a late import crashed CPython 3.11.7 at exit
 import pytest
 from aiohttp import web
 

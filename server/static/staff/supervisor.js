@@ -1,0 +1,277 @@
+// Supervisor's live board: queues, agent load, branch occupancy (socket.io
+// /supervisor, board.state), and the day's curve (GET /api/day) as inline SVG.
+
+import { $, api, boot, serverNow, fmtClock, fmtDuration, fmtMinutes, i18n, TIME_ZONE } from "/static/staff/staff.js";
+
+const app = { socket: null, connected: false, board: null, boards: 0, day: null, dayLoads: 0 };
+window.lapakBoard = app;
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function renderConn() {
+  const pill = $("conn");
+  pill.className = `pill ${app.connected ? "" : "warn"}`;
+  document.body.dataset.socket = app.connected ? "connected" : "disconnected";
+  let text = i18n.t(app.connected ? "officer.conn.live" : "officer.conn.lost");
+  if (app.connected && app.board) text += " · " + fmtClock(app.board.at, true);
+  $("conn-text").textContent = text;
+}
+
+function setNum(node, value) {
+  const text = String(value);
+  if (node.textContent !== text) {
+    node.textContent = text;
+    node.classList.remove("changed");
+    void node.offsetWidth;
+    node.classList.add("changed");
+  }
+}
+
+function availabilityKind(a) {
+  if (!a.online) return "offline";
+  if (a.availability !== "available") return a.availability;
+  return a.in_progress >= a.capacity ? "full" : "available";
+}
+
+function renderBoard() {
+  const b = app.board;
+  if (!b) return;
+  const totals = b.totals || {};
+  setNum($("total-waiting"), totals.waiting ?? 0);
+  setNum($("total-in-progress"), totals.in_progress ?? 0);
+  const online = (b.agents || []).filter((a) => a.online);
+  const capacity = online.reduce((sum, a) => sum + (a.availability === "available" ? a.capacity : 0), 0);
+  $("total-capacity").textContent = i18n.t("board.kpi.capacity", { capacity });
+  setNum($("total-agents"), totals.agents_online ?? 0);
+  setNum($("total-handled"), (b.agents || []).reduce((s, a) => s + (a.handled_today || 0), 0));
+
+  for (const [service, q] of Object.entries(b.queues || {})) {
+    const row = document.querySelector(`tr[data-queue="${service}"]`);
+    if (!row) continue;
+    setNum(row.querySelector(".waiting"), q.waiting);
+    row.dataset.busy = q.waiting > 0 ? "1" : "0";
+    row.querySelector(".handling").textContent = fmtMinutes(q.mean_handling_seconds);
+  }
+
+  const body = $("agents-body");
+  const agents = [...(b.agents || [])].sort((x, y) => (y.online - x.online) || x.name.localeCompare(y.name));
+  const keep = new Set();
+  for (const a of agents) {
+    keep.add(a.agent_id);
+    let row = body.querySelector(`tr[data-agent="${CSS.escape(a.agent_id)}"]`);
+    if (!row) {
+      row = $("agent-row").content.firstElementChild.cloneNode(true);
+      row.dataset.agent = a.agent_id;
+    }
+    body.append(row); // keeps the sort order
+    const kind = availabilityKind(a);
+    row.dataset.status = kind;
+    row.querySelector(".agent-name").textContent = a.name;
+    const order = boot.services || [];
+    const skills = [...(a.skills || [])].sort((x, y) => order.indexOf(x) - order.indexOf(y));
+    row.querySelector(".agent-skills").textContent = skills.map((s) => i18n.t(`service.short.${s}`)).join(" · ");
+    const pill = row.querySelector(".agent-status");
+    pill.className = `pill agent-status ${{ available: "", full: "warn", away: "warn", offline: "neutral" }[kind] ?? "neutral"}`;
+    row.querySelector(".agent-status-text").textContent = i18n.t(`board.status.${kind}`);
+    const share = a.capacity ? Math.min(1, a.in_progress / a.capacity) : 0;
+    const fill = row.querySelector(".bar-fill");
+    fill.style.width = `${Math.round(share * 100)}%`;
+    fill.dataset.level = share >= 1 ? "full" : share >= 0.67 ? "high" : "ok";
+    const ip = row.querySelector(".in-progress");
+    ip.dataset.value = a.in_progress;
+    setNum(ip, i18n.t("board.load", { n: a.in_progress, capacity: a.capacity }));
+    setNum(row.querySelector(".handled"), a.handled_today);
+  }
+  for (const row of [...body.querySelectorAll("tr")]) if (!keep.has(row.dataset.agent)) row.remove();
+  $("no-agents").hidden = agents.length > 0;
+
+  const branches = $("branches");
+  branches.textContent = "";
+  if (!(b.branches || []).length) {
+    const p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = i18n.t("board.none");
+    branches.append(p);
+  }
+  for (const br of b.branches || []) {
+    const row = document.createElement("div");
+    row.className = "branch-row";
+    row.dataset.branch = br.branch;
+    const share = br.booths ? Math.min(1, br.busy / br.booths) : 0;
+    row.innerHTML = `<div class="branch-name"></div><div class="bar"><div class="bar-fill"></div></div><div class="branch-busy"></div>`;
+    row.querySelector(".branch-name").textContent = br.name;
+    row.querySelector(".bar-fill").style.width = `${Math.round(share * 100)}%`;
+    row.querySelector(".bar-fill").dataset.level = share >= 1 ? "full" : share >= 0.67 ? "high" : "ok";
+    row.querySelector(".branch-busy").textContent = i18n.t("board.branch.busy", { busy: br.busy, booths: br.booths });
+    branches.append(row);
+  }
+  tickWaits();
+  renderConn();
+  if (app.day) renderChart();
+}
+
+// Waits grow between updates (the server pushes only on changes): count on.
+function tickWaits() {
+  const b = app.board;
+  if (!b) return;
+  const drift = Math.max(0, Date.now() / 1000 - (b.receivedAt || b.at));
+  let longest = 0;
+  for (const [service, q] of Object.entries(b.queues || {})) {
+    const row = document.querySelector(`tr[data-queue="${service}"]`);
+    const wait = q.waiting ? q.longest_wait_seconds + drift : 0;
+    longest = Math.max(longest, wait);
+    if (row) row.querySelector(".longest").textContent = q.waiting ? fmtDuration(wait) : "–";
+  }
+  $("total-longest").textContent = longest ? fmtDuration(longest) : "–";
+  $("total-longest").closest(".kpi").dataset.alert = longest >= 900 ? "1" : longest >= 300 ? "warn" : "0";
+}
+setInterval(tickWaits, 1000);
+
+// ------------------------------------------------------------------ the day's chart
+
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// A top of the axis that splits into four round steps.
+function niceMax(v, minimum) {
+  const m = Math.max(v, minimum);
+  const steps = [4, 8, 12, 16, 20, 40, 60, 80, 100, 200, 400, 600, 800, 1000];
+  for (const s of steps) if (s >= m) return s;
+  return Math.ceil(m / 400) * 400;
+}
+
+function hourOf(unix) {
+  return Number(new Intl.DateTimeFormat("en-GB", { hour: "2-digit", hour12: false, timeZone: TIME_ZONE }).format(new Date(unix * 1000)));
+}
+
+function renderChart() {
+  const day = app.day;
+  const box = $("day-chart");
+  box.textContent = "";
+  if (!day || !day.times || !day.times.length) {
+    box.innerHTML = `<p class="muted"></p>`;
+    box.firstChild.textContent = i18n.t("board.chart.empty");
+    return;
+  }
+  const step = day.bucket_minutes * 60;
+  const nowT = serverNow();
+  // Points up to now (later buckets are the future), and the opening hours 07-18
+  // at least; wider when there was activity outside them.
+  const points = day.times.map((t, i) => ({ t, w: day.waiting[i], b: day.in_progress[i], m: day.mean_wait_seconds[i] }))
+    .filter((p) => p.t <= nowT);
+  // The series samples each quarter hour at its start; end the lines at now with the live board.
+  if (app.board && points.length && nowT - points[points.length - 1].t > 30) {
+    const totals = app.board.totals || {};
+    points.push({ t: nowT, w: totals.waiting ?? 0, b: totals.in_progress ?? 0, m: null, live: true });
+  }
+  let first = day.times.findIndex((t) => hourOf(t) >= 7);
+  let last = day.times.findIndex((t) => hourOf(t) >= 18);
+  if (first < 0) first = 0;
+  if (last < 0) last = day.times.length - 1;
+  points.forEach((p, i) => {
+    if (!p.live && (p.w || p.b || p.m)) { first = Math.min(first, i); last = Math.min(day.times.length - 1, Math.max(last, i + 1)); }
+  });
+  const nowIndex = day.times.findIndex((t) => t > nowT) - 1;
+  if (nowIndex >= 0) last = Math.max(last, Math.min(day.times.length - 1, nowIndex + 1));
+  const t0 = day.times[first];
+  const t1 = day.times[last] + 0;
+  const shown = points.filter((p) => p.t >= t0 && p.t <= t1);
+
+  const W = 1100, H = 250, L = 44, R = 48, T = 26, B = 30;
+  const iw = W - L - R, ih = H - T - B;
+  const x = (t) => L + ((t - t0) / Math.max(1, t1 - t0)) * iw;
+  const maxCount = niceMax(Math.max(0, ...shown.map((p) => Math.max(p.w, p.b))), 4);
+  const waits = shown.map((p) => p.m).filter((m) => m !== null && m !== undefined);
+  const maxWaitMin = niceMax(Math.max(0, ...waits.map((m) => m / 60)), 5);
+  const y = (v) => T + ih - (v / maxCount) * ih;
+  const yw = (sec) => T + ih - ((sec / 60) / maxWaitMin) * ih;
+
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "day-svg", "aria-label": i18n.t("board.chart.title") });
+  // grid + left axis (people)
+  for (let i = 0; i <= 4; i++) {
+    const v = (maxCount / 4) * i;
+    const yy = y(v);
+    root.append(svg("line", { x1: L, x2: W - R, y1: yy, y2: yy, class: "grid" }));
+    root.append(svg("text", { x: L - 8, y: yy + 4, class: "axis left" }, v));
+    const wv = (maxWaitMin / 4) * i;
+    root.append(svg("text", { x: W - R + 8, y: yy + 4, class: "axis right" }, `${wv}′`));
+  }
+  root.append(svg("text", { x: 4, y: 11, class: "axis-title" }, i18n.t("board.chart.people")));
+  root.append(svg("text", { x: W - 4, y: 11, class: "axis-title end" }, i18n.t("board.chart.minutes")));
+  // hour ticks
+  for (let i = first; i <= last; i++) {
+    const t = day.times[i];
+    if ((i % Math.round(60 / day.bucket_minutes)) !== 0) continue;
+    const xx = x(t);
+    root.append(svg("line", { x1: xx, x2: xx, y1: T + ih, y2: T + ih + 5, class: "tick" }));
+    root.append(svg("text", { x: xx, y: H - 10, class: "axis mid" }, fmtClock(t)));
+  }
+  // mean wait: bars per bucket (right axis)
+  const bw = Math.max(3, (iw / Math.max(1, last - first)) * 0.55);
+  for (const p of shown) {
+    if (p.m === null || p.m === undefined) continue;
+    const yy = yw(p.m);
+    root.append(svg("rect", { x: x(p.t + step / 2) - bw / 2, y: yy, width: bw, height: Math.max(1, T + ih - yy), class: "wait-bar" },
+    ));
+    root.lastChild.append(svg("title", {}, `${fmtClock(p.t)} · ${i18n.t("board.chart.mean_wait")}: ${fmtDuration(p.m)}`));
+  }
+  // lines: in progress (area) and waiting
+  const line = (key) => shown.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
+  if (shown.length) {
+    const area = `${line("b")} L${x(shown[shown.length - 1].t).toFixed(1)},${T + ih} L${x(shown[0].t).toFixed(1)},${T + ih} Z`;
+    root.append(svg("path", { d: area, class: "busy-area" }));
+    root.append(svg("path", { d: line("b"), class: "busy-line", "data-series": "in_progress" }));
+    root.append(svg("path", { d: line("w"), class: "waiting-line", "data-series": "waiting" }));
+    const lastP = shown[shown.length - 1];
+    root.append(svg("circle", { cx: x(lastP.t), cy: y(lastP.b), r: 4.5, class: "busy-dot" }));
+    root.append(svg("circle", { cx: x(lastP.t), cy: y(lastP.w), r: 4.5, class: "waiting-dot" }));
+  }
+  // now marker
+  if (nowT >= t0 && nowT <= t1 + step) {
+    const xx = x(Math.min(nowT, t1));
+    root.append(svg("line", { x1: xx, x2: xx, y1: T, y2: T + ih, class: "now" }));
+    root.append(svg("text", { x: xx + 4, y: T + 12, class: "now-label" }, i18n.t("board.chart.now")));
+  }
+  root.append(svg("line", { x1: L, x2: W - R, y1: T + ih, y2: T + ih, class: "baseline" }));
+  box.append(root);
+  $("chart-updated").textContent = i18n.t("board.chart.updated", { time: fmtClock(serverNow()) });
+}
+
+async function loadDay() {
+  const result = await api("/api/day");
+  if (result.ok) {
+    app.day = result.data;
+    app.dayLoads += 1;
+    renderChart();
+  }
+}
+
+// ------------------------------------------------------------------ socket
+
+function connect() {
+  const socket = io("/supervisor", { transports: ["websocket", "polling"] });
+  app.socket = socket;
+  socket.on("connect", () => { app.connected = true; renderConn(); });
+  socket.on("disconnect", () => { app.connected = false; renderConn(); });
+  socket.on("connect_error", (err) => {
+    app.connected = false;
+    renderConn();
+    if (err && err.data && err.data.code === "unauthorized") location.href = "/login?next=/supervisor";
+  });
+  socket.on("board.state", (data) => {
+    data.receivedAt = Date.now() / 1000; // our clock, not the server's
+    app.board = data;
+    app.boards += 1;
+    renderBoard();
+  });
+}
+
+i18n.onChange(() => { renderBoard(); renderChart(); renderConn(); });
+renderConn();
+connect();
+loadDay();
+setInterval(loadDay, 60000);
