@@ -18,6 +18,7 @@ from server.appkeys import CONFIG
 from server.auth import request_user
 from server.config import DEFAULT_CAPACITY
 from server.i18n import DEFAULT_LANGUAGE, catalogues, normalise
+from signaling.forms import all_schemas
 
 HERE = Path(__file__).resolve().parent
 _env = jinja2.Environment(
@@ -52,6 +53,7 @@ async def agent_page(request: web.Request) -> web.Response:
             "lang": lang,
             "outcomes": list(OUTCOMES),
             "tiles": TILES,
+            "forms": all_schemas(),
             "agent": (
                 {"agent_id": identity.agent_id, "name": identity.name, "capacity": identity.capacity}
                 if identity

@@ -425,8 +425,13 @@ class LapakRoom:
         new = self.kiosk_on_tile(index)
         old = self.kiosk_on_tile(self.focus_index)
         now = time.monotonic()
-        if new.streams.get("audio"):
-            new.streams["audio"].routed = True  # counted as routed from before the request
+        audio = new.streams.get("audio")
+        if audio:
+            if not audio.routed and audio.packets:
+                # The router starts a newly focused member with their latest packet
+                # (sent up to 20 ms before the switch), so the agent gets one more.
+                audio.routed_packets += 1
+            audio.routed = True  # counted as routed from before the request
         new.switched_at = now
         new.first.arm()
         self.agent.awaiting = (new.pattern, now)

@@ -19,6 +19,7 @@ from server.appkeys import CONFIG, HUB
 from server.auth import kiosk_identity
 from server.config import SERVICES
 from server.i18n import DEFAULT_LANGUAGE, catalogues, normalise
+from signaling.forms import all_schemas
 
 HERE = Path(__file__).resolve().parent
 _env = jinja2.Environment(
@@ -42,6 +43,7 @@ async def kiosk_page(request: web.Request) -> web.Response:
             "token": token,
             "lang": lang,
             "services": list(SERVICES),
+            "forms": all_schemas(),
             "kiosk": (
                 {"kiosk_id": identity.kiosk_id, "branch": identity.branch, "booth": identity.booth}
                 if identity

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from signaling.hub import Hub
 from signaling.board import BoardPublisher
+from signaling.selfservice import SelfService
 from signaling.server import SignalingServer
 from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
 
@@ -20,7 +21,10 @@ from .storage import Storage
 logger = logging.getLogger(__name__)
 
 #: Modules that add pages to the app, each with ``setup(app)``; a missing one is skipped.
-PAGE_MODULES = ("server.static_routes", "server.routes", "server.reports", "server.pages", "kiosk_client.web", "agent_console.web")
+PAGE_MODULES = (
+    "server.static_routes", "server.routes", "server.reports", "server.pages", "kiosk_client.web", "agent_console.web",
+    "server.selfservice_routes",
+)
 
 
 def build_router(config: Config):
@@ -51,10 +55,13 @@ def create_app(config: Config) -> web.Application:
     sio.attach(app)
     hub = Hub(config, storage, router, sio.emit)
     router.on_event = hub.on_media_event
-    sio.register_namespace(KioskNamespace("/kiosk", hub, config))
-    sio.register_namespace(AgentNamespace("/agent", hub, config))
+    selfservice = SelfService(hub)
+    app[appkeys.SELFSERVICE] = selfservice
+    sio.register_namespace(KioskNamespace("/kiosk", hub, config, selfservice))
+    sio.register_namespace(AgentNamespace("/agent", hub, config, selfservice))
     sio.register_namespace(OfficerNamespace("/officer", hub, config))
-    sio.register_namespace(SupervisorNamespace("/supervisor", hub, config, BoardPublisher(hub)))
+    board = BoardPublisher(hub)
+    sio.register_namespace(SupervisorNamespace("/supervisor", hub, config, board))
     app[appkeys.HUB] = hub
 
     async def health(request: web.Request) -> web.Response:
@@ -75,8 +82,10 @@ def create_app(config: Config) -> web.Application:
         if hasattr(router, "start"):
             await router.start()
         await hub.restore()
+        await selfservice.start()
 
     async def stop(app: web.Application) -> None:
+        await selfservice.close()
         hub.close()
         await router.close()
         storage.close()

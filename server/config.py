@@ -81,6 +81,10 @@ class Config:
     kiosk_self_start: bool = True
     #: Secret for signing browser cookies.
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    #: Largest document photo a kiosk may upload (bytes).
+    max_document_bytes: int = 8 * 1024 * 1024
+    #: Days documents and recordings are kept, unless a supervisor sets another number.
+    retention_days: int = 90
 
     @property
     def database_path(self) -> Path:

@@ -555,6 +555,8 @@ class Hub:
         await self.tell_agent(agent)
         for session_id in agent.sessions:
             await self.tell_kiosk(self.sessions[session_id])
+        for branch in sorted({self.sessions[s].branch for s in agent.sessions}):
+            await self.tell_branch(branch)  # talking / on hold shows on the officer's console
         await self._changed()
 
     async def tell_kiosk(self, session: Session) -> None:

@@ -28,9 +28,17 @@ from .hub import Hub
 from .schemas import (
     AgentOffer,
     Availability,
+    ConsentAnswer,
+    DocCapture,
+    DocRequest,
+    DocReview,
     EventError,
     FocusAll,
     FocusSet,
+    FormConfirm,
+    FormEdit,
+    FormOpen,
+    FormPoint,
     HelpAnswer,
     KioskOffer,
     OfficerCancel,
@@ -57,11 +65,19 @@ class RoleNamespace(socketio.AsyncNamespace):
     role = ""
     events: dict[str, tuple[type[Payload], str]] = {}
 
-    def __init__(self, namespace: str, hub: Hub, config: Config) -> None:
+    def __init__(self, namespace: str, hub: Hub, config: Config, selfservice=None) -> None:
         super().__init__(namespace)
         self.hub = hub
         self.config = config
         self.identities: dict[str, Any] = {}
+        #: The booth's self-service (signaling.selfservice.SelfService), if the app has it.
+        self.selfservice = selfservice
+
+    @property
+    def ss(self):
+        if self.selfservice is None:
+            raise EventError("forbidden", "Self-service is not enabled on this server.")
+        return self.selfservice
 
     #: What a refused client is told it needs.
     credentials = "token"
@@ -131,6 +147,9 @@ class KioskNamespace(RoleNamespace):
         "session.leave": (SessionLeave, "leave"),
         "session.rate": (SessionRate, "rate"),
         "security.call": (SecurityCall, "call_security"),
+        # self-service (signaling/selfservice.py)
+        "form.edit": (FormEdit, "form_edit"),
+        "consent.answer": (ConsentAnswer, "consent_answer"),
     }
 
     def identify(self, auth, environ):
@@ -138,6 +157,8 @@ class KioskNamespace(RoleNamespace):
 
     async def joined(self, sid, identity) -> None:
         await self.hub.kiosk_connected(identity, sid)
+        if self.selfservice is not None:
+            await self.selfservice.kiosk_joined(identity)
 
     async def left(self, sid, identity) -> None:
         await self.hub.kiosk_disconnected(identity, sid)
@@ -163,6 +184,12 @@ class KioskNamespace(RoleNamespace):
         await self.hub.call_security(kiosk)
         return {}
 
+    async def form_edit(self, kiosk, p: FormEdit) -> dict:
+        return await self.ss.form_edit(kiosk, p.session_id, p.field, p.value)
+
+    async def consent_answer(self, kiosk, p: ConsentAnswer) -> dict:
+        return await self.ss.consent_answer(kiosk, p.session_id, p.recording)
+
 
 class AgentNamespace(RoleNamespace):
     """``/agent``: a customer-service agent's console."""
@@ -178,6 +205,18 @@ class AgentNamespace(RoleNamespace):
         "session.hold": (SessionRef, "hold"),
         "session.end": (SessionEnd, "end"),
         "session.transfer": (SessionTransfer, "transfer"),
+        # self-service (signaling/selfservice.py)
+        "form.open": (FormOpen, "form_open"),
+        "form.edit": (FormEdit, "form_edit"),
+        "form.point": (FormPoint, "form_point"),
+        "form.confirm": (FormConfirm, "form_confirm"),
+        "doc.request": (DocRequest, "doc_request"),
+        "doc.capture": (DocCapture, "doc_capture"),
+        "doc.review": (DocReview, "doc_review"),
+        "consent.request": (SessionRef, "consent_request"),
+        "rec.start": (SessionRef, "rec_start"),
+        "rec.stop": (SessionRef, "rec_stop"),
+        "claim.submit": (SessionRef, "claim_submit"),
     }
 
     def identify(self, auth, environ):
@@ -189,6 +228,8 @@ class AgentNamespace(RoleNamespace):
             # One console per agent: the newest connection wins.
             await self.disconnect(old.sid)
         await self.hub.agent_connected(identity, sid)
+        if self.selfservice is not None:
+            await self.selfservice.agent_joined(identity)
 
     async def left(self, sid, identity) -> None:
         await self.hub.agent_disconnected(identity, sid)
@@ -225,6 +266,41 @@ class AgentNamespace(RoleNamespace):
             raise EventError("invalid_payload", "Name a service queue or an agent to transfer to.")
         await self.hub.transfer(agent, p.session_id, p.service, p.agent_id)
         return {}
+
+    # -- self-service -------------------------------------------------------------
+
+    async def form_open(self, agent, p: FormOpen) -> dict:
+        return await self.ss.form_open(agent, p.session_id)
+
+    async def form_edit(self, agent, p: FormEdit) -> dict:
+        return await self.ss.form_edit(agent, p.session_id, p.field, p.value)
+
+    async def form_point(self, agent, p: FormPoint) -> dict:
+        return await self.ss.form_point(agent, p.session_id, p.field)
+
+    async def form_confirm(self, agent, p: FormConfirm) -> dict:
+        return await self.ss.form_confirm(agent, p.session_id, p.check)
+
+    async def doc_request(self, agent, p: DocRequest) -> dict:
+        return await self.ss.doc_request(agent, p.session_id, p.kind)
+
+    async def doc_capture(self, agent, p: DocCapture) -> dict:
+        return await self.ss.doc_capture(agent, p.session_id, p.request_id)
+
+    async def doc_review(self, agent, p: DocReview) -> dict:
+        return await self.ss.doc_review(agent, p.session_id, p.document_id, p.accepted)
+
+    async def consent_request(self, agent, p: SessionRef) -> dict:
+        return await self.ss.consent_request(agent, p.session_id)
+
+    async def rec_start(self, agent, p: SessionRef) -> dict:
+        return await self.ss.rec_start(agent, p.session_id)
+
+    async def rec_stop(self, agent, p: SessionRef) -> dict:
+        return await self.ss.rec_stop(agent, p.session_id)
+
+    async def claim_submit(self, agent, p: SessionRef) -> dict:
+        return await self.ss.claim_submit(agent, p.session_id)
 
 
 class OfficerNamespace(RoleNamespace):

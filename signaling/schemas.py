@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, ValidationError
 
 from server.config import SERVICES
 
@@ -104,6 +104,56 @@ class OfficerCancel(Payload):
 
 class HelpAnswer(Payload):
     kiosk_id: KioskIdStr
+
+
+# -- self-service (kiosk and agent; docs/protocol.md "Self-service") -------------
+
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+#: A form value as sent; each field's own maximum (signaling/forms/*.json) is checked after this.
+FieldValue = Annotated[StrictStr, StringConstraints(max_length=200)]
+RefId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$")]
+DocumentKind = Literal["ktp", "kk", "bank_book", "resignation_letter", "death_certificate", "other"]
+
+
+class FormOpen(Payload):
+    session_id: SessionId
+
+
+class FormEdit(Payload):
+    session_id: SessionId
+    field: FieldName
+    value: FieldValue
+
+
+class FormPoint(Payload):
+    session_id: SessionId
+    field: FieldName | None = None
+
+
+class FormConfirm(Payload):
+    session_id: SessionId
+    check: FieldName
+
+
+class DocRequest(Payload):
+    session_id: SessionId
+    kind: DocumentKind
+
+
+class DocCapture(Payload):
+    session_id: SessionId
+    request_id: RefId | None = None
+
+
+class DocReview(Payload):
+    session_id: SessionId
+    document_id: RefId
+    accepted: StrictBool
+
+
+class ConsentAnswer(Payload):
+    session_id: SessionId
+    recording: StrictBool
 
 
 class EventError(Exception):

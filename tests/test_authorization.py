@@ -35,6 +35,13 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/history"): {"supervisor"},
     ("GET", "/api/history.csv"): {"supervisor"},
     ("GET", "/api/day"): {"supervisor"},
+    # self-service (server/selfservice_routes.py)
+    ("POST", "/api/sessions/{session_id}/documents"): {"kiosk"},
+    ("GET", "/api/sessions/{session_id}/documents/{document_id}"): {"agent", "supervisor"},
+    ("GET", "/api/claims"): {"supervisor"},
+    ("GET", "/api/claims/{reference}"): {"supervisor"},
+    ("GET", "/api/retention"): {"supervisor"},
+    ("POST", "/api/retention"): {"supervisor"},
 }
 #: Routes every role may load (pages show a sign-in or unregistered screen; static files; socket.io).
 PUBLIC_PREFIXES = ("/static/", "/socket.io/", "/kiosk", "/login", "/agent", "/officer", "/supervisor", "/admin", "/")
@@ -62,7 +69,10 @@ async def sign_in(http: aiohttp.ClientSession, url: str, username: str) -> None:
 
 
 def concrete(path: str) -> str:
-    return path.replace("{username}", "sari").replace("{kiosk_id}", "nobody-booth-1")
+    return (
+        path.replace("{username}", "sari").replace("{kiosk_id}", "nobody-booth-1")
+        .replace("{session_id}", "s-nobody").replace("{document_id}", "d-nobody").replace("{reference}", "JHT-20260101-000001")
+    )
 
 
 def snapshot(hub) -> tuple:

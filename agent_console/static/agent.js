@@ -3,6 +3,7 @@
 
 import { I18n } from "/static/common/i18n.js";
 import { PC_CONFIG, completeOffer, preferCodec, request } from "/static/common/rtc.js";
+import { attachSelfService } from "/static/agent/selfservice.js";
 
 const boot = JSON.parse(document.getElementById("lapak-boot").textContent);
 const i18n = I18n.fromPage(boot.lang);
@@ -373,6 +374,7 @@ function connectSocket() {
   });
   socket.on("room.state", onRoomState);
   socket.on("room.levels", onLevels);
+  attachSelfService(app, i18n, boot);
   socket.on("error", (e) => note("error event", e));
 }
 

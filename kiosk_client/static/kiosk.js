@@ -5,6 +5,7 @@ import { I18n } from "/static/common/i18n.js";
 import {
   PC_CONFIG, completeOffer, preferCodec, request, applyQuality, levelMeter, mediaErrorKind,
 } from "/static/common/rtc.js";
+import { attachSelfService } from "/static/kiosk/selfservice.js";
 
 const boot = JSON.parse(document.getElementById("lapak-boot").textContent);
 const i18n = I18n.fromPage(boot.lang);
@@ -434,6 +435,7 @@ function connectSocket() {
   });
   socket.on("session.state", onSessionState);
   socket.on("media.quality", onQuality);
+  attachSelfService(app, i18n, boot);
   socket.on("error", (e) => note("error event", e));
 }
 
