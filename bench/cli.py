@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--generators", type=int, default=None, help="load-generator processes")
     p.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
                    help="py-spy a media worker for this long at the last forwarding step")
+    p.add_argument("--worker-quota", type=float, default=0.0, metavar="CORES",
+                   help="also run the scaling check: 1 and 2 media workers, each limited to CORES of CPU "
+                        "(cgroups, needs root), ramped until frames are lost")
     p.add_argument("--plot", default="lapak-bench.png", help="PNG plot to write (default lapak-bench.png)")
     p.add_argument("--output", default=None, help="also write the JSON result to this file")
     p.add_argument("--workdir", default=None, help="keep logs, stats and profiles here (default: a temp dir)")
@@ -52,6 +55,7 @@ def options(args: argparse.Namespace) -> Options:
         if value is not None:
             kw[name] = value
     kw["profile"] = args.profile
+    kw["worker_quota"] = args.worker_quota
     if args.workdir:
         kw["workdir"] = Path(args.workdir)
     return Options.quick_mode(**kw) if args.quick else Options(**kw)
@@ -78,6 +82,16 @@ def main(argv: list[str]) -> int:
         from .report import table
 
         print(table(result))
+        scaling = result.get("scaling")
+        if scaling and "rooms_held" in scaling:
+            held = scaling["rooms_held"]
+            print(
+                f"\nscaling, each worker limited to {scaling['quota_cores_per_worker']:.2f} core: "
+                f"1 worker held {held[1]} rooms, 2 workers held {held[2]} rooms "
+                f"(x{scaling['ratio']}); cores/room {scaling['cores_per_room'][1]} vs {scaling['cores_per_room'][2]}"
+            )
+        elif scaling:
+            print(f"\nscaling: {scaling['skipped']}")
         if result.get("plot"):
             print(f"\nplot: {result['plot']}")
     sys.stdout.flush()

@@ -488,6 +488,9 @@ class Options:
     generators: int = 2
     profile: float = 0.0  # seconds of py-spy on a worker at the last forwarding step
     workdir: Path | None = None
+    #: CPU budget per media worker for the scaling run (0: no scaling run); see bench/scaling.py.
+    worker_quota: float = 0.0
+    scaling_steps: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16)
 
     @classmethod
     def quick_mode(cls, **kw) -> "Options":
@@ -515,15 +518,22 @@ def ms(values: list[float]) -> dict:
 
 
 async def run_forwarding(opts: Options, workdir: Path, clips: Path, workers: int, progress, router: str, name: str,
-                         steps: tuple[int, ...], profile: float = 0.0, stop_on_loss: float | None = 0.01) -> Series:
+                         steps: tuple[int, ...], profile: float = 0.0, stop_on_loss: float | None = 0.01,
+                         quota: float = 0.0) -> Series:
     series = Series(name, workers)
     peer = LapakServer(workdir / f"{name}-w{workers}", max(steps), workers, router)
     peer.workdir.mkdir(parents=True, exist_ok=True)
     gens: list[LoadGen] = []
+    limit = None
     try:
         progress(f"{name}: starting lapak serve --media-workers {workers}")
         await peer.start()
         series.worker_pids = peer.worker_pids()
+        if quota > 0:
+            from .scaling import CpuQuota
+
+            limit = CpuQuota(series.worker_pids, quota)
+            progress(f"{name}: each of {len(series.worker_pids)} worker(s) limited to {quota:.2f} core")
         series.router.append({"baseline_rss_mb": rss_bytes(peer.pids) / 2**20})
         gens = await start_generators(min(opts.generators, max(steps)), clips, ["127.0.0.1"], peer.workdir, name)
         await ramp(series, _SwitchArgs(peer, opts.switch), gens, list(steps), opts.window, opts.settle, progress,
@@ -552,7 +562,36 @@ async def run_forwarding(opts: Options, workdir: Path, clips: Path, workers: int
     finally:
         await asyncio.gather(*(g.stop() for g in gens), return_exceptions=True)
         await peer.stop()
+        if limit is not None:
+            limit.release()
     return series
+
+
+async def run_scaling(opts: Options, workdir: Path, clips: Path, progress) -> dict:
+    """Rooms held by 1 and by 2 workers, each worker limited to the same CPU budget."""
+    from .scaling import quota_unavailable
+
+    why = quota_unavailable()
+    if why:
+        progress(why)
+        return {"skipped": why}
+    held: dict[int, int] = {}
+    per_room: dict[int, float | None] = {}
+    for workers in (1, 2):
+        series = await run_forwarding(
+            opts, workdir, clips, workers, progress, "bench.instrumented:InstrumentedRouter", "scaling",
+            opts.scaling_steps, stop_on_loss=0.01, quota=opts.worker_quota,
+        )
+        good = [s for s in series.steps if s.frame_loss <= 0.01]
+        held[workers] = max((s.rooms for s in good), default=0)
+        per_room[workers] = round(good[-1].cores_per_room, 4) if good else None
+    return {
+        "quota_cores_per_worker": opts.worker_quota,
+        "rooms_held": held,
+        "cores_per_room": per_room,
+        "ratio": round(held[2] / held[1], 2) if held.get(1) else None,
+        "limited_by_steps": held[2] == max(opts.scaling_steps),
+    }
 
 
 def _latencies(lat: dict, peer) -> dict:
@@ -633,9 +672,12 @@ async def run_all(opts: Options, progress) -> dict:
             notes.append(why)
         else:
             series.append(await run_janus(opts, workdir, clips, progress))
+    scaling = await run_scaling(opts, workdir, clips, progress) if opts.worker_quota > 0 else None
     from .report import summarize
 
     result = summarize(series, opts, notes)
+    if scaling is not None:
+        result["scaling"] = scaling
     result["clip"] = {
         "video": f"{640}x{480} {made.video[0].fps} fps VP8, {made.video[0].bitrate / 1e3:.0f} kbit/s, "
                  f"{made.video[0].packets_per_second:.0f} packets/s, keyframe every 2 s",

@@ -310,6 +310,7 @@ class Hub:
         await self.push_room(agent)
         await self.dispatch()
         await self.tell_queue()
+        await self.tell_colleagues(agent)
 
     async def agent_disconnected(self, identity: AgentIdentity, sid: str) -> None:
         agent = self.agents.get(identity.agent_id)
@@ -320,6 +321,7 @@ class Hub:
         agent.grace = loop.call_later(self.config.reconnect_grace, lambda: asyncio.ensure_future(self._agent_gone(agent)))
         await self.push_room(agent)
         await self.tell_queue()
+        await self.tell_colleagues(agent)
 
     async def _agent_gone(self, agent: Agent) -> None:
         """The agent did not come back: their members go back to the front of their queues."""
@@ -348,6 +350,7 @@ class Hub:
         await self.tell_agent(agent)
         await self.dispatch()
         await self.tell_queue()
+        await self.tell_colleagues(agent)
 
     async def agent_offer(self, identity: AgentIdentity, sdp: str) -> str:
         agent = self.agents[identity.agent_id]
@@ -491,6 +494,7 @@ class Hub:
             await self.push_room(agent)  # also tells each newly assigned kiosk
         if changed:
             await self.tell_queue()
+            await self.tell_colleagues()
             for branch in {self.sessions[s].branch for a in changed for s in a.sessions}:
                 await self.tell_branch(branch)
 
@@ -514,6 +518,7 @@ class Hub:
             agent.focus.discard(session.session_id)
             await self.router.remove_peer(agent.agent_id, session.session_id)
             await self.push_room(agent)
+            await self.tell_colleagues(agent)
         await self.tell_branch(session.branch)
         if dispatch:
             await self.dispatch()
@@ -581,6 +586,12 @@ class Hub:
     async def tell_agent(self, agent: Agent) -> None:
         if agent.sid is not None:
             await self.emit("room.state", views.room_view(self, agent), to=agent.sid, namespace="/agent")
+
+    async def tell_colleagues(self, agent: Agent | None = None) -> None:
+        """Refresh other agents' consoles: their transfer targets (free slots) changed."""
+        for other in self.agents.values():
+            if other is not agent and other.sid is not None:
+                await self.tell_agent(other)
 
     async def tell_branch(self, branch: str) -> None:
         await self.emit("branch.state", views.branch_view(self, branch), to=f"branch:{branch}", namespace="/officer")

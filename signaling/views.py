@@ -87,6 +87,11 @@ def room_view(hub: "Hub", agent: "Agent") -> dict:
         "name": agent.identity.name,
         "capacity": agent.capacity,
         "availability": agent.availability,
+        "colleagues": [
+            {"agent_id": a.agent_id, "name": a.identity.name, "free": a.capacity - len(a.sessions)}
+            for a in sorted(hub.agents.values(), key=lambda a: a.identity.name)
+            if a is not agent and a.sid is not None and a.availability == "available" and len(a.sessions) < a.capacity
+        ],
         "tiles": tiles,
         "focus": sorted(agent.focus),
     }

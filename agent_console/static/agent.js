@@ -73,9 +73,10 @@ function renderAvailability() {
   const used = app.tiles.filter(Boolean).length;
   let kind = "online";
   if (!app.socketConnected) kind = "offline";
+  else if (app.availability && app.availability !== "available") kind = "away";
   else if (used >= app.capacity) kind = "full";
   el.dataset.availability = kind;
-  el.className = `pill ${kind === "online" ? "" : kind === "full" ? "warn" : "bad"}`;
+  el.className = `pill ${kind === "online" ? "" : kind === "full" || kind === "away" ? "warn" : "bad"}`;
   i18n.bind($("availability-text"), `agent.status.${kind}`);
   if (app.socketConnected) i18n.bind($("slots"), "agent.status.slots", { used, capacity: app.capacity });
   else $("slots").textContent = "";
@@ -137,6 +138,9 @@ function onRoomState(room) {
   }
   app.tiles = tiles;
   app.focus = Array.isArray(room.focus) ? room.focus.slice() : [];
+  app.availability = room.availability || "available";
+  app.colleagues = Array.isArray(room.colleagues) ? room.colleagues : [];
+  $("availability-select").value = app.availability;
   // Forget notes of sessions that are gone.
   const live = new Set(tiles.filter(Boolean).map((t) => t.session_id));
   for (const id of Object.keys(app.notes)) if (!live.has(id)) delete app.notes[id];
@@ -174,6 +178,40 @@ function openEnd(n) {
   $("end-dialog").showModal();
 }
 
+let transferring = null;
+function openTransfer(n) {
+  const t = app.tiles[n - 1];
+  if (!t) return;
+  transferring = t.session_id;
+  $("transfer-who").textContent = `${i18n.t("agent.booth", { booth: t.booth })} · ${t.branch || ""} · ${i18n.t(`service.${t.service}`)}`;
+  const select = $("transfer-to");
+  select.textContent = "";
+  for (const service of ["jht", "jkk", "jkm", "jp", "info"]) {
+    if (service === t.service) continue;
+    const o = document.createElement("option");
+    o.value = `queue:${service}`;
+    o.textContent = i18n.t("agent.transfer.queue", { service: i18n.t(`service.${service}`) });
+    select.appendChild(o);
+  }
+  for (const c of app.colleagues || []) {
+    const o = document.createElement("option");
+    o.value = `agent:${c.agent_id}`;
+    o.textContent = i18n.t("agent.transfer.colleague", { name: c.name, free: c.free });
+    select.appendChild(o);
+  }
+  $("transfer-dialog").showModal();
+}
+
+async function onTransferClosed() {
+  const dlg = $("transfer-dialog");
+  const id = transferring;
+  transferring = null;
+  if (dlg.returnValue !== "transfer" || !id) return;
+  const [kind, target] = $("transfer-to").value.split(":");
+  const payload = kind === "agent" ? { session_id: id, agent_id: target } : { session_id: id, service: target };
+  await send("session.transfer", payload);
+}
+
 async function onEndClosed() {
   const dlg = $("end-dialog");
   const id = ending;
@@ -192,7 +230,7 @@ function typing(ev) {
 }
 
 function onKeyDown(ev) {
-  if (typing(ev) || $("end-dialog").open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (typing(ev) || $("end-dialog").open || $("transfer-dialog").open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.code === "Space") {
     ev.preventDefault();
     if (ev.repeat || app.ptt) return;
@@ -388,6 +426,7 @@ function wire() {
     el.querySelector(".tile-talk").addEventListener("click", () => talk(n));
     el.querySelector(".tile-hold").addEventListener("click", () => hold(n));
     el.querySelector(".tile-end").addEventListener("click", () => openEnd(n));
+    el.querySelector(".tile-transfer").addEventListener("click", () => openTransfer(n));
     el.addEventListener("mouseenter", () => { app.hoveredTile = n; });
     el.addEventListener("mouseleave", () => { if (app.hoveredTile === n) app.hoveredTile = null; });
     el.querySelector(".tile-note").addEventListener("input", (ev) => {
@@ -396,6 +435,8 @@ function wire() {
     });
   }
   $("end-dialog").addEventListener("close", onEndClosed);
+  $("transfer-dialog").addEventListener("close", onTransferClosed);
+  $("availability-select").addEventListener("change", (ev) => send("agent.availability", { availability: ev.target.value }));
   $("mute").addEventListener("click", () => setMute(!app.micMuted));
   $("camera").addEventListener("click", () => setCameraOff(!app.cameraOff));
   $("mic-select").addEventListener("change", (ev) => switchDevice("audio", ev.target.value));

@@ -52,8 +52,8 @@ class Room:
 
     def remove(self, peer_id: str) -> Peer | None:
         recorder = self.recorders.pop(peer_id, None)
-        if recorder is not None:
-            recorder.stop()
+        if recorder is not None:  # the member left: the file is finished, its result kept for record_stop
+            self.on_event({"event": "recording.finished", "room": self.room_id, "peer": peer_id, **recorder.stop()})
         peer = self.peers.pop(peer_id, None)
         if peer is not None:
             self._unwire(peer)

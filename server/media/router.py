@@ -43,6 +43,8 @@ class Router:
         self.hold = LoopSource(HOLD, encode_loop(hold_melody()))
         self._ticker: asyncio.Task | None = None
         self.started_at = time.monotonic()
+        #: Recordings finished because their member left, until record_stop asks.
+        self._finished: dict[tuple[str, str], dict] = {}
 
     # -- commands --------------------------------------------------------
 
@@ -95,7 +97,14 @@ class Router:
         return {"path": path}
 
     async def record_stop(self, room_id: str, peer_id: str) -> dict:
-        """Finish member ``peer_id``'s recording; returns ``{"path", "seconds", "video_frames"}``."""
+        """Finish member ``peer_id``'s recording; returns ``{"path", "seconds", "video_frames"}``.
+
+        If the member already left (the recording was finished then), returns
+        that result.
+        """
+        finished = self._finished.pop((room_id, peer_id), None)
+        if finished is not None:
+            return finished
         room = self.rooms.get(room_id)
         if room is None:
             raise KeyError(f"no room {room_id!r}")
@@ -130,6 +139,11 @@ class Router:
     # -- internals ---------------------------------------------------------
 
     def _room_event(self, event: dict) -> None:
+        if event.get("event") == "recording.finished":
+            result = {k: v for k, v in event.items() if k not in ("event", "room", "peer")}
+            self._finished[(event["room"], event["peer"])] = result
+            if len(self._finished) > 1000:  # nobody asked for the oldest
+                self._finished.pop(next(iter(self._finished)))
         self.on_event(event)
 
     def _peer_state(self, room_id: str, peer: Peer, state: str) -> None:
