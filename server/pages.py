@@ -176,6 +176,22 @@ async def officer_page(request: web.Request) -> web.Response:
 
 
 @staff_page("supervisor")
+async def claims_page(request: web.Request) -> web.Response:
+    """Claim files handed to the back office, and the retention of their documents."""
+    branches = known_branches(request)
+    agents = known_agents(request)
+    return render(
+        request,
+        "claims.html",
+        section="claims",
+        boot={
+            "branches": {b["branch_id"]: b["name"] for b in branches},
+            "agents": {a["agent_id"]: a["name"] for a in agents},
+        },
+    )
+
+
+@staff_page("supervisor")
 async def supervisor_page(request: web.Request) -> web.Response:
     return render(request, "supervisor.html", boot={"services": list(SERVICES)}, section="board")
 
@@ -216,5 +232,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/officer", officer_page, name="officer-page")
     app.router.add_get("/supervisor", supervisor_page, name="supervisor-page")
     app.router.add_get("/supervisor/history", history_page, name="history-page")
+    app.router.add_get("/supervisor/claims", claims_page, name="claims-page")
     app.router.add_get("/admin", admin_page, name="admin-page")
     app.router.add_static("/static/staff/", HERE / "static" / "staff", name="static-staff")

@@ -28,6 +28,7 @@ const app = {
   agent: null,
   reason: null,
   position: null,
+  eta: null,
   localStream: null,
   pc: null,
   pcGeneration: 0,
@@ -95,6 +96,11 @@ function renderAgent() {
 
 function renderWaiting() {
   $("position").textContent = app.position ? String(app.position) : "–";
+  // The estimate is null when no agent can serve this service now: promise no number.
+  const etaEl = $("waiting-eta");
+  if (!app.position) { etaEl.textContent = ""; delete etaEl.dataset.i18n; }
+  else if (app.eta === null || app.eta === undefined) i18n.bind(etaEl, "kiosk.waiting.eta_unknown");
+  else i18n.bind(etaEl, "kiosk.waiting.eta", { minutes: Math.max(1, Math.round(app.eta / 60)) });
   if (app.service) i18n.bind($("waiting-service"), `service.${app.service}`);
   if (app.state === "requesting") i18n.bind($("waiting-body"), "kiosk.waiting.requesting");
   else i18n.bind($("waiting-body"), "kiosk.waiting.body");
@@ -199,6 +205,7 @@ function onSessionState(msg) {
   switch (msg.state) {
     case "waiting":
       app.position = msg.position ?? null;
+      app.eta = msg.eta_seconds ?? null;
       setState("waiting");
       renderWaiting();
       break;

@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover
 
 from agent_console.client import HeadlessAgent
 from kiosk_client.client import HeadlessKiosk
+from server.appkeys import SELFSERVICE
 from server.config import AgentIdentity
 
 from .harness import wait_for
@@ -179,7 +180,7 @@ async def test_wrong_role_refused_and_anonymous_sent_to_login(lapak, pages):
     acc.add_branch("jkt", "KC Jakarta Pusat")
     acc.add_user("cs.sari", PASSWORD, "agent", name="Sari")
     acc.add_user("satpam.jkt", PASSWORD, "officer", name="Agus", branch_id="jkt")
-    staff_pages = ("/officer", "/supervisor", "/supervisor/history", "/admin")
+    staff_pages = ("/officer", "/supervisor", "/supervisor/history", "/supervisor/claims", "/admin")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as anon:
         for path in staff_pages:
             async with anon.get(f"{lapak.url}{path}", allow_redirects=False) as r:
@@ -502,3 +503,41 @@ async def test_screenshots_of_a_busy_branch(lapak, pages):
         await shoot(board, "supervisor-admin")
     finally:
         await close_all(pages, rina, budi, *kiosks.values())
+
+
+# ---------------------------------------------------------------- claim files
+
+
+async def test_supervisor_sees_submitted_claims_and_sets_retention(lapak, pages):
+    from selfservice_helpers import JHT
+
+    acc = accounts(lapak)
+    acc.add_user("spv", PASSWORD, "supervisor", name="Ratna Dewi")
+    kiosk = await connected_kiosk(lapak, lapak.kiosk_tokens[0])
+    agent = HeadlessAgent(lapak.url, lapak.agent_tokens[0])
+    try:
+        sid = await kiosk.request("jht")
+        await agent.connect(media=False)
+        await agent.wait_sessions(1)
+        assert (await agent.call("form.open", {"session_id": sid}))["ok"]
+        for field, value in JHT.items():
+            assert (await kiosk.call("form.edit", {"session_id": sid, "field": field, "value": value}))["ok"]
+        ack = await agent.call("claim.submit", {"session_id": sid})
+        assert ack["ok"], ack
+        reference = ack["reference"]
+
+        page = await sign_in(pages, lapak, "/supervisor/claims", "spv")
+        row = f'tr[data-reference="{reference}"]'
+        await page.wait_for_selector(row, timeout=20000)
+        assert "JHT" in await text_of(page, row)
+        # The manifest link opens the claim's JSON for the back office.
+        href = await page.get_attribute(f"{row} a", "href")
+        manifest = await page.evaluate("(u) => fetch(u).then((r) => r.json())", href)
+        assert manifest["reference"] == reference
+        # Retention: saved through the page, applied by the server.
+        await page.fill("#retention-days", "30")
+        await page.click("#retention-form button[type=submit]")
+        await wait_for(lambda: lapak.app[SELFSERVICE].retention_days() == 30, message="retention saved")
+    finally:
+        await kiosk.close()
+        await agent.close()
