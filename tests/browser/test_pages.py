@@ -66,7 +66,7 @@ async def test_queue_position_and_leaving(lapak, pages):
     assert await k1.inner_text("#position") == "1"
     assert await k2.inner_text("#waiting-service") == "Jaminan Hari Tua (JHT)"
     # No agent can serve now: the page promises no number.
-    assert await k2.inner_text("#waiting-eta") == "Petugas akan melayani Anda secepatnya"
+    assert await k2.inner_text("#waiting-eta") == "Waktu tunggu belum dapat diperkirakan"
     await k1.click("#leave-waiting")
     await wait_state(k1, "ended")
     await wait_for(lambda: k2.evaluate("document.getElementById('position').textContent === '1'"), timeout=30, message="pos 1")
