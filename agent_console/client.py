@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import socketio
 from aiortc import RTCSessionDescription
 
-from kiosk_client.client import new_peer_connection, until
+from kiosk_client.client import SignalingClient, new_peer_connection, until
 from kiosk_client.synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
 from server.media.ice import restrict_host_addresses
 from server.media.matrix import MAX_KIOSKS
@@ -22,8 +21,10 @@ from server.media.matrix import MAX_KIOSKS
 logger = logging.getLogger(__name__)
 
 
-class HeadlessAgent:
+class HeadlessAgent(SignalingClient):
     """One simulated agent: a socket to ``/agent`` and one peer connection."""
+
+    namespace = "/agent"
 
     def __init__(
         self,
@@ -76,20 +77,9 @@ class HeadlessAgent:
             self.levels = data.get("levels", {})
 
     async def connect(self, media: bool = True) -> None:
-        await self.sio.connect(
-            self.server_url,
-            namespaces=["/agent"],
-            auth={"token": self.token},
-            transports=["websocket"],
-            wait_timeout=10,
-        )
+        await self.connect_socket()
         if media:
             await self.start_media()
-
-    async def call(self, event: str, data: Any = None, timeout: float = 20.0) -> dict:
-        if data is None:
-            return await self.sio.call(event, namespace="/agent", timeout=timeout)
-        return await self.sio.call(event, data, namespace="/agent", timeout=timeout)
 
     async def start_media(self) -> None:
         restrict_host_addresses(self.ice_addresses)

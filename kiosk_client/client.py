@@ -37,12 +37,35 @@ def new_peer_connection() -> RTCPeerConnection:
     return RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
 
 
-class HeadlessKiosk:
+class SignalingClient:
+    """What every headless client shares: one socket.io namespace and acknowledged calls."""
+
+    namespace = ""
+
+    async def connect_socket(self) -> None:
+        await self.sio.connect(
+            self.server_url,
+            namespaces=[self.namespace],
+            auth={"token": self.token},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+
+    async def call(self, event: str, data: Any = None, timeout: float = 20.0) -> dict:
+        """Emit ``event`` and return the server's acknowledgement."""
+        if data is None:
+            return await self.sio.call(event, namespace=self.namespace, timeout=timeout)
+        return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
+
+
+class HeadlessKiosk(SignalingClient):
     """One simulated booth: a socket to ``/kiosk`` and one peer connection.
 
     With ``auto_media`` (the default) it makes its offer as soon as the
     server says ``connecting``, the way the kiosk page does.
     """
+
+    namespace = "/kiosk"
 
     def __init__(
         self,
@@ -125,19 +148,7 @@ class HeadlessKiosk:
     # -- signaling --------------------------------------------------------
 
     async def connect(self) -> None:
-        await self.sio.connect(
-            self.server_url,
-            namespaces=["/kiosk"],
-            auth={"token": self.token},
-            transports=["websocket"],
-            wait_timeout=10,
-        )
-
-    async def call(self, event: str, data: Any = None, timeout: float = 20.0) -> dict:
-        """Emit ``event`` and return the server's acknowledgement."""
-        if data is None:
-            return await self.sio.call(event, namespace="/kiosk", timeout=timeout)
-        return await self.sio.call(event, data, namespace="/kiosk", timeout=timeout)
+        await self.connect_socket()
 
     async def request(self, service: str = "jht", language: str = "id") -> str:
         ack = await self.call("session.request", {"service": service, "language": language})
