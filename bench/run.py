@@ -140,6 +140,7 @@ class LapakServer:
         cmd = [
             PYTHON, "-m", "server.cli", "serve", "--media-workers", str(self.workers), "--tokens", str(token_file),
             "--port", str(self.port), "--data", str(self.workdir / "data"), "--ice-address", "127.0.0.1",
+            "--kiosk-self-start",  # the load generator's booths request their own sessions
         ]
         if self.router:
             cmd += ["--media-router", self.router]

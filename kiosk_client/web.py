@@ -52,6 +52,7 @@ async def kiosk_page(request: web.Request) -> web.Response:
         },
         identity=identity,
         services=SERVICES,
+        self_start=config.kiosk_self_start if config is not None else False,
     )
     return web.Response(
         text=html,

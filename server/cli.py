@@ -37,6 +37,12 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokens", default=None, help="JSON file with kiosk and agent tokens (see docs/operations.md)")
     p.add_argument("--media-router", default=None, help=argparse.SUPPRESS)  # benchmarks only
     p.add_argument(
+        "--kiosk-self-start",
+        action="store_true",
+        help="let members start a session from the booth's screen (self-service booths); "
+        "by default the branch's security officer starts sessions",
+    )
+    p.add_argument(
         "--reconnect-grace",
         type=float,
         default=60.0,
@@ -88,6 +94,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         ice_addresses=args.ice_address or (["127.0.0.1"] if loopback else None),
         media_router=args.media_router,
         reconnect_grace=args.reconnect_grace,
+        kiosk_self_start=args.kiosk_self_start or args.command == "demo",
     )
     if args.tokens:
         data = json.loads(Path(args.tokens).read_text())

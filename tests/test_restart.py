@@ -20,7 +20,7 @@ from kiosk_client.client import HeadlessKiosk, until
 async def start(data, tokens, port, grace) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data", str(data),
-         "--tokens", str(tokens), "--media-workers", "0", "--reconnect-grace", str(grace)],
+         "--tokens", str(tokens), "--media-workers", "0", "--reconnect-grace", str(grace), "--kiosk-self-start"],
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

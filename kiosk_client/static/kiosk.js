@@ -201,6 +201,7 @@ function onSessionState(msg) {
     return;
   }
   app.sessionId = msg.session_id;
+  if (msg.service) app.service = msg.service;  // also when the security officer started the session
   if (msg.agent) { app.agent = msg.agent; renderAgent(); }
   switch (msg.state) {
     case "waiting":

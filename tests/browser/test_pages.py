@@ -103,3 +103,22 @@ async def test_agent_without_token_gets_sign_in(lapak, pages):
     await wait_for(lambda: page.evaluate("document.getElementById('availability').dataset.availability === 'online'"),
                    message="online")
     assert await page.inner_text("#slots") == "0 dari 6 sesi"
+
+
+async def test_in_a_branch_the_officer_starts_the_session_and_the_booth_follows(lapak, pages):
+    lapak.config.kiosk_self_start = False
+    kiosk = await pages.open(lapak.kiosk_url(0), KIOSK_TONES[0])
+    await wait_state(kiosk, "idle")
+    assert await kiosk.locator("[data-service]").count() == 0, "members do not start sessions themselves here"
+    assert "petugas keamanan" in (await kiosk.inner_text("[data-screen=idle]")).lower()
+    # The security officer starts it (as /officer's session.start does).
+    booth = lapak.config.kiosk_tokens[lapak.kiosk_tokens[0]]
+    await lapak.hub.start_session(booth, "jkk", "id", "officer:test")
+    await wait_state(kiosk, "waiting")
+    await wait_for(lambda: kiosk.evaluate("document.getElementById('waiting-service').textContent.includes('JKK')"),
+                   message="the service the officer chose")
+    # A member cannot start one through the socket either.
+    result = await kiosk.evaluate(
+        "() => new Promise((ok) => window.lapakKiosk.socket.emit('session.request', {service: 'jht'}, ok))"
+    )
+    assert result["ok"] is False and result["error"]["code"] in ("forbidden", "invalid_state")
