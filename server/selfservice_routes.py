@@ -4,7 +4,7 @@
 |---|---|
 | ``POST /api/sessions/{session_id}/documents`` | the session's kiosk (``Authorization: Bearer <kiosk token>``) |
 | ``GET /api/sessions/{session_id}/documents/{document_id}`` | the session's assigned agent (cookie or ``Bearer <agent token>``), supervisors |
-| ``GET /api/claims``, ``GET /api/claims/{reference}`` | supervisors |
+| ``GET /api/claims``, ``GET /api/claims/{reference}``, ``GET /api/claims/{reference}/{documents|recordings}/{file}`` | supervisors |
 | ``GET /api/retention``, ``POST /api/retention`` ``{"days": n}`` | supervisors |
 
 Everyone else gets 401 (no credentials) or 403 (wrong role) or 404 (not
@@ -14,6 +14,7 @@ theirs), and a refused request stores nothing.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -125,6 +126,21 @@ async def get_claim(request: web.Request) -> web.Response:
 
 
 @require_role("supervisor")
+async def get_claim_file(request: web.Request) -> web.StreamResponse:
+    """A document or recording of a claim folder, for the back office (``documents/…``, ``recordings/…``)."""
+    reference = request.match_info["reference"][:40]
+    kind, name = request.match_info["kind"], request.match_info["name"]
+    claim = _ss(request).store.claim(reference)
+    if claim is None or kind not in ("documents", "recordings") or "/" in name or name.startswith("."):
+        return _error(404, "not_found", "No such file in this claim.")
+    folder = Path(claim["folder"]).resolve()
+    path = (folder / kind / name).resolve()
+    if folder not in path.parents or not path.is_file():
+        return _error(404, "not_found", "No such file in this claim (it may have been deleted after the retention period).")
+    return web.FileResponse(path, headers={"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{reference}-{name}"'})
+
+
+@require_role("supervisor")
 async def get_retention(request: web.Request) -> web.Response:
     return web.json_response({"days": _ss(request).retention_days()})
 
@@ -154,5 +170,6 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/sessions/{session_id}/documents/{document_id}", get_document)
     r.add_get("/api/claims", list_claims)
     r.add_get("/api/claims/{reference}", get_claim)
+    r.add_get("/api/claims/{reference}/{kind}/{name}", get_claim_file)
     r.add_get("/api/retention", get_retention)
     r.add_post("/api/retention", set_retention)

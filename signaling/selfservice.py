@@ -98,7 +98,17 @@ class SelfService:
     # -- start and stop ---------------------------------------------------------------
 
     async def start(self) -> None:
-        """Sweep expired files now, and then once a day."""
+        """Close recordings a stopped server left open; sweep expired files now, and then once a day."""
+        now = self.clock()
+        for row in self.store.recordings():
+            if row["stopped_at"] is None:
+                # The file ends where the old process stopped writing it (it may lack its index).
+                self.store.set_recording(row["recording_id"], stopped_at=now, seconds=None)
+                self.store.add_event(
+                    row["session_id"], "rec.stop",
+                    {"recording_id": row["recording_id"], "seconds": None, "reason": "server stopped while recording"},
+                    "server",
+                )
         self.sweep()
         self._sweeper = asyncio.ensure_future(self._daily())
 

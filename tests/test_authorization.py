@@ -40,6 +40,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/sessions/{session_id}/documents/{document_id}"): {"agent", "supervisor"},
     ("GET", "/api/claims"): {"supervisor"},
     ("GET", "/api/claims/{reference}"): {"supervisor"},
+    ("GET", "/api/claims/{reference}/{kind}/{name}"): {"supervisor"},
     ("GET", "/api/retention"): {"supervisor"},
     ("POST", "/api/retention"): {"supervisor"},
 }
@@ -71,7 +72,7 @@ async def sign_in(http: aiohttp.ClientSession, url: str, username: str) -> None:
 def concrete(path: str) -> str:
     return (
         path.replace("{username}", "sari").replace("{kiosk_id}", "nobody-booth-1")
-        .replace("{session_id}", "s-nobody").replace("{document_id}", "d-nobody").replace("{reference}", "JHT-20260101-000001")
+        .replace("{session_id}", "s-nobody").replace("{document_id}", "d-nobody").replace("{reference}", "JHT-20260101-000001").replace("{kind}", "documents").replace("{name}", "d-nobody.jpg")
     )
 
 

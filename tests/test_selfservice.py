@@ -383,6 +383,12 @@ async def test_retention_deletes_old_files_and_records_it(server):
         # A supervisor sets 30 days; nothing is that old yet.
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             await sign_in(http, server.url, "boss")
+            # The back office downloads the claim's files; nothing outside the folder is reachable.
+            async with http.get(server.url + f"/api/claims/{reference}/documents/{doc['document_id']}.png") as r:
+                assert r.status == 200 and await r.read() == (claim_dir / "documents" / f"{doc['document_id']}.png").read_bytes()
+            for bad in ("documents/..%2Fmanifest.json", "documents/.hidden", "forms/x.json", "documents/nope.png"):
+                async with http.get(server.url + f"/api/claims/{reference}/{bad}") as r:
+                    assert r.status == 404, bad
             async with http.post(server.url + "/api/retention", json={"days": 0}) as r:
                 assert r.status == 400
             async with http.post(server.url + "/api/retention", json={"days": 30}) as r:
@@ -439,3 +445,24 @@ async def make_kiosk_back(url: str, collect_first: bool = False):
         kiosk.ss = collect(kiosk.sio, "/kiosk")
     await kiosk.connect()
     return kiosk
+
+
+async def test_a_recording_left_open_by_a_stopped_server_is_closed_on_restart(tmp_path):
+    from conftest import make_config, start_server
+
+    srv = await start_server(make_config(tmp_path))
+    store = srv.app[SELFSERVICE].store
+    store.add_recording({"recording_id": "r-1", "session_id": "s-x", "agent_id": "agent-1",
+                         "path": str(tmp_path / "r-1.webm"), "started_at": time.time() - 60,
+                         "stopped_at": None, "seconds": None, "deleted_at": None})
+    await srv.runner.cleanup()  # as if the process had stopped mid-recording
+    srv = await start_server(make_config(tmp_path))
+    try:
+        (row,) = srv.app[SELFSERVICE].store.recordings("s-x")
+        assert row["stopped_at"] is not None
+        events = srv.hub.storage.db.execute(
+            "SELECT data FROM ss_events WHERE session_id = 's-x' AND kind = 'rec.stop'"
+        ).fetchall()
+        assert events and "server stopped while recording" in events[0][0]
+    finally:
+        await srv.runner.cleanup()
