@@ -15,7 +15,7 @@ from aiortc import RTCSessionDescription
 
 from kiosk_client.client import SignalingClient, new_peer_connection, until
 from kiosk_client.synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
-from server.media.ice import restrict_host_addresses
+from server.media.ice import use_host_addresses
 from server.media.matrix import MAX_KIOSKS
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class HeadlessAgent(SignalingClient):
             await self.start_media()
 
     async def start_media(self) -> None:
-        restrict_host_addresses(self.ice_addresses)
+        use_host_addresses(self.ice_addresses)
         if self.pc is not None:
             await self.pc.close()
         pc = self.pc = new_peer_connection()

@@ -17,7 +17,7 @@ import socketio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
-from server.media.ice import restrict_host_addresses
+from server.media.ice import use_host_addresses
 
 from .synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
 
@@ -178,7 +178,7 @@ class HeadlessKiosk(SignalingClient):
     async def start_media(self) -> None:
         """Make a new peer connection for the current session and offer it."""
         async with self._media_lock:
-            restrict_host_addresses(self.ice_addresses)
+            use_host_addresses(self.ice_addresses)
             old, self.pc = self.pc, new_peer_connection()
             if old is not None:
                 await old.close()

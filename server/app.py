@@ -15,7 +15,6 @@ from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespac
 
 from . import appkeys
 from .config import Config
-from .media.ice import restrict_host_addresses
 from .storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -35,8 +34,7 @@ def build_router(config: Config):
         return WorkerPool(config.media_workers, ice_addresses=config.ice_addresses, router=config.media_router)
     from .media.router import load_router_class
 
-    restrict_host_addresses(config.ice_addresses)
-    return load_router_class(config.media_router)()
+    return load_router_class(config.media_router)(ice_addresses=config.ice_addresses)
 
 
 def create_app(config: Config) -> web.Application:

@@ -1,30 +1,47 @@
 """Which local addresses ICE offers as host candidates.
 
 aiortc (through aioice) offers every interface address except loopback. A
-branch deployment wants the one address kiosks can reach, and tests and the
-demo want loopback only, so that no media ever leaves the machine. aioice has
-no setting for this, so :func:`restrict_host_addresses` replaces its address
-lookup for the whole process (the media router and headless clients are the
-only ICE users in a process).
+branch deployment wants the addresses kiosks can reach, and tests and the
+demo want loopback only, so that no media ever leaves the machine. aioice
+has no setting for this, so its address lookup is replaced once per process
+by one that asks, in order:
+
+1. the addresses set for the current asyncio task (:func:`use_host_addresses`:
+   the router sets its own before answering an offer, a headless client its
+   own before offering, so a server and clients in one process, as in tests,
+   never see each other's choice);
+2. the process-wide default (:func:`restrict_host_addresses`);
+3. aioice's own lookup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 
 import aioice.ice
 
 _original = aioice.ice.get_host_addresses
+_task_addresses: ContextVar[tuple[str, ...] | None] = ContextVar("lapak_ice_addresses", default=None)
+_process_addresses: tuple[str, ...] | None = None
+
+
+def _host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    chosen = _task_addresses.get() or _process_addresses
+    if not chosen:
+        return _original(use_ipv4, use_ipv6)
+    return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+
+aioice.ice.get_host_addresses = _host_addresses
 
 
 def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
-    """Offer only ``addresses`` as ICE host candidates (``None``: aioice's default)."""
-    if not addresses:
-        aioice.ice.get_host_addresses = _original
-        return
-    chosen = list(addresses)
+    """Offer only ``addresses`` in this process, unless a task chose its own (``None``: aioice's default)."""
+    global _process_addresses
+    _process_addresses = tuple(addresses) if addresses else None
 
-    def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
-    aioice.ice.get_host_addresses = host_addresses
+def use_host_addresses(addresses: Sequence[str] | None) -> None:
+    """Offer only ``addresses`` for ICE gathered in the current task (``None``: the process default)."""
+    _task_addresses.set(tuple(addresses) if addresses else None)

@@ -28,6 +28,7 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
 )
 
+from .ice import use_host_addresses
 from .matrix import MAX_KIOSKS
 from .streams import Consumer, ReceiverSource, fast_receive_path
 
@@ -80,7 +81,13 @@ class Peer:
     agent, ``video_out`` has one consumer per tile).
     """
 
-    def __init__(self, peer_id: str, role: str, on_state: Callable[["Peer", str], None]) -> None:
+    def __init__(
+        self,
+        peer_id: str,
+        role: str,
+        on_state: Callable[["Peer", str], None],
+        ice_addresses: list[str] | None = None,
+    ) -> None:
         if role not in (KIOSK, AGENT):
             raise ValueError(f"unknown role {role!r}")
         self.peer_id = peer_id
@@ -93,6 +100,7 @@ class Peer:
         self.audio_out: Consumer | None = None
         self.video_out: list[Consumer] = []
         self.state = "new"
+        self.ice_addresses = ice_addresses
         self._on_state = on_state
 
         @self.pc.on("connectionstatechange")
@@ -102,6 +110,7 @@ class Peer:
 
     async def answer(self, offer_sdp: str) -> str:
         """Answer the client's complete offer; returns the complete answer SDP."""
+        use_host_addresses(self.ice_addresses)  # for the ICE gathering below, in this task only
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         except Exception as exc:  # aiortc raises ValueError, OperationError, ...

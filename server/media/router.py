@@ -37,8 +37,10 @@ class Router:
     #: The peer connection class (a benchmark swaps in a transcoding one).
     peer_class: type[Peer] = Peer
 
-    def __init__(self, on_event: EventSink | None = None) -> None:
+    def __init__(self, on_event: EventSink | None = None, ice_addresses: list[str] | None = None) -> None:
         self.rooms: dict[str, Room] = {}
+        #: Addresses offered to peers as ICE candidates (None: the process default).
+        self.ice_addresses = ice_addresses
         self.on_event: EventSink = on_event or (lambda event: None)
         self.hold = LoopSource(HOLD, encode_loop(hold_melody()))
         self._ticker: asyncio.Task | None = None
@@ -59,7 +61,9 @@ class Router:
         room = self.rooms.get(room_id)
         if room is None:
             room = self.rooms[room_id] = Room(room_id, self.hold, self._room_event)
-        peer = self.peer_class(peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s))
+        peer = self.peer_class(
+            peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s), ice_addresses=self.ice_addresses
+        )
         try:
             answer = await peer.answer(offer_sdp)
         except Exception:

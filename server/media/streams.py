@@ -168,6 +168,18 @@ class Consumer:
         self.set_source(None)
         self._sendto = None
 
+    def bridge_gap(self) -> None:
+        """Packets were lost before they reached the router: start cleanly after the gap.
+
+        The recipient sees no hole in the numbering (a receiver that cannot
+        get the lost packets back would stall on it): audio simply continues,
+        video waits for the keyframe the source is asked for.
+        """
+        self._resync = True
+        if self.kind == "video":
+            self._waiting_keyframe = True
+            self._keyframe_asked = time.monotonic()
+
     # -- data path ------------------------------------------------------
 
     def forward(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
@@ -286,6 +298,9 @@ class ReceiverSource(Source):
         self.level = 127
         self._latest: tuple[bytes, int, int, int] | None = None
         self._latest_at = 0.0
+        self._last_seq: int | None = None
+        #: Times packets went missing between the sender and the router.
+        self.upstream_gaps = 0
         receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
 
     #: Told of the media SSRC once it is known (the peer's fast receive path routes by it).
@@ -310,6 +325,15 @@ class ReceiverSource(Source):
 
     def receive(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
         """One media packet from the peer: to the PCM taps, then to every consumer."""
+        last = self._last_seq
+        if last is None:
+            self._last_seq = seq
+        else:
+            gap = (seq - last - 1) & 0xFFFF
+            if gap < 0x8000:  # in order (a late, reordered packet does not move the mark)
+                self._last_seq = seq
+                if gap:
+                    self._gap()
         if self.kind == "audio":
             self._latest = (payload, marker, seq, ts)
             self._latest_at = time.monotonic()
@@ -317,6 +341,13 @@ class ReceiverSource(Source):
             for sink in list(self.pcm_sinks.values()):
                 sink(payload)
         self.emit(payload, marker, seq, ts)
+
+    def _gap(self) -> None:
+        self.upstream_gaps += 1
+        for consumer in self.consumers:
+            if isinstance(consumer, Consumer):
+                consumer.bridge_gap()
+        self.request_keyframe()
 
     def latest(self) -> tuple[bytes, int, int, int] | None:
         if self._latest is not None and time.monotonic() - self._latest_at < 0.02:
