@@ -187,6 +187,12 @@ class HeadlessKiosk(SignalingClient):
             pc.addTransceiver(ToneTrack(self.tone_hz, self.tone_amplitude), direction="sendrecv")
             pc.addTransceiver(self.camera, direction="sendrecv")
 
+            @pc.on("connectionstatechange")
+            def on_state() -> None:
+                # A media path that failed (e.g. a long network drop) is rebuilt for the same session.
+                if pc is self.pc and pc.connectionState == "failed" and self._media_for and self.sio.connected:
+                    asyncio.ensure_future(self._start_media_or_retry(self._media_for))
+
             @pc.on("track")
             def on_track(track) -> None:
                 probe = self.audio if track.kind == "audio" else self.video

@@ -452,6 +452,10 @@ class Hub:
             await self.tell_branch(session.branch)
         elif state in ("failed", "closed") and not session.ended:
             self._start_grace(peer_id)
+            sid = self.kiosk_sids.get(session.kiosk_id)
+            if state == "failed" and sid is not None:
+                # The booth is still signed in but its media path died: ask it to offer again.
+                await self.emit("media.restart", {"session_id": peer_id, "reason": "media_failed"}, to=sid, namespace="/kiosk")
 
     async def _room_lost(self, agent: Agent) -> None:
         """The room's media process died and was replaced: everyone in it connects media again."""
