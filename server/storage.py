@@ -113,5 +113,14 @@ class Storage:
             (session_id,),
         ).fetchall()
 
+    def handled_since(self, since: float) -> dict[str, int]:
+        """Sessions each agent closed (served to the end) since ``since``."""
+        rows = self.db.execute(
+            "SELECT s.agent_id, COUNT(*) FROM transitions t JOIN sessions s ON s.session_id = t.session_id "
+            "WHERE t.to_state = 'closed' AND t.at >= ? AND s.agent_id IS NOT NULL GROUP BY s.agent_id",
+            (since,),
+        ).fetchall()
+        return dict(rows)
+
     def count_sessions(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]

@@ -22,6 +22,10 @@ BUSY_STATES = ("assigned", "connecting", "active", "wrap_up")
 
 def board_view(hub: "Hub") -> dict:
     now = time.time()
+    # "Today" in the branches' time zone, from the stored record: survives restarts, resets at midnight.
+    from server.reports import day_bounds
+
+    handled = hub.storage.handled_since(day_bounds(None)[0])
     queues = {}
     for service in SERVICES:
         waiting = hub.queues.waiting(service)
@@ -40,7 +44,7 @@ def board_view(hub: "Hub") -> dict:
                 "availability": agent.availability if agent.sid is not None else "offline",
                 "in_progress": len(agent.sessions),
                 "capacity": agent.capacity,
-                "handled_today": agent.handled_today,
+                "handled_today": handled.get(agent.agent_id, 0),
                 "skills": sorted(agent.identity.skills) if agent.identity.skills is not None else list(SERVICES),
             }
         )

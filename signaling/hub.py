@@ -44,7 +44,6 @@ class Agent:
     focus: set[str] = field(default_factory=set)
     availability: str = "available"
     last_assigned_at: float = 0.0
-    handled_today: int = 0
     grace: asyncio.TimerHandle | None = None
 
     @property
@@ -390,9 +389,6 @@ class Hub:
                 self._move(session, "wrap_up", actor, "agent_ended")
                 self._move(session, "closed", actor, outcome)
             self.queues.record_handling(session.service, time.time() - (session.queued_at or session.created_at))
-            agent = self.agents.get(identity.agent_id)
-            if agent is not None:
-                agent.handled_today += 1
             await self._release(session)
         else:
             await self._end(session, "cancelled", actor, "agent_ended")

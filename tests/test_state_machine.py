@@ -59,6 +59,11 @@ async def test_refused_moves_give_a_reason_and_store_nothing(server):
         assert [r[1] for r in rows] == ["requested", "queued", "assigned", "connecting", "active", "wrap_up", "closed"]
         assert all(r[2] and r[4] > 0 for r in rows)
         assert rows[-1][2] == "agent:agent-1" and rows[-1][3] == "resolved"
+        # The supervisor's board counts it as handled today, from the stored record.
+        from signaling.board import board_view
+
+        (row,) = [a for a in board_view(server.hub)["agents"] if a["agent_id"] == "agent-1"]
+        assert row["handled_today"] == 1
     finally:
         await officer.disconnect()
         await close_all(member, agent)
