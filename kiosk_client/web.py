@@ -23,7 +23,10 @@ from signaling.forms import all_schemas
 
 HERE = Path(__file__).resolve().parent
 _env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    # Its own templates first, then the partials every page shares (server/templates/partials).
+    loader=jinja2.ChoiceLoader(
+        [jinja2.FileSystemLoader(HERE / "templates"), jinja2.FileSystemLoader(HERE.parent / "server" / "templates")]
+    ),
     autoescape=jinja2.select_autoescape(["html"]),
 )
 
