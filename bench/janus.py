@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import shutil
 import subprocess
@@ -31,6 +30,9 @@ import time
 from pathlib import Path
 
 import aiohttp
+
+from .netns import Namespace
+from .netns import unavailable as netns_unavailable
 
 JANUS = shutil.which("janus") or "/usr/bin/janus"
 LIBDIR = Path("/usr/lib/x86_64-linux-gnu/janus")
@@ -48,8 +50,9 @@ def janus_available() -> str | None:
         return "Janus's VideoRoom plugin is missing; skipping the Janus peer"
     if not (LIBDIR / "transports" / "libjanus_http.so").exists():
         return "Janus's HTTP transport is missing; skipping the Janus peer"
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        return "Janus needs a network namespace (root and iproute2); skipping the Janus peer"
+    why = netns_unavailable()
+    if why:
+        return f"Janus needs a network namespace ({why}); skipping the Janus peer"
     return None
 
 
@@ -58,10 +61,9 @@ class JanusServer:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir / "janus"
-        tag = f"{os.getpid() % 100000}"
-        self.ns = f"lapakbench{tag}"
-        self.veth_host = f"lbh{tag}"
-        self.veth_ns = f"lbn{tag}"
+        self.net = Namespace("bench", SUBNET)
+        self.ns = self.net.ns
+        self.veth_ns = self.net.veth_ns
         self.url = f"http://{NS_ADDR}:{HTTP_PORT}/janus"
         self.proc: subprocess.Popen | None = None
 
@@ -71,21 +73,6 @@ class JanusServer:
 
     def room_args(self, r: int) -> dict:
         return {"mode": "janus", "server": self.url, "room": r}
-
-    def _ip(self, *args: str, ns: bool = False) -> None:
-        cmd = ["ip", "netns", "exec", self.ns, "ip", *args] if ns else ["ip", *args]
-        subprocess.run(cmd, check=True, capture_output=True)
-
-    def _network(self) -> None:
-        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
-        self._ip("netns", "add", self.ns)
-        self._ip("link", "add", self.veth_host, "type", "veth", "peer", "name", self.veth_ns)
-        self._ip("link", "set", self.veth_ns, "netns", self.ns)
-        self._ip("addr", "add", f"{HOST_ADDR}/30", "dev", self.veth_host)
-        self._ip("link", "set", self.veth_host, "up")
-        self._ip("addr", "add", f"{NS_ADDR}/30", "dev", self.veth_ns, ns=True)
-        self._ip("link", "set", self.veth_ns, "up", ns=True)
-        self._ip("link", "set", "lo", "up", ns=True)
 
     def _config(self) -> Path:
         d = self.workdir
@@ -115,11 +102,11 @@ class JanusServer:
         return d
 
     async def start(self) -> None:
-        self._network()
+        self.net.create()
         d = self._config()
         self.log = open(d / "janus.log", "wb")
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns, JANUS, "-C", str(d / "janus.jcfg"), "-F", str(d)],
+            self.net.command(JANUS, "-C", str(d / "janus.jcfg"), "-F", str(d)),
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 20
@@ -147,8 +134,7 @@ class JanusServer:
                 self.proc.kill()
         if getattr(self, "log", None):
             self.log.close()
-        subprocess.run(["ip", "link", "del", self.veth_host], capture_output=True)
-        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+        self.net.delete()
 
 
 # -- the client side (runs in the load generator) -----------------------------------------

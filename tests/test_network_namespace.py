@@ -1,6 +1,6 @@
 """A booth on a network of its own loses its link for a few seconds: the same session goes on.
 
-The booth is a headless kiosk process in a network namespace (tests/nethost.py),
+The booth is a headless kiosk process in a network namespace (bench/netns.py),
 talking to the server over a veth link; its traffic is really dropped by
 taking the link down, while the agent's other members (on loopback) go on.
 """
@@ -18,7 +18,7 @@ from aiohttp import web
 from conftest import free_port, make_config
 from helpers import close_all, make_agent, make_kiosk
 from kiosk_client.client import until
-from nethost import HOST_ADDR, TestHost, unavailable
+from nethost import HOST_ADDR, booth_host, unavailable
 from server.app import create_app
 from server.appkeys import HUB
 
@@ -29,16 +29,19 @@ async def test_a_booth_whose_link_drops_for_seconds_keeps_its_session(tmp_path):
     port = free_port()
     config = make_config(tmp_path)
     config.ice_addresses = ["127.0.0.1", HOST_ADDR]
-    with TestHost() as host:
+    with booth_host() as host:
         app = create_app(config)
         runner = web.AppRunner(app)
         await runner.setup()
         for address in ("127.0.0.1", HOST_ADDR):
             await web.TCPSite(runner, address, port).start()
         url = f"http://127.0.0.1:{port}"
-        booth = host.popen(
-            sys.executable, "-m", "server.cli", "kiosk", "--server", f"http://{HOST_ADDR}:{port}",
-            "--token", "kiosk-token-1", "--seconds", "120", stdout=subprocess.DEVNULL,
+        booth = subprocess.Popen(
+            host.command(
+                sys.executable, "-m", "server.cli", "kiosk", "--server", f"http://{HOST_ADDR}:{port}",
+                "--token", "kiosk-token-1", "--seconds", "120",
+            ),
+            stdout=subprocess.DEVNULL,
         )
         agent = await make_agent(url)
         neighbour = await make_kiosk(url, 2)
