@@ -615,7 +615,7 @@ class Hub:
             agent = self.agents.get(session.agent_id or "")
             await self._end(session, "failed" if session.state == "active" else "cancelled", actor, reason)
             if agent is not None and agent.sid is not None:
-                notice = {"session_id": session.session_id, "reason": reason}
+                notice = {"session_id": session.session_id, "booth": session.booth, "reason": reason}
                 await self.emit("session.ended", notice, to=agent.sid, namespace="/agent")
         await self.tell_branch(kiosk.branch)
 

@@ -42,7 +42,7 @@ async def _ended_for_revocation(server, kiosk, agent, officer, kiosk_id, session
     assert (record.state, record.reason) == ("cancelled", "kiosk_revoked")
     assert server.hub.storage.transitions(session_id)[-1][2:] == (actor, "kiosk_revoked")
     await until(lambda: agent.named("session.ended"), 5, "the agent told")
-    assert agent.named("session.ended")[-1] == {"session_id": session_id, "reason": "kiosk_revoked"}
+    assert agent.named("session.ended")[-1] == {"session_id": session_id, "booth": 3, "reason": "kiosk_revoked"}
     assert all(t is None for t in agent.named("room.state")[-1]["tiles"])
     # The agent's edits reach nobody now; the booth was sent nothing after the revocation.
     ack = await agent.call("form.edit", {"session_id": session_id, "field": "full_name", "value": "Budi Santoso"})
