@@ -1,10 +1,13 @@
 """The agent console: six member tiles, talk/hold per session, notes, end.
 
 ``setup(app)`` adds ``GET /agent`` (the console) and ``/static/agent/`` (its
-JavaScript and CSS). An agent signed in on ``/login`` opens it directly
-(the socket carries the session cookie); a configured agent token, given as
-``?token=...`` or typed into the page's form, also works (demo, tests).
-``?lang=id|en`` picks the starting language.
+JavaScript and CSS). The console is only for an agent: one signed in on
+``/login`` (the socket carries the session cookie), or the holder of a
+configured agent token given as ``?token=...`` (the link ``lapak demo``
+prints; tests). Anyone else is sent to ``/login`` (no or a wrong
+credential) or gets the 403 page every staff page shows (staff of another
+role), as :func:`server.pages.staff_page` does. ``?lang=id|en`` picks the
+starting language.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ import jinja2
 from aiohttp import web
 
 from server.appkeys import CONFIG
-from server.auth import request_user
-from server.config import DEFAULT_CAPACITY
+from server.auth import HOME, request_user
 from server.i18n import DEFAULT_LANGUAGE, catalogues, normalise
+from server.pages import render
 from signaling.forms import all_schemas
 
 HERE = Path(__file__).resolve().parent
@@ -39,10 +42,13 @@ TILES = 6
 async def agent_page(request: web.Request) -> web.Response:
     token = request.query.get("token", "")[:256]
     lang = normalise(request.query.get("lang"))
-    config = request.app.get(CONFIG)
-    identity = config.agent_for(token) if config is not None and token else None
+    identity = request.app[CONFIG].agent_for(token) if token else None
     user = request_user(request)
-    if identity is None and user is not None and user.role == "agent":
+    if identity is None:
+        if user is None:
+            raise web.HTTPFound("/login?next=/agent")
+        if user.role != "agent":
+            return render(request, "forbidden.html", status=403, user=user, home=HOME.get(user.role, "/login"))
         identity = user.agent_identity()
         token = ""  # the socket authenticates with the session cookie
     texts = catalogues()
@@ -51,24 +57,18 @@ async def agent_page(request: web.Request) -> web.Response:
         t=texts[lang],
         i18n={"catalogues": texts, "lang": lang, "default": DEFAULT_LANGUAGE},
         boot={
-            "token": token if identity else "",
-            "signed_in": user is not None and user.role == "agent",
+            "token": token,
+            "signed_in": not token,
             "lang": lang,
             "outcomes": list(OUTCOMES),
             "tiles": TILES,
             "forms": all_schemas(),
-            "agent": (
-                {"agent_id": identity.agent_id, "name": identity.name, "capacity": identity.capacity}
-                if identity
-                else None
-            ),
-            "login_failed": bool(token) and identity is None,
+            "agent": {"agent_id": identity.agent_id, "name": identity.name, "capacity": identity.capacity},
         },
         identity=identity,
-        capacity=identity.capacity if identity else DEFAULT_CAPACITY,
+        capacity=identity.capacity,
         tiles=range(1, TILES + 1),
         outcomes=OUTCOMES,
-        login_failed=bool(token) and identity is None,
     )
     return web.Response(
         text=html,

@@ -11,11 +11,13 @@ import hashlib
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from .access_log import AccessLog
 from .config import DEFAULT_CAPACITY, SERVICES, AgentIdentity, KioskIdentity
 
 ROLES = ("supervisor", "agent", "officer")
@@ -75,7 +77,9 @@ class User:
     active: bool
 
     def agent_identity(self) -> AgentIdentity:
-        return AgentIdentity(f"agent-{self.username}", name=self.name, capacity=self.capacity, skills=self.skills)
+        return AgentIdentity(
+            f"agent-{self.username}", name=self.name, capacity=self.capacity, skills=self.skills, username=self.username
+        )
 
     def public(self) -> dict:
         return {
@@ -100,6 +104,8 @@ class Accounts:
         self.db = db
         self.db.executescript(SCHEMA)
         self.hasher = PasswordHasher()
+        #: Sockets closed because access ended (revoked, disabled, replaced).
+        self.access_log = AccessLog(db)
 
     # -- branches ----------------------------------------------------------
 
@@ -213,6 +219,15 @@ class Accounts:
         if not changed:
             raise AccountError(f"No user {username!r}.")
 
+    def disabled_users(self, usernames: Iterable[str]) -> set[str]:
+        """Which of these staff accounts are disabled (or no longer exist)."""
+        names = list(set(usernames))
+        if not names:
+            return set()
+        marks = ",".join("?" * len(names))
+        active = {r[0] for r in self.db.execute(f"SELECT username FROM users WHERE active = 1 AND username IN ({marks})", names)}
+        return set(names) - active
+
     def has_supervisor(self) -> bool:
         return bool(self.db.execute("SELECT 1 FROM users WHERE role = 'supervisor' AND active = 1").fetchone())
 
@@ -285,14 +300,34 @@ class Accounts:
             raise AccountError(f"Booth {booth} of {branch_id} is provisioned already; revoke it first.") from None
         return kiosk_id, token
 
-    def revoke_kiosk(self, kiosk_id: str) -> None:
+    def revoke_kiosk(self, kiosk_id: str) -> KioskIdentity:
+        """Revoke a booth's token; returns the booth that was revoked.
+
+        The running server ends the booth's live sockets and session
+        (:class:`signaling.access.Access`), at once when revoked through
+        its API, within ``Config.access_check_seconds`` when revoked by
+        another process.
+        """
         with self.db:
+            row = self.db.execute(
+                "SELECT branch_id, booth FROM kiosks WHERE kiosk_id = ? AND revoked_at IS NULL", (kiosk_id,)
+            ).fetchone()
             changed = self.db.execute(
                 "UPDATE kiosks SET revoked_at = ?, token_hash = 'revoked:' || kiosk_id WHERE kiosk_id = ? AND revoked_at IS NULL",
                 (time.time(), kiosk_id),
             ).rowcount
-        if not changed:
+        if not changed or row is None:
             raise AccountError(f"No active kiosk {kiosk_id!r}.")
+        return KioskIdentity(kiosk_id, branch=row[0], booth=row[1])
+
+    def revoked_kiosks(self, kiosk_ids: Iterable[str]) -> set[str]:
+        """Which of these booths have been revoked (booths from ``--tokens`` never are)."""
+        ids = list(set(kiosk_ids))
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        query = f"SELECT kiosk_id FROM kiosks WHERE revoked_at IS NOT NULL AND kiosk_id IN ({marks})"
+        return {r[0] for r in self.db.execute(query, ids)}
 
     def kiosk_for_token(self, token: str | None) -> KioskIdentity | None:
         if not token or len(token) > 200:

@@ -1,7 +1,8 @@
 """``lapak admin``: bootstrap the first supervisor and manage accounts from a terminal.
 
 Works directly on the data directory's database (the service may be running:
-SQLite serialises the writes). Passwords are read from the terminal, or
+SQLite serialises the writes, and the running service notices revoked booths
+and disabled accounts by itself, see :mod:`signaling.access`). Passwords are read from the terminal, or
 from one line of standard input with ``--password-stdin`` (for scripts).
 """
 
@@ -46,6 +47,11 @@ def add_parser(sub) -> None:
     revoke = cmds.add_parser("revoke-kiosk", help="revoke a booth device's token")
     revoke.add_argument("kiosk_id")
 
+    disable = cmds.add_parser("disable-user", help="disable a staff account (a running server closes its sockets)")
+    disable.add_argument("username")
+    enable = cmds.add_parser("enable-user", help="enable a disabled staff account again")
+    enable.add_argument("username")
+
     cmds.add_parser("list", help="list branches, users and kiosks")
 
 
@@ -84,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"Open on the booth: /kiosk?token={token}")
         elif cmd == "revoke-kiosk":
             accounts.revoke_kiosk(args.kiosk_id)
-            print(f"Kiosk {args.kiosk_id} revoked.")
+            print(f"Kiosk {args.kiosk_id} revoked. A running server closes its socket and ends its session.")
+        elif cmd in ("disable-user", "enable-user"):
+            accounts.set_active(args.username, cmd == "enable-user")
+            done = "enabled" if cmd == "enable-user" else "disabled; a running server closes their sockets"
+            print(f"User {args.username} {done}.")
         elif cmd == "list":
             for b in accounts.branches():
                 print(f"branch  {b['branch_id']:<20} {b['name']}")

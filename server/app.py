@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from signaling.access import Access
 from signaling.hub import Hub
 from signaling.board import BoardPublisher
 from signaling.selfservice import SelfService
@@ -55,11 +56,18 @@ def create_app(config: Config) -> web.Application:
     router.on_event = hub.on_media_event
     selfservice = SelfService(hub)
     app[appkeys.SELFSERVICE] = selfservice
-    sio.register_namespace(KioskNamespace("/kiosk", hub, config, selfservice))
-    sio.register_namespace(AgentNamespace("/agent", hub, config, selfservice))
-    sio.register_namespace(OfficerNamespace("/officer", hub, config))
     board = BoardPublisher(hub)
-    sio.register_namespace(SupervisorNamespace("/supervisor", hub, config, board))
+    namespaces = [
+        KioskNamespace("/kiosk", hub, config, selfservice),
+        AgentNamespace("/agent", hub, config, selfservice),
+        OfficerNamespace("/officer", hub, config),
+        SupervisorNamespace("/supervisor", hub, config, board),
+    ]
+    for namespace in namespaces:
+        sio.register_namespace(namespace)
+    # Revoked booths, disabled accounts, one socket per device (signaling/access.py).
+    app[appkeys.ACCESS] = access = Access(hub, sio, config, namespaces)
+    access.setup(app)
     app[appkeys.HUB] = hub
 
     async def health(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ from aiohttp import web
 from .config import Config
 
 if TYPE_CHECKING:  # pragma: no cover
+    from signaling.access import Access
     from signaling.hub import Hub
     from signaling.selfservice import SelfService
 
@@ -17,3 +18,5 @@ CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
 USER: web.RequestKey = web.RequestKey("user")
 HUB: web.AppKey["Hub"] = web.AppKey("hub")
 SELFSERVICE: web.AppKey["SelfService"] = web.AppKey("selfservice")
+#: Ends access that is no longer granted (signaling.access.Access).
+ACCESS: web.AppKey["Access"] = web.AppKey("access")

@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .config import AgentIdentity, Config, KioskIdentity
+from .metrics_access import host_port
 
 
 def _add_serve_options(p: argparse.ArgumentParser) -> None:
@@ -41,6 +42,18 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let members start a session from the booth's screen (self-service booths); "
         "by default the branch's security officer starts sessions",
+    )
+    p.add_argument(
+        "--metrics-token",
+        default=None,
+        help="bearer token a metrics scraper sends for /metrics (default: only signed-in supervisors)",
+    )
+    p.add_argument(
+        "--metrics-listen",
+        type=host_port,
+        default=None,
+        metavar="HOST:PORT",
+        help="also serve /metrics (and nothing else) on this address, e.g. 127.0.0.1:9464",
     )
     p.add_argument(
         "--reconnect-grace",
@@ -95,6 +108,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         media_router=args.media_router,
         reconnect_grace=args.reconnect_grace,
         kiosk_self_start=args.kiosk_self_start or args.command == "demo",
+        metrics_token=args.metrics_token or None,
+        metrics_listen=args.metrics_listen,
     )
     if args.tokens:
         data = json.loads(Path(args.tokens).read_text())
@@ -127,7 +142,11 @@ async def _wait_for_signal() -> None:
 async def serve(args: argparse.Namespace) -> None:
     config = config_from_args(args)
     runner = await run_app(config)
-    print(f"Lapak is serving on http://{config.host}:{config.port}/ (data in {config.data_dir})", flush=True)
+    metrics = ""
+    if config.metrics_listen is not None:
+        host, port = config.metrics_listen
+        metrics = f", metrics on http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
+    print(f"Lapak is serving on http://{config.host}:{config.port}/ (data in {config.data_dir}{metrics})", flush=True)
     try:
         await _wait_for_signal()
     finally:

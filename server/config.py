@@ -46,6 +46,8 @@ class AgentIdentity:
     capacity: int = DEFAULT_CAPACITY
     #: Services this agent handles; None means every service.
     skills: frozenset[str] | None = None
+    #: The staff account behind this agent (None for a configured token): disabling it ends the agent's access.
+    username: str | None = None
 
 
 @dataclass
@@ -85,6 +87,13 @@ class Config:
     max_document_bytes: int = 8 * 1024 * 1024
     #: Days documents and recordings are kept, unless a supervisor sets another number.
     retention_days: int = 90
+    #: How often the server looks for booths revoked and accounts disabled by
+    #: another process (``lapak admin``), in seconds (signaling/access.py).
+    access_check_seconds: float = 0.25
+    #: Bearer token a metrics scraper sends for ``/metrics`` (None: supervisors only).
+    metrics_token: str | None = None
+    #: (host, port) of a second listener that serves only ``/metrics``.
+    metrics_listen: tuple[str, int] | None = None
 
     @property
     def database_path(self) -> Path:

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from . import appkeys
-from .auth import require_role, request_user
+from . import appkeys, metrics_access
+from .auth import require_role
 from .config import SERVICES
 
 #: Local time of the branches (WIB, UTC+7) for day boundaries in reports.
@@ -185,11 +185,8 @@ async def day_json(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """OpenMetrics text for operations: supervisors, or anyone on this machine."""
-    local = request.remote in ("127.0.0.1", "::1")
-    user = request_user(request)
-    if not local and (user is None or user.role != "supervisor"):
-        raise web.HTTPForbidden(text="Metrics are for supervisors or local scrapers.")
+    """OpenMetrics text for operations: the scraper's token, the metrics listener, or supervisors."""
+    metrics_access.check(request)
     hub = request.app[appkeys.HUB]
     lines = []
 
@@ -241,3 +238,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/history.csv", history_csv)
     app.router.add_get("/api/day", day_json)
     app.router.add_get("/metrics", metrics)
+    metrics_access.serve_separately(app, metrics)

@@ -140,11 +140,19 @@ async def add_user(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "user": user.public()}, status=201)
 
 
+def _actor(request: web.Request) -> str:
+    return f"supervisor:{request[appkeys.USER].username}"
+
+
 @require_role("supervisor")
 @_guard
 async def set_user_active(request: web.Request) -> web.Response:
+    """Enable or disable an account; disabling closes its live sockets before answering."""
     data = await _body(request)
-    _accounts(request).set_active(request.match_info["username"], bool(data.get("active")))
+    username = request.match_info["username"]
+    _accounts(request).set_active(username, bool(data.get("active")))
+    if not data.get("active"):
+        await request.app[appkeys.ACCESS].user_disabled(username, _actor(request))
     return web.json_response({"ok": True})
 
 
@@ -169,7 +177,9 @@ async def add_kiosk(request: web.Request) -> web.Response:
 @require_role("supervisor")
 @_guard
 async def revoke_kiosk(request: web.Request) -> web.Response:
-    _accounts(request).revoke_kiosk(request.match_info["kiosk_id"])
+    """Revoke a booth; its live socket is closed and its session ended before this answers."""
+    kiosk = _accounts(request).revoke_kiosk(request.match_info["kiosk_id"])
+    await request.app[appkeys.ACCESS].kiosk_revoked(kiosk, _actor(request))
     return web.json_response({"ok": True})
 
 

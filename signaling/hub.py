@@ -322,7 +322,7 @@ class Hub:
         await self.tell_queue()
         await self.tell_colleagues(agent)
 
-    async def _agent_gone(self, agent: Agent) -> None:
+    async def _agent_gone(self, agent: Agent, reason: str = "agent_lost") -> None:
         """The agent did not come back: their members go back to the front of their queues."""
         agent.grace = None
         if agent.sid is not None:
@@ -332,7 +332,7 @@ class Hub:
                 session = self.sessions[session_id]
                 if session.ended:
                     continue
-                self._move(session, "queued", "dispatcher", "agent_lost")
+                self._move(session, "queued", "dispatcher", reason)
                 session.agent_id = None
                 session.tile = None
                 self.storage.save(session, session.state, "dispatcher", None)
@@ -603,6 +603,30 @@ class Hub:
                 await watcher()
             except Exception:
                 logger.exception("watcher failed")
+
+    # -- access that ends (called by signaling/access.py once the sockets are closed) ----
+
+    async def end_kiosk_access(self, kiosk: KioskIdentity, actor: str, reason: str) -> None:
+        """A revoked booth: end its open session with ``reason``, tell its agent; the booth is told nothing."""
+        self.kiosk_sids.pop(kiosk.kiosk_id, None)
+        self.help_calls.pop(kiosk.kiosk_id, None)
+        session = self.open_session_of(kiosk.kiosk_id)
+        if session is not None:
+            agent = self.agents.get(session.agent_id or "")
+            await self._end(session, "failed" if session.state == "active" else "cancelled", actor, reason)
+            if agent is not None and agent.sid is not None:
+                notice = {"session_id": session.session_id, "booth": session.booth, "reason": reason}
+                await self.emit("session.ended", notice, to=agent.sid, namespace="/agent")
+        await self.tell_branch(kiosk.branch)
+
+    async def end_agent_access(self, agent_id: str, reason: str) -> None:
+        """A disabled agent whose console is closed: their members go back to the front of their queues now."""
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.sid is not None:
+            return
+        if agent.grace is not None:
+            agent.grace.cancel()
+        await self._agent_gone(agent, reason)
 
     # -- media ---------------------------------------------------------------------
 

@@ -8,13 +8,17 @@ credentials of another role are refused), so an event can only come from
 its namespace's role; ownership (a kiosk's own session, an agent's own
 sessions, an officer's own branch) is checked by the hub. Every refusal is
 answered with a clear error and changes nothing.
+
+Access that ends after connect time (a revoked booth, a disabled account,
+a newer socket of the same booth or agent) is :mod:`signaling.access`'s:
+every event first checks that its sender is still granted.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 
@@ -54,6 +58,9 @@ from .schemas import (
     parse,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .access import Access
+
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Payload], Awaitable[dict]]
@@ -64,6 +71,8 @@ class RoleNamespace(socketio.AsyncNamespace):
 
     role = ""
     events: dict[str, tuple[type[Payload], str]] = {}
+    #: Ends access that is no longer granted (set by :class:`signaling.access.Access`).
+    access: "Access | None" = None
 
     def __init__(self, namespace: str, hub: Hub, config: Config, selfservice=None) -> None:
         super().__init__(namespace)
@@ -96,10 +105,14 @@ class RoleNamespace(socketio.AsyncNamespace):
                 f"A valid {self.role} {self.credentials} is required.", {"code": "unauthorized"}
             )
         self.identities[sid] = identity
+        if self.access is not None:
+            await self.access.admit(self, sid, identity)  # one socket per booth, one console per agent
         await self.joined(sid, identity)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         identity = self.identities.pop(sid, None)
+        if self.access is not None:
+            self.access.forget(self, sid)
         if identity is not None:
             await self.left(sid, identity)
 
@@ -117,6 +130,9 @@ class RoleNamespace(socketio.AsyncNamespace):
         try:
             if identity is None:
                 raise EventError("unauthorized", "Not connected.")
+            if self.access is not None and not self.access.still_valid(identity):
+                await self.access.refuse(identity)  # revoked or disabled since connecting: closed, no answer
+                return None
             entry = self.events.get(event)
             if entry is None:
                 raise EventError("unknown_event", f"There is no event {event!r} for a {self.role}.")
@@ -223,10 +239,6 @@ class AgentNamespace(RoleNamespace):
         return auth_agent(self.config, self.accounts, auth, environ)
 
     async def joined(self, sid, identity) -> None:
-        old = self.hub.agents.get(identity.agent_id)
-        if old is not None and old.sid is not None and old.sid != sid:
-            # One console per agent: the newest connection wins.
-            await self.disconnect(old.sid)
         await self.hub.agent_connected(identity, sid)
         if self.selfservice is not None:
             await self.selfservice.agent_joined(identity)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from helpers import close_all, make_room
 from kiosk_client.client import HeadlessKiosk, until
@@ -50,10 +51,11 @@ async def test_a_disabled_user_is_signed_out_and_cannot_sign_in(server):
             assert r.status == 401
 
 
+@pytest.mark.config(metrics_token="scraper-token-for-tests")
 async def test_metrics_count_queues_sessions_and_router_traffic(server):
     agent, kiosks = await make_room(server.url, 2)
     try:
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers={"Authorization": "Bearer scraper-token-for-tests"}) as http:
             async with http.get(server.url + "/metrics") as r:
                 assert r.status == 200 and "openmetrics" in r.headers["Content-Type"]
                 text = await r.text()

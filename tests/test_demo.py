@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import aiohttp
+
 from agent_console.client import HeadlessAgent
 from conftest import free_port
 from kiosk_client.client import until
@@ -29,6 +31,13 @@ async def test_lapak_demo_serves_six_simulated_booths(tmp_path):
             output += proc.stdout.readline()
         token = re.search(r"--token (demo-agent-\S+)", output).group(1)
         assert "/agent?token=" in output and "supervisor" in output and "petugas" in output
+        # The printed console link opens the console for the demo's agent; without it, sign-in.
+        link = re.search(r"(http://\S+/agent\?token=\S+)", output).group(1)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(link, allow_redirects=False) as r:
+                assert r.status == 200 and 'id="tiles"' in await r.text()
+            async with http.get(f"http://127.0.0.1:{port}/agent", allow_redirects=False) as r:
+                assert r.status == 302 and r.headers["Location"] == "/login?next=/agent"
         agent = HeadlessAgent(f"http://127.0.0.1:{port}", token, width=160, height=120, fps=5)
         await agent.connect()
         await agent.wait_sessions(6, 30)

@@ -51,6 +51,24 @@ function toast(message) {
   toast.timer = setTimeout(() => { el.hidden = true; }, 5000);
 }
 
+function inform(text) {
+  const el = $("toast");
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.hidden = true; }, 8000);
+}
+
+function showEnded(reason) {
+  const known = ["signed_out", "replaced", "account_disabled"];
+  const key = `agent.ended.${known.includes(reason) ? reason : "signed_out"}`;
+  body.dataset.view = "login";
+  body.dataset.ended = reason;
+  $("ended-reason").dataset.i18n = key;
+  $("ended-reason").textContent = i18n.t(key);
+  if (app.pc) { app.pc.onconnectionstatechange = null; app.pc.close(); app.pc = null; }
+}
+
 async function send(event, payload) {
   const ack = await request(app.socket, event, payload);
   note(event, payload, ack.ok, ack.error);
@@ -406,9 +424,14 @@ function connectSocket() {
     note("connect_error", err && err.message, err && err.data);
     if (err && err.data && err.data.code === "unauthorized") {
       socket.disconnect();
-      body.dataset.view = "login";
-      $("login-error").hidden = false;
+      showEnded("signed_out");
     }
+  });
+  // The server closed this console: opened elsewhere, or the account disabled.
+  socket.on("access.ended", (m) => { note("access.ended", m); showEnded(m.reason); });
+  socket.on("session.ended", (m) => {
+    note("session.ended", m);
+    inform(i18n.t(`agent.session_ended.${m.reason}`, { booth: m.booth }));
   });
   socket.on("room.state", onRoomState);
   socket.on("room.levels", onLevels);
@@ -441,10 +464,7 @@ function wire() {
   $("camera").addEventListener("click", () => setCameraOff(!app.cameraOff));
   $("mic-select").addEventListener("change", (ev) => switchDevice("audio", ev.target.value));
   $("camera-select").addEventListener("change", (ev) => switchDevice("video", ev.target.value));
-  $("lang-toggle").addEventListener("click", () => {
-    i18n.setLang(i18n.lang === "id" ? "en" : "id");
-    $("login-lang").value = i18n.lang;
-  });
+  $("lang-toggle").addEventListener("click", () => i18n.setLang(i18n.lang === "id" ? "en" : "id"));
   i18n.onChange(() => renderTiles());
   window.addEventListener("keydown", onKeyDown);
   window.addEventListener("keyup", onKeyUp);
@@ -454,4 +474,4 @@ function wire() {
 wire();
 renderTiles();
 // A signed-in agent's socket carries the session cookie; a token is for demo and tests.
-if (boot.agent && (boot.token || boot.signed_in)) connectSocket();
+connectSocket();

@@ -90,19 +90,26 @@ async def test_security_call_reports_sent_or_failed(lapak, pages):
         assert text == "Panggilan gagal terkirim. Silakan lambaikan tangan kepada petugas."
 
 
-async def test_agent_without_token_gets_sign_in(lapak, pages):
-    page = await pages.open(f"{lapak.url}/agent", 0)
-    assert await page.evaluate("document.body.dataset.view") == "login"
-    await page.fill("#login-token", "wrong")
-    await page.click("#login-form button[type=submit]")
-    await page.wait_for_selector("#login-error:visible")
-    await page.fill("#login-token", lapak.agent_tokens[0])
-    await page.click("#login-form button[type=submit]")
-    await page.wait_for_selector("#tile-6")
-    assert await page.evaluate("document.body.dataset.view") == "console"
-    await wait_for(lambda: page.evaluate("document.getElementById('availability').dataset.availability === 'online'"),
+async def test_agent_console_sends_strangers_to_sign_in_and_closes_when_opened_again(lapak, pages):
+    for url in (f"{lapak.url}/agent", f"{lapak.url}/agent?token=wrong"):
+        page = await pages.open(url, 0)
+        assert "/login?next=/agent" in page.url, url
+        assert await page.is_visible("#username")
+    first = await pages.open(lapak.agent_url(0), 0)
+    await wait_for(lambda: first.evaluate("document.getElementById('availability').dataset.availability === 'online'"),
                    message="online")
-    assert await page.inner_text("#slots") == "0 dari 6 sesi"
+    assert await first.evaluate("document.body.dataset.view") == "console"
+    assert await first.inner_text("#slots") == "0 dari 6 sesi"
+    # The same agent opens the console again: the new one takes over, the old one says why it closed.
+    second = await pages.open(lapak.agent_url(0), 0)
+    await wait_for(lambda: first.evaluate("document.body.dataset.ended === 'replaced'"), message="replaced")
+    assert await first.evaluate("document.body.dataset.view") == "login"
+    assert "dibuka di jendela atau perangkat lain" in await first.inner_text("#ended-reason")
+    await wait_for(lambda: second.evaluate("document.getElementById('availability').dataset.availability === 'online'"),
+                   message="the new console online")
+    await first.wait_for_timeout(1500)
+    assert await first.evaluate("document.body.dataset.ended") == "replaced", "the old console stays closed"
+    assert await second.evaluate("document.body.dataset.view") == "console"
 
 
 async def test_in_a_branch_the_officer_starts_the_session_and_the_booth_follows(lapak, pages):

@@ -336,6 +336,11 @@ function connect() {
       card.classList.add("flash");
     }
   });
+  // A booth connected again from another device or tab: the old connection was closed.
+  socket.on("booth.replaced", (data) => {
+    app.replaced = (app.replaced || 0) + 1;
+    toast(i18n.t("officer.booth_replaced", { booth: data.booth }), "bad");
+  });
   socket.on("error", (data) => app.errors.push(data));
 }
 
