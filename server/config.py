@@ -8,6 +8,8 @@ independent apps as they like.
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +87,9 @@ class Config:
     max_document_bytes: int = 8 * 1024 * 1024
     #: Days documents and recordings are kept, unless a supervisor sets another number.
     retention_days: int = 90
+    #: The service's clock (UNIX seconds): every stored time, the board, reports
+    #: and their WIB days read it. Tests pass their own to fix the time of day.
+    clock: Callable[[], float] = field(default=time.time)
 
     @property
     def database_path(self) -> Path:

@@ -1,9 +1,12 @@
 """Staff pages in real headless Chromium against the real server.
 
 Sign-in, the security officer's console (start, cancel, help calls, branch
-isolation), the supervisor's live board, history with CSV export, the admin
-page's kiosk provisioning, refusals by role, and screenshots for docs/.
-Headless kiosks and agents (Python clients) play the other roles.
+isolation), the supervisor's live board by day and at night, history with
+CSV export, the admin page's kiosk provisioning, refusals by role, and
+screenshots (into a temporary folder; ``scripts/screenshots.py --staff``
+refreshes the ones in docs/). Headless kiosks and agents (Python clients)
+play the other roles. The server's clock is injected (``Config.clock``):
+no test here depends on the machine's clock, date or time zone.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from agent_console.client import HeadlessAgent
 from kiosk_client.client import HeadlessKiosk
 from server.appkeys import SELFSERVICE
 from server.config import AgentIdentity
+from server.daytime import wib
 
 from .harness import wait_for
 
@@ -39,7 +43,6 @@ pytestmark = [
 PASSWORD = "rahasia-cabang-2026"
 TABLET = (1180, 820)
 DESKTOP = (1440, 900)
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 # ---------------------------------------------------------------- helpers
@@ -127,11 +130,11 @@ async def text_of(page, selector: str) -> str:
     return (await page.text_content(selector) or "").strip()
 
 
-async def shoot(page, name: str, full_page: bool = False) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+async def shoot(page, out: Path, name: str, full_page: bool = False) -> None:
+    """Save a screenshot as ``out/name.png`` (the test's ``screenshots`` folder, never the checkout by itself)."""
     await page.evaluate("document.getElementById('toast') && (document.getElementById('toast').hidden = true)")
     await page.wait_for_timeout(900)  # let highlights and transitions settle
-    path = SHOTS / f"{name}.png"
+    path = out / f"{name}.png"
     await page.screenshot(path=str(path), full_page=full_page)
     try:  # small PNGs: a 256-colour palette is plenty for UI shots
         from PIL import Image
@@ -157,7 +160,7 @@ async def close_all(pages, *clients) -> None:
 # ---------------------------------------------------------------- sign-in and roles
 
 
-async def test_sign_in_page_errors_and_language(lapak, pages):
+async def test_sign_in_page_errors_and_language(lapak, pages, screenshots):
     page = await open_page(pages, f"{lapak.url}/login?failed=1", viewport=(1100, 760))
     assert await page.is_visible("#login-error")
     assert "salah" in await text_of(page, "#login-error")
@@ -172,7 +175,7 @@ async def test_sign_in_page_errors_and_language(lapak, pages):
         await page.click("#login-submit")
     assert "failed=1" in page.url
     await page.goto(f"{lapak.url}/login")
-    await shoot(page, "login")
+    await shoot(page, screenshots, "login")
 
 
 async def test_wrong_role_refused_and_anonymous_sent_to_login(lapak, pages):
@@ -288,8 +291,32 @@ async def test_officer_console_start_cancel_help_and_branch_isolation(lapak, pag
 # ---------------------------------------------------------------- supervisor board
 
 
-async def test_supervisor_board_updates_live(lapak, pages):
+@pytest.mark.parametrize(
+    ("now", "earlier", "title", "window"),
+    [
+        # A Monday morning: today's service hours, with the morning's first member on it.
+        ("2026-11-30 10:30", "2026-11-30 08:55", "Hari ini", ("2026-11-30 07:00", "2026-11-30 18:00")),
+        # 02:00 at night: since yesterday's opening, with the evening's member on it.
+        ("2026-11-30 02:00", "2026-11-29 19:55", "Sejak kemarin 07.00", ("2026-11-29 07:00", "2026-11-30 02:15")),
+    ],
+    ids=["day", "night"],
+)
+async def test_supervisor_board_updates_live(lapak, pages, now, earlier, title, window):
     accounts(lapak).add_user("spv", PASSWORD, "supervisor", name="Ratna Dewi")
+    clock = lapak.config.clock
+    # Earlier on: a member waits ten minutes for Budi, who serves them for a quarter of an hour.
+    clock.set(wib(earlier))
+    before = await connected_kiosk(lapak, lapak.kiosk_tokens[1])
+    budi = HeadlessAgent(lapak.url, lapak.agent_tokens[1])
+    await before.request("jkk")
+    clock.set(wib(earlier) + 600)
+    await budi.connect(media=False)
+    await budi.wait_sessions(1)
+    clock.set(wib(earlier) + 1500)
+    assert (await budi.end(before.session_id, "resolved"))["ok"]
+    await close_all(pages, before, budi)
+
+    clock.set(wib(now))
     kiosk = await connected_kiosk(lapak, lapak.kiosk_tokens[0])
     agent = HeadlessAgent(lapak.url, lapak.agent_tokens[0])
     try:
@@ -315,13 +342,34 @@ async def test_supervisor_board_updates_live(lapak, pages):
         )
         assert await text_of(page, "#total-in-progress") == "1"
         assert "1 dari 6" in await text_of(page, in_progress)
-        # The day's chart is drawn in the page as SVG from /api/day.
+
+        # The chart (SVG from /api/day) spans the window the server's clock gives, whatever
+        # this machine's clock says, and draws both series with the earlier member on them.
         await wait_for(lambda: page.evaluate("window.lapakBoard.dayLoads > 0"), message="day chart")
-        assert await page.locator("#day-chart svg path[data-series=waiting]").count() == 1
-        assert await page.locator("#day-chart svg path[data-series=in_progress]").count() == 1
+        chart = await page.evaluate(
+            """() => {
+              const svg = document.querySelector('#day-chart svg');
+              const path = (s) => svg.querySelector(`path[data-series=${s}]`);
+              const series = (s) => path(s) && { points: +path(s).dataset.points, max: +path(s).dataset.max };
+              return { start: +svg.dataset.start, end: +svg.dataset.end, waiting: series('waiting'),
+                       busy: series('in_progress'), midnights: svg.querySelectorAll('.midnight').length,
+                       title: document.getElementById('chart-title').textContent,
+                       firstTick: svg.querySelector('[data-tick]').textContent };
+            }"""
+        )
+        assert (chart["start"], chart["end"]) == (wib(window[0]), wib(window[1])), chart
+        assert chart["title"] == title
+        assert chart["firstTick"] == "07.00"
+        quarters = int((wib(now) - wib(window[0])) // 900) + 1  # every quarter hour from the start to now
+        for name in ("waiting", "busy"):
+            assert chart[name] is not None, f"no {name} series drawn: {chart}"
+            assert chart[name]["points"] >= quarters, chart
+            assert chart[name]["max"] >= 1, chart  # the earlier member waited, then was served
+        assert chart["midnights"] == (1 if window[0][:10] != window[1][:10] else 0)
         # The language toggle re-renders without a reload.
         await page.click("#lang-toggle")
         assert "1 of 6" in await text_of(page, in_progress)
+        assert await text_of(page, "#chart-title") == ("Today" if title == "Hari ini" else "Since yesterday 07:00")
         no_page_errors(page)
     finally:
         await close_all(pages, kiosk, agent)
@@ -422,7 +470,7 @@ async def _gone(page, selector):
 # ---------------------------------------------------------------- screenshots with live media
 
 
-async def test_screenshots_of_a_busy_branch(lapak, pages):
+async def test_screenshots_of_a_busy_branch(lapak, pages, screenshots):
     """A branch with booths in every state, a help call, a board with load: screenshots for docs/."""
     tokens = jakarta_branch(lapak, booths=6)
     acc = accounts(lapak)
@@ -470,10 +518,10 @@ async def test_screenshots_of_a_busy_branch(lapak, pages):
         await wait_card(officer, "jkt-booth-2", "on_hold")
         await wait_card(officer, "jkt-booth-4", "waiting")
         await wait_card(officer, "jkt-booth-3", "free")
-        await shoot(officer, "officer-console")
+        await shoot(officer, screenshots, "officer-console")
         await officer.click(f"{card('jkt-booth-3')} .booth-start")
         await officer.wait_for_selector("#start-dialog[open]")
-        await shoot(officer, "officer-start-dialog")
+        await shoot(officer, screenshots, "officer-start-dialog")
         await officer.click("#start-close")
         # One more: started and cancelled from the page (a row of another kind in the history).
         await start_from_page(3, "jkm")  # nobody serves JKM now: it waits, then is cancelled
@@ -490,17 +538,17 @@ async def test_screenshots_of_a_busy_branch(lapak, pages):
             lambda: _eq(board.evaluate("document.querySelector('[data-agent=\"agent-rina\"] .in-progress')?.dataset.value"), "2"),
             message="rina 2 in progress",
         )
-        await shoot(board, "supervisor-board", full_page=True)
+        await shoot(board, screenshots, "supervisor-board", full_page=True)
         await board.goto(f"{lapak.url}/supervisor/history")
         await board.wait_for_selector(f'tr[data-session="{s3}"]', timeout=20000)
-        await shoot(board, "supervisor-history")
+        await shoot(board, screenshots, "supervisor-history")
         await board.goto(f"{lapak.url}/admin")
         await board.wait_for_selector('#kiosks-body tr[data-kiosk="jkt-booth-6"]', timeout=20000)
         await board.select_option("#kiosk-branch", "jkt")
         await board.fill("#kiosk-booth", "7")
         await board.click("#kiosk-add")
         await board.wait_for_selector("#token-box", state="visible", timeout=20000)
-        await shoot(board, "supervisor-admin")
+        await shoot(board, screenshots, "supervisor-admin")
     finally:
         await close_all(pages, rina, budi, *kiosks.values())
 
