@@ -187,7 +187,7 @@ function renderChart() {
   const shown = day.times.map((t, i) => ({ t, w: day.waiting[i], b: day.in_progress[i], m: day.mean_wait_seconds[i] }))
     .filter((p) => p.w !== null && p.w !== undefined && p.t <= nowT);
   // Each bucket is sampled at its start; end the lines at now with the live board.
-  if (app.board && shown.length && nowT - shown[shown.length - 1].t > 30 && nowT <= t1) {
+  if (app.board && shown.length && nowT - shown[shown.length - 1].t > 5 && nowT <= t1) {
     const totals = app.board.totals || {};
     shown.push({ t: nowT, w: totals.waiting ?? 0, b: totals.in_progress ?? 0, m: null, live: true });
   }
