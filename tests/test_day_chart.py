@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from helpers import SMALL, close_all, make_agent
-from kiosk_client.client import HeadlessKiosk, until
+from kiosk_client.client import HeadlessKiosk
 from server.daytime import board_window, local, wib
 from signaling.board import board_view
 from test_authorization import sign_in, setup_accounts

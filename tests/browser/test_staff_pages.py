@@ -1,12 +1,13 @@
 """Staff pages in real headless Chromium against the real server.
 
 Sign-in, the security officer's console (start, cancel, help calls, branch
-isolation), the supervisor's live board by day and at night, history with
-CSV export, the admin page's kiosk provisioning, refusals by role, and
-screenshots (into a temporary folder; ``scripts/screenshots.py --staff``
-refreshes the ones in docs/). Headless kiosks and agents (Python clients)
-play the other roles. The server's clock is injected (``Config.clock``):
-no test here depends on the machine's clock, date or time zone.
+isolation), history with CSV export, the admin page's kiosk provisioning,
+refusals by role, and screenshots (into a temporary folder;
+``scripts/screenshots.py --part staff`` refreshes the ones in docs/). The
+supervisor's board is in test_board.py. Headless kiosks and agents (Python
+clients) play the other roles. The server's clock is injected
+(``Config.clock``): no test here depends on the machine's clock, date or
+time zone.
 """
 
 from __future__ import annotations
@@ -27,135 +28,20 @@ except ImportError:  # pragma: no cover
     pass
 
 from agent_console.client import HeadlessAgent
-from kiosk_client.client import HeadlessKiosk
 from server.appkeys import SELFSERVICE
 from server.config import AgentIdentity
-from server.daytime import wib
 
 from .harness import wait_for
+from .staff import (
+    PASSWORD, TABLET, _eq, accounts, card, card_state, close_all, connected_kiosk, jakarta_branch, no_page_errors,
+    open_page, shoot, sign_in, text_of, wait_card,
+)
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="session"),
     # server/auth.py stores the user as request["user"] (a str key): aiohttp warns; not ours to change.
     pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey"),
 ]
-
-PASSWORD = "rahasia-cabang-2026"
-TABLET = (1180, 820)
-DESKTOP = (1440, 900)
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def accounts(lapak):
-    return lapak.hub.storage.accounts
-
-
-def jakarta_branch(lapak, booths: int = 3) -> dict[int, str]:
-    """Branch ``jkt`` with an officer and ``booths`` provisioned kiosks; returns booth -> token."""
-    acc = accounts(lapak)
-    acc.add_branch("jkt", "KC Jakarta Pusat")
-    acc.add_user("satpam.jkt", PASSWORD, "officer", name="Agus Pratama", branch_id="jkt")
-    return {n: acc.add_kiosk("jkt", n)[1] for n in range(1, booths + 1)}
-
-
-async def open_page(pages, url: str, viewport=DESKTOP):
-    """A page in its own context, in Indonesian and Jakarta time, as at a branch."""
-    ctx = await pages.browser.new_context(
-        viewport={"width": viewport[0], "height": viewport[1]},
-        locale="id-ID",
-        timezone_id="Asia/Jakarta",
-        accept_downloads=True,
-    )
-    pages.contexts.append(ctx)
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    # (A refused API call logs "Failed to load resource": expected where a test provokes one.)
-    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text and errors.append(m.text))
-    page.lapak_errors = errors
-    await page.goto(url)
-    return page
-
-
-def no_page_errors(*pages_) -> None:
-    for page in pages_:
-        assert page.lapak_errors == [], page.lapak_errors
-
-
-async def sign_in(pages, lapak, path: str, username: str, viewport=DESKTOP):
-    """Open ``path`` anonymously (sent to /login), sign in through the form, land on ``path``."""
-    page = await open_page(pages, f"{lapak.url}{path}", viewport=viewport)
-    assert "/login" in page.url, page.url
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("#login-submit")
-    assert page.url.endswith(path), page.url
-    return page
-
-
-async def connected_kiosk(lapak, token: str, **kw) -> HeadlessKiosk:
-    kiosk = HeadlessKiosk(lapak.url, token, auto_media=kw.pop("auto_media", False), **kw)
-    await kiosk.connect()
-    return kiosk
-
-
-def card(kiosk_id: str) -> str:
-    return f'.booth[data-kiosk="{kiosk_id}"]'
-
-
-async def card_state(page, kiosk_id: str) -> str | None:
-    return await page.evaluate(
-        "(sel) => { const c = document.querySelector(sel); return c ? c.dataset.state : null; }", card(kiosk_id)
-    )
-
-
-async def wait_card(page, kiosk_id: str, *states: str, timeout: float = 20.0):
-    try:
-        return await wait_for(
-            lambda: _in(card_state(page, kiosk_id), states), timeout=timeout, message=f"{kiosk_id} in {states}"
-        )
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; the card shows {await card_state(page, kiosk_id)!r}") from None
-
-
-async def _in(coro, states):
-    value = await coro
-    return value if value in states else None
-
-
-async def text_of(page, selector: str) -> str:
-    return (await page.text_content(selector) or "").strip()
-
-
-async def shoot(page, out: Path, name: str, full_page: bool = False) -> None:
-    """Save a screenshot as ``out/name.png`` (the test's ``screenshots`` folder, never the checkout by itself)."""
-    await page.evaluate("document.getElementById('toast') && (document.getElementById('toast').hidden = true)")
-    await page.wait_for_timeout(900)  # let highlights and transitions settle
-    path = out / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=full_page)
-    try:  # small PNGs: a 256-colour palette is plenty for UI shots
-        from PIL import Image
-
-        with Image.open(path) as im:
-            im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
-    except ImportError:  # pragma: no cover
-        pass
-
-
-async def close_all(pages, *clients) -> None:
-    """Close the pages first, so no supervisor is watching (a pending board update
-    outliving the server logs an error), then the headless clients."""
-    await pages.close()
-    await asyncio.sleep(0.6)
-    for c in clients:
-        try:
-            await c.close()
-        except Exception:
-            pass
-
 
 # ---------------------------------------------------------------- sign-in and roles
 
@@ -286,97 +172,6 @@ async def test_officer_console_start_cancel_help_and_branch_isolation(lapak, pag
         no_page_errors(page, other)
     finally:
         await close_all(pages, kiosk)
-
-
-# ---------------------------------------------------------------- supervisor board
-
-
-@pytest.mark.parametrize(
-    ("now", "earlier", "title", "window"),
-    [
-        # A Monday morning: today's service hours, with the morning's first member on it.
-        ("2026-11-30 10:30", "2026-11-30 08:55", "Hari ini", ("2026-11-30 07:00", "2026-11-30 18:00")),
-        # 02:00 at night: since yesterday's opening, with the evening's member on it.
-        ("2026-11-30 02:00", "2026-11-29 19:55", "Sejak kemarin 07.00", ("2026-11-29 07:00", "2026-11-30 02:15")),
-    ],
-    ids=["day", "night"],
-)
-async def test_supervisor_board_updates_live(lapak, pages, now, earlier, title, window):
-    accounts(lapak).add_user("spv", PASSWORD, "supervisor", name="Ratna Dewi")
-    clock = lapak.config.clock
-    # Earlier on: a member waits ten minutes for Budi, who serves them for a quarter of an hour.
-    clock.set(wib(earlier))
-    before = await connected_kiosk(lapak, lapak.kiosk_tokens[1])
-    budi = HeadlessAgent(lapak.url, lapak.agent_tokens[1])
-    await before.request("jkk")
-    clock.set(wib(earlier) + 600)
-    await budi.connect(media=False)
-    await budi.wait_sessions(1)
-    clock.set(wib(earlier) + 1500)
-    assert (await budi.end(before.session_id, "resolved"))["ok"]
-    await close_all(pages, before, budi)
-
-    clock.set(wib(now))
-    kiosk = await connected_kiosk(lapak, lapak.kiosk_tokens[0])
-    agent = HeadlessAgent(lapak.url, lapak.agent_tokens[0])
-    try:
-        page = await sign_in(pages, lapak, "/supervisor", "spv")
-        await wait_for(lambda: page.evaluate("window.lapakBoard.boards > 0"), message="first board.state")
-        assert await text_of(page, "#total-waiting") == "0"
-        assert await text_of(page, '[data-queue="jht"] .waiting') == "0"
-
-        await kiosk.request("jht")  # no agent online: it waits
-        await wait_for(lambda: _eq(text_of(page, "#total-waiting"), "1"), message="waiting 0 -> 1")
-        assert await text_of(page, '[data-queue="jht"] .waiting') == "1"
-
-        await agent.connect(media=False)  # the dispatcher assigns the waiting member
-        await wait_for(lambda: _eq(text_of(page, "#total-waiting"), "0"), message="waiting 1 -> 0")
-        in_progress = '[data-agent="agent-1"] .in-progress'
-        await wait_for(
-            lambda: page.evaluate("(s) => document.querySelector(s)?.dataset.value", in_progress),
-            message="agent row",
-        )
-        await wait_for(
-            lambda: _eq(page.evaluate("(s) => document.querySelector(s).dataset.value", in_progress), "1"),
-            message="agent in progress 0 -> 1",
-        )
-        assert await text_of(page, "#total-in-progress") == "1"
-        assert "1 dari 6" in await text_of(page, in_progress)
-
-        # The chart (SVG from /api/day) spans the window the server's clock gives, whatever
-        # this machine's clock says, and draws both series with the earlier member on them.
-        await wait_for(lambda: page.evaluate("window.lapakBoard.dayLoads > 0"), message="day chart")
-        chart = await page.evaluate(
-            """() => {
-              const svg = document.querySelector('#day-chart svg');
-              const path = (s) => svg.querySelector(`path[data-series=${s}]`);
-              const series = (s) => path(s) && { points: +path(s).dataset.points, max: +path(s).dataset.max };
-              return { start: +svg.dataset.start, end: +svg.dataset.end, waiting: series('waiting'),
-                       busy: series('in_progress'), midnights: svg.querySelectorAll('.midnight').length,
-                       title: document.getElementById('chart-title').textContent,
-                       firstTick: svg.querySelector('[data-tick]').textContent };
-            }"""
-        )
-        assert (chart["start"], chart["end"]) == (wib(window[0]), wib(window[1])), chart
-        assert chart["title"] == title
-        assert chart["firstTick"] == "07.00"
-        quarters = int((wib(now) - wib(window[0])) // 900) + 1  # every quarter hour from the start to now
-        for name in ("waiting", "busy"):
-            assert chart[name] is not None, f"no {name} series drawn: {chart}"
-            assert chart[name]["points"] >= quarters, chart
-            assert chart[name]["max"] >= 1, chart  # the earlier member waited, then was served
-        assert chart["midnights"] == (1 if window[0][:10] != window[1][:10] else 0)
-        # The language toggle re-renders without a reload.
-        await page.click("#lang-toggle")
-        assert "1 of 6" in await text_of(page, in_progress)
-        assert await text_of(page, "#chart-title") == ("Today" if title == "Hari ini" else "Since yesterday 07:00")
-        no_page_errors(page)
-    finally:
-        await close_all(pages, kiosk, agent)
-
-
-async def _eq(coro, value):
-    return (await coro) == value
 
 
 # ---------------------------------------------------------------- history and admin
