@@ -31,6 +31,8 @@ from pathlib import Path
 
 import aiohttp
 
+from server.lifeline import child_options
+
 from .netns import Namespace
 from .netns import unavailable as netns_unavailable
 
@@ -107,7 +109,7 @@ class JanusServer:
         self.log = open(d / "janus.log", "wb")
         self.proc = subprocess.Popen(
             self.net.command(JANUS, "-C", str(d / "janus.jcfg"), "-F", str(d)),
-            stdout=self.log, stderr=subprocess.STDOUT,
+            stdout=self.log, stderr=subprocess.STDOUT, **child_options(),
         )
         deadline = time.monotonic() + 20
         async with aiohttp.ClientSession() as http:

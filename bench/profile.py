@@ -12,6 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from server.lifeline import child_options
+
 #: (bucket, substrings of the *leaf* frame "function (file:line)"); first match wins.
 #: Time is charged to where it is spent (self time): a C call such as SRTP
 #: protect shows as the Python line that calls it (py-spy without --native).
@@ -70,7 +72,7 @@ async def profile_worker(pid: int, seconds: float, workdir: Path) -> dict:
     proc = await asyncio.create_subprocess_exec(
         exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250", "--nonblocking",
         "--format", "raw", "-o", str(raw),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, **child_options(),
     )
     _, err = await proc.communicate()
     if proc.returncode != 0 or not raw.exists():

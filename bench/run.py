@@ -28,6 +28,8 @@ from pathlib import Path
 
 import psutil
 
+from server.lifeline import child_options
+
 from .instrumented import STATS_ENV
 
 PYTHON = sys.executable
@@ -147,7 +149,7 @@ class LapakServer:
         self.log = open(self.workdir / "server.log", "wb")
         self.proc = await asyncio.create_subprocess_exec(
             *cmd, cwd=str(REPO), stdout=self.log, stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, STATS_ENV: str(self.stats_dir), "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, STATS_ENV: str(self.stats_dir), "PYTHONUNBUFFERED": "1"}, **child_options(),
         )
         deadline = time.monotonic() + 30
         while True:
@@ -215,7 +217,7 @@ class LoadGen:
         self.log = open(self.logpath, "wb")
         self.proc = await asyncio.create_subprocess_exec(
             *cmd, cwd=str(REPO), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=self.log,
-            limit=1 << 24,
+            limit=1 << 24, **child_options(),
         )
         self._reader = asyncio.ensure_future(self._read())
 

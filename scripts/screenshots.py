@@ -1,18 +1,24 @@
-"""Screenshots of every kiosk state and of the agent console, for docs/.
+"""Refresh the committed screenshots in docs/screenshots (tests never write there).
 
-Runs the real server on a free loopback port and drives headless Chromium
-(the same harness as tests/browser) through one whole session:
+Kiosk states and the agent console: runs the real server on a free loopback
+port and drives headless Chromium (the same harness as tests/browser)
+through one whole session. Staff pages (sign-in, officer console,
+supervisor board, history, admin): runs the staff-page tests that take them,
+with ``--screenshots OUT`` so they land here instead of a temporary folder.
 
-    python scripts/screenshots.py [--out docs/screenshots]
+    python scripts/screenshots.py [--out docs/screenshots] [--part all|kiosk|staff]
 
-Needs Debian's chromium at /usr/lib/chromium/chromium (or LAPAK_CHROMIUM)
-and the python playwright package; nothing is downloaded.
+The server runs on the tests' injected clock (a Monday morning, WIB), so the
+pictures do not depend on when they were taken. Needs Debian's chromium at
+/usr/lib/chromium/chromium (or LAPAK_CHROMIUM) and the python playwright
+package; nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -127,7 +133,21 @@ async def main(out: Path) -> None:
                 await server.close()
 
 
+def staff(out: Path) -> int:
+    """The staff pages' screenshots, taken by their tests into ``out``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/browser/test_staff_pages.py", "-q",
+         "-k", "screenshots_of_a_busy_branch or sign_in_page", "--screenshots", str(out.resolve())],
+        cwd=ROOT,
+    ).returncode
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    asyncio.run(main(parser.parse_args().out))
+    parser.add_argument("--part", choices=("all", "kiosk", "staff"), default="all")
+    args = parser.parse_args()
+    if args.part in ("all", "kiosk"):
+        asyncio.run(main(args.out))
+    if args.part in ("all", "staff"):
+        sys.exit(staff(args.out))

@@ -42,7 +42,7 @@ def create_app(config: Config) -> web.Application:
     """Build the aiohttp application: pages, socket.io signaling, hub, storage, router."""
     app = web.Application(client_max_size=config.max_message_bytes)
     app[appkeys.CONFIG] = config
-    storage = Storage(config.database_path)
+    storage = Storage(config.database_path, clock=config.clock)
     router = build_router(config)
     sio = SignalingServer(
         async_mode="aiohttp",
@@ -54,7 +54,7 @@ def create_app(config: Config) -> web.Application:
     sio.attach(app)
     hub = Hub(config, storage, router, sio.emit)
     router.on_event = hub.on_media_event
-    selfservice = SelfService(hub)
+    selfservice = SelfService(hub, clock=config.clock)
     app[appkeys.SELFSERVICE] = selfservice
     board = BoardPublisher(hub)
     namespaces = [

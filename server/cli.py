@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from .config import AgentIdentity, Config, KioskIdentity
 from .metrics_access import host_port
+from .lifeline import stdin_closed
 
 
 def _add_serve_options(p: argparse.ArgumentParser) -> None:
@@ -86,6 +88,9 @@ def parser() -> argparse.ArgumentParser:
     kiosk.add_argument("--token", action="append", required=True, help="kiosk token (repeat for several kiosks)")
     kiosk.add_argument("--service", default="jht")
     kiosk.add_argument("--seconds", type=float, default=0)
+    kiosk.add_argument(
+        "--watch-stdin", action="store_true", help="stop when standard input closes (a parent's pipe, as lapak demo gives)"
+    )
 
     from .admin import add_parser as add_admin_parser
 
@@ -191,19 +196,30 @@ async def kiosk(args: argparse.Namespace) -> None:
         HeadlessKiosk(args.server, token, tone_hz=_demo_tones()[i + 1], pattern=i + 1, ice_addresses=ice)
         for i, token in enumerate(args.token)
     ]
-    for c in clients:
-        await c.connect()
-        await c.request(args.service)
+    closed = asyncio.ensure_future(stdin_closed()) if args.watch_stdin else None
     loop = asyncio.get_running_loop()
     started = loop.time()
     try:
+        for c in clients:
+            await c.connect()
+            await c.request(args.service)
         while not args.seconds or loop.time() - started < args.seconds:
-            await asyncio.sleep(3)
+            if closed is not None:
+                await asyncio.wait({closed}, timeout=3)
+                if closed.done():
+                    break
+            else:
+                await asyncio.sleep(3)
             for c in clients:
                 print(f"{c.token[:12]}: {c.state} video frames={c.video.frames}", flush=True)
     finally:
+        if closed is not None:
+            closed.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await closed
         for c in clients:
-            await c.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(c.close(), 5)
 
 
 def _loopback(url: str) -> bool:

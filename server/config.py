@@ -8,6 +8,8 @@ independent apps as they like.
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +96,9 @@ class Config:
     metrics_token: str | None = None
     #: (host, port) of a second listener that serves only ``/metrics``.
     metrics_listen: tuple[str, int] | None = None
+    #: The service's clock (UNIX seconds): every stored time, the board, reports
+    #: and their WIB days read it. Tests pass their own to fix the time of day.
+    clock: Callable[[], float] = field(default=time.time)
 
     @property
     def database_path(self) -> Path:

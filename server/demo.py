@@ -4,6 +4,10 @@ The service runs as ``lapak serve`` would; the simulated kiosks run in a
 child process (``lapak kiosk``), each sending its own colour pattern and
 tone, and wait in the queue until an agent connects. The demo prints where
 to open the agent console, and the command for a headless agent.
+
+The booths' process dies with the demo, however the demo ends: the kernel
+signals it when the demo dies (:mod:`server.lifeline`), and it also leaves
+when the pipe the demo holds to its stdin closes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import sys
 from .accounts import AccountError
 from .cli import _wait_for_signal, run_app
 from .config import AgentIdentity, Config, KioskIdentity
+from .lifeline import child_options
 from .storage import Storage
 
 DEMO_BRANCH = ("demo", "KC Demo Jakarta Pusat")
@@ -67,10 +72,12 @@ async def run_demo(config: Config, kiosks: int = 6) -> None:
     demo_accounts(config)
     runner = await run_app(config)
     base = f"http://{config.host}:{config.port}"
-    cmd = [sys.executable, "-m", "server.cli", "kiosk", "--server", base, "--seconds", "0"]
+    cmd = [sys.executable, "-m", "server.cli", "kiosk", "--server", base, "--seconds", "0", "--watch-stdin"]
     for token in tokens[:kiosks]:
         cmd += ["--token", token]
-    booths = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL)
+    booths = await asyncio.create_subprocess_exec(
+        *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, **child_options()
+    )
     account_lines = "\n".join(f"    {role:<11} {user:<11} password {pw}" for user, pw, role in DEMO_USERS)
     print(
         f"""

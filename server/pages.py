@@ -21,7 +21,6 @@ again; anonymous visitors are sent to ``/login`` (:func:`server.auth.require_rol
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import jinja2
@@ -75,7 +74,7 @@ def render(request: web.Request, template: str, *, status: int = 200, boot: dict
         lang=lang,
         t=texts[lang],
         i18n={"catalogues": texts, "lang": lang, "default": DEFAULT_LANGUAGE},
-        boot={"lang": lang, "now": time.time(), **(boot or {})},
+        boot={"lang": lang, "now": request.app[CONFIG].clock(), **(boot or {})},
         user=user,
         languages=LANGUAGES,
         path=request.path,

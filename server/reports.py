@@ -2,24 +2,25 @@
 
 History rows join each session with the times of its transitions (when it
 was first assigned, when it ended), so waiting and handling times come from
-the stored record, not from memory: a restart loses none of it.
+the stored record, not from memory: a restart loses none of it. "Now" is
+always ``Config.clock()`` and days are WIB days (:mod:`server.daytime`), so
+neither the machine's clock nor its time zone decides what a report shows.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from aiohttp import web
 
 from . import appkeys, metrics_access
 from .auth import require_role
 from .config import SERVICES
+from .daytime import BUCKET_MINUTES, CLOSING_HOUR, LOCAL, OPENING_HOUR, board_window, day_bounds, early_span
 
-#: Local time of the branches (WIB, UTC+7) for day boundaries in reports.
-LOCAL = timezone(timedelta(hours=7))
+ENDED = ("closed", "cancelled", "abandoned", "failed")
 
 HISTORY_COLUMNS = (
     "session_id", "created_at", "branch", "booth", "kiosk_id", "service", "agent_id", "state",
@@ -36,15 +37,6 @@ SELECT s.session_id, s.created_at, s.branch, s.booth, s.kiosk_id, s.service, s.a
 FROM sessions s
 WHERE s.state IN ('closed', 'cancelled', 'abandoned', 'failed')
 """
-
-
-def day_bounds(day: str | None) -> tuple[float, float]:
-    """UNIX seconds of the start and end of ``day`` (YYYY-MM-DD, local time; today if None)."""
-    if day:
-        start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=LOCAL)
-    else:
-        start = datetime.now(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start.timestamp(), (start + timedelta(days=1)).timestamp()
 
 
 def history(db, filters: dict[str, str]) -> list[dict]:
@@ -85,23 +77,35 @@ def history(db, filters: dict[str, str]) -> list[dict]:
     return rows
 
 
-def day_series(db, day: str | None, bucket_minutes: int = 15) -> dict:
-    """Waiting members, sessions in progress and mean wait, per bucket of the day."""
-    start, end = day_bounds(day)
+def day_series(db, start: float, end: float, now: float, bucket_minutes: int = BUCKET_MINUTES) -> dict:
+    """Waiting members, sessions in progress and mean wait per bucket from ``start`` to ``end``.
+
+    Each bucket is sampled at its start; buckets after ``now`` are the
+    future and hold None.
+    """
     step = bucket_minutes * 60
     times = [start + i * step for i in range(int((end - start) // step))]
     spans: dict[str, dict[str, float]] = {}
+    ended = ", ".join(f"'{state}'" for state in ENDED)
     for sid, to_state, at in db.execute(
         "SELECT session_id, to_state, at FROM transitions WHERE at < ? AND session_id IN "
-        "(SELECT session_id FROM sessions WHERE COALESCE(updated_at, created_at) >= ?) ORDER BY id",
+        f"(SELECT session_id FROM sessions WHERE COALESCE(updated_at, created_at) >= ? OR state NOT IN ({ended})) "
+        "ORDER BY id",
         (end, start),
     ):
         span = spans.setdefault(sid, {})
         span.setdefault(to_state, at)
-        if to_state in ("closed", "cancelled", "abandoned", "failed"):
+        if to_state in ENDED:
             span["end"] = at
-    waiting, busy, mean_wait = [], [], []
+    waiting: list[int | None] = []
+    busy: list[int | None] = []
+    mean_wait: list[float | None] = []
     for t in times:
+        if t > now:
+            waiting.append(None)
+            busy.append(None)
+            mean_wait.append(None)
+            continue
         w = b = 0
         waits = []
         for span in spans.values():
@@ -117,12 +121,26 @@ def day_series(db, day: str | None, bucket_minutes: int = 15) -> dict:
         mean_wait.append(round(sum(waits) / len(waits), 1) if waits else None)
     return {
         "day": datetime.fromtimestamp(start, LOCAL).strftime("%Y-%m-%d"),
+        "start": start,
+        "end": end,
+        "now": now,
+        "service_hours": [OPENING_HOUR, CLOSING_HOUR],
         "bucket_minutes": bucket_minutes,
         "times": times,
         "waiting": waiting,
         "in_progress": busy,
         "mean_wait_seconds": mean_wait,
     }
+
+
+def board_series(db, now: float) -> dict:
+    """The board chart's series: :func:`server.daytime.board_window` at ``now``."""
+    early_from, early_to = early_span(now)
+    (earliest,) = db.execute(
+        "SELECT MIN(at) FROM transitions WHERE at >= ? AND at < ?", (early_from, early_to)
+    ).fetchone()
+    start, end = board_window(now, earliest)
+    return day_series(db, start, end, now)
 
 
 def _filters(request: web.Request) -> dict[str, str]:
@@ -166,7 +184,7 @@ async def history_csv(request: web.Request) -> web.Response:
             if row[key]:
                 row[key] = datetime.fromtimestamp(row[key], LOCAL).isoformat(timespec="seconds")
         writer.writerow(row)
-    stamp = datetime.now(LOCAL).strftime("%Y%m%d-%H%M")
+    stamp = datetime.fromtimestamp(request.app[appkeys.CONFIG].clock(), LOCAL).strftime("%Y%m%d-%H%M")
     return web.Response(
         text=out.getvalue(),
         content_type="text/csv",
@@ -176,12 +194,20 @@ async def history_csv(request: web.Request) -> web.Response:
 
 @require_role("supervisor")
 async def day_json(request: web.Request) -> web.Response:
+    """The board's chart (no ``day``), or one whole WIB day (``?day=YYYY-MM-DD``)."""
+    db = request.app[appkeys.HUB].storage.db
+    now = request.app[appkeys.CONFIG].clock()
     day = request.query.get("day")
+    if not day:
+        return web.json_response(board_series(db, now))
     try:
-        series = day_series(request.app[appkeys.HUB].storage.db, day)
+        start, end = day_bounds(day[:40])
     except ValueError:
-        raise web.HTTPBadRequest(text="Dates are YYYY-MM-DD.") from None
-    return web.json_response(series)
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": {"code": "invalid_payload", "message": "Dates are YYYY-MM-DD."}}',
+            content_type="application/json",
+        ) from None
+    return web.json_response(day_series(db, start, end, now))
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -198,7 +224,7 @@ async def metrics(request: web.Request) -> web.Response:
             suffix = "_total" if kind == "counter" else ""
             lines.append(f"{name}{suffix}{{{label}}} {value}" if label else f"{name}{suffix} {value}")
 
-    now = time.time()
+    now = request.app[appkeys.CONFIG].clock()
     metric("lapak_queue_waiting", "gauge", "Members waiting, per service.",
            [({"service": s}, len(hub.queues.waiting(s))) for s in SERVICES])
     metric("lapak_queue_longest_wait_seconds", "gauge", "Longest current wait, per service.",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from signaling.session import Session
@@ -54,7 +55,9 @@ _COLUMNS = (
 class Storage:
     """The service's database (one SQLite file under the data directory)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        #: Stamps every stored transition (the service's ``Config.clock``).
+        self.clock = clock
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -67,7 +70,7 @@ class Storage:
 
     def save(self, session: Session, from_state: str | None, actor: str, reason: str | None) -> None:
         """Store the session and the transition that led to its current state."""
-        now = time.time()
+        now = self.clock()
         session.updated_at = now
         values = tuple(getattr(session, c) for c in _COLUMNS)
         with self.db:

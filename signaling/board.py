@@ -9,10 +9,10 @@ changes becomes one update).
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING
 
 from server.config import SERVICES
+from server.daytime import today_start
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import Hub
@@ -21,11 +21,10 @@ BUSY_STATES = ("assigned", "connecting", "active", "wrap_up")
 
 
 def board_view(hub: "Hub") -> dict:
-    now = time.time()
-    # "Today" in the branches' time zone, from the stored record: survives restarts, resets at midnight.
-    from server.reports import day_bounds
-
-    handled = hub.storage.handled_since(day_bounds(None)[0])
+    """The ``board.state`` payload at ``hub.config.clock()``."""
+    now = hub.config.clock()
+    # "Today" in the branches' time zone (WIB), from the stored record: survives restarts, resets at midnight.
+    handled = hub.storage.handled_since(today_start(now))
     queues = {}
     for service in SERVICES:
         waiting = hub.queues.waiting(service)

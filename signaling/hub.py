@@ -146,7 +146,7 @@ class Hub:
         if reason is not None:
             session.reason = reason
         if new_state == "queued" and session.queued_at is None:
-            session.queued_at = time.time()
+            session.queued_at = self.config.clock()
         self.storage.save(session, old, actor, reason)
 
     def owned_session(
@@ -226,6 +226,7 @@ class Hub:
                 booth=kiosk.booth,
                 service=service,
                 language=language,
+                created_at=self.config.clock(),
             )
             self.sessions[session.session_id] = session
             self.storage.save(session, None, actor, "session started")
@@ -264,7 +265,7 @@ class Hub:
         self.storage.save(session, session.state, f"kiosk:{kiosk.kiosk_id}", None)
 
     async def call_security(self, kiosk: KioskIdentity) -> None:
-        self.help_calls.setdefault(kiosk.kiosk_id, time.time())
+        self.help_calls.setdefault(kiosk.kiosk_id, self.config.clock())
         await self.emit(
             "help.call",
             {"kiosk_id": kiosk.kiosk_id, "booth": kiosk.booth, "since": self.help_calls[kiosk.kiosk_id]},
@@ -388,7 +389,7 @@ class Hub:
             async with self._lock:
                 self._move(session, "wrap_up", actor, "agent_ended")
                 self._move(session, "closed", actor, outcome)
-            self.queues.record_handling(session.service, time.time() - (session.queued_at or session.created_at))
+            self.queues.record_handling(session.service, self.config.clock() - (session.queued_at or session.created_at))
             await self._release(session)
         else:
             await self._end(session, "cancelled", actor, "agent_ended")

@@ -8,7 +8,6 @@ never form contents, notes or media.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from .session import Session
@@ -131,4 +130,4 @@ def branch_view(hub: "Hub", branch: str) -> dict:
                 "since": session.created_at if session else None,
             }
         )
-    return {"branch": branch, "name": hub.branch_name(branch), "at": time.time(), "booths": booths}
+    return {"branch": branch, "name": hub.branch_name(branch), "at": hub.config.clock(), "booths": booths}

@@ -1,5 +1,10 @@
 """Shared fixtures: a real Lapak server on a free loopback port, and its credentials.
 
+Every server runs on an injected clock (:data:`TEST_TIME`, a Monday morning
+in WIB), never on the machine's clock, date or time zone. The suite's
+hygiene (processes reaped, the checkout left as it was, screenshots in a
+temporary folder) is the ``hygiene`` plugin (tests/hygiene.py).
+
 Browser tests launch Debian's Chromium with :data:`CHROMIUM_ARGS`; note
 ``--allow-loopback-in-peer-connection``: the media router offers only
 127.0.0.1 as ICE candidate in tests, and Chromium ignores loopback unless
@@ -19,6 +24,12 @@ from aiohttp import web
 
 from server.app import create_app
 from server.config import AgentIdentity, Config, KioskIdentity
+from server.daytime import RunningClock
+
+from browser.harness import TEST_TIME  # one test time for every server (see harness.py)
+
+pytest_plugins = ["hygiene"]
+
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 CHROMIUM_ARGS = [
@@ -46,6 +57,8 @@ def free_port() -> int:
 
 
 def make_config(data_dir: Path, kiosks: int = 7, agents: int = 2, **overrides) -> Config:
+    """Seven booths and two agents on loopback, at :data:`TEST_TIME` (pass ``clock=`` for another)."""
+    overrides.setdefault("clock", RunningClock(TEST_TIME))
     return Config(
         data_dir=data_dir,
         kiosk_tokens={

@@ -1,7 +1,10 @@
 """Who may do what: every HTTP route and every socket event, tried by every role.
 
-The route table below must name every route the app has: a new route that is
-not in it fails this test until someone decides who may use it.
+The route table below must name every route the app has, GET or POST, page,
+API or static folder, exactly once: a new route that is not in it fails this
+test until someone decides who may use it, and an entry for a route that no
+longer exists fails it too. Every role then tries every route (HEAD as well
+as GET); a refused request changes nothing.
 """
 
 from __future__ import annotations
@@ -17,12 +20,33 @@ ROLES = ("anonymous", "kiosk", "agent", "officer", "supervisor")
 STAFF = {"agent", "officer", "supervisor"}
 EVERYONE = set(ROLES)
 
-#: (method, route) -> roles that may use it.
+#: (method, route as aiohttp names it) -> roles that may use it. A GET route's HEAD twin is implied.
 ROUTES: dict[tuple[str, str], set[str]] = {
+    # Public: health, sign-in, static files, the socket.io transport (each namespace
+    # authorizes on connect: test_each_namespace_admits_only_its_role).
     ("GET", "/healthz"): EVERYONE,
+    ("GET", "/login"): EVERYONE,
     ("POST", "/login"): EVERYONE,
     ("POST", "/api/login"): EVERYONE,
     ("POST", "/logout"): EVERYONE,
+    ("GET", "/static/vendor"): EVERYONE,
+    ("GET", "/static/common"): EVERYONE,
+    ("GET", "/static/staff"): EVERYONE,
+    ("GET", "/static/kiosk"): EVERYONE,
+    ("GET", "/static/agent"): EVERYONE,
+    ("GET", "/socket.io/"): EVERYONE,
+    ("POST", "/socket.io/"): EVERYONE,
+    ("OPTIONS", "/socket.io/"): EVERYONE,
+    # Pages. The booth's page without a valid ?token= shows only "this booth is not
+    # registered"; everything behind it needs the token on the socket.
+    ("GET", "/kiosk"): EVERYONE,
+    ("GET", "/agent"): {"agent"},
+    ("GET", "/officer"): {"officer"},
+    ("GET", "/supervisor"): {"supervisor"},
+    ("GET", "/supervisor/history"): {"supervisor"},
+    ("GET", "/supervisor/claims"): {"supervisor"},
+    ("GET", "/admin"): {"supervisor"},
+    # API
     ("GET", "/api/me"): STAFF,
     ("GET", "/api/admin/branches"): {"supervisor"},
     ("POST", "/api/admin/branches"): {"supervisor"},
@@ -35,8 +59,6 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/history"): {"supervisor"},
     ("GET", "/api/history.csv"): {"supervisor"},
     ("GET", "/api/day"): {"supervisor"},
-    # Staff pages that are not just a sign-in screen for everyone.
-    ("GET", "/agent"): {"agent"},
     # Metrics: supervisors, or a scraper's --metrics-token; never "this machine" (a same-host proxy is this machine).
     ("GET", "/metrics"): {"supervisor"},
     # self-service (server/selfservice_routes.py)
@@ -48,8 +70,17 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/retention"): {"supervisor"},
     ("POST", "/api/retention"): {"supervisor"},
 }
-#: Routes every role may load (pages show a sign-in or unregistered screen; static files; socket.io).
-PUBLIC_PREFIXES = ("/static/", "/socket.io/", "/kiosk", "/login", "/officer", "/supervisor", "/admin", "/")
+#: Sign-in and sign-out answer everyone (wrong credentials get 401 or ?failed=1,
+#: sign-out sends to /login): only a 403 would be a refusal.
+SIGN_IN = {("POST", "/login"), ("POST", "/api/login"), ("POST", "/logout")}
+#: A file to fetch under each static folder.
+STATIC_FILES = {
+    "/static/vendor": "/static/vendor/socket.io.min.js",
+    "/static/common": "/static/common/i18n.js",
+    "/static/staff": "/static/staff/staff.js",
+    "/static/kiosk": "/static/kiosk/kiosk.js",
+    "/static/agent": "/static/agent/agent.js",
+}
 
 PASSWORD = "correct horse battery"
 
@@ -72,6 +103,10 @@ async def sign_in(http: aiohttp.ClientSession, url: str, username: str) -> None:
 
 
 def concrete(path: str) -> str:
+    if path in STATIC_FILES:
+        return STATIC_FILES[path]
+    if path == "/socket.io/":
+        return "/socket.io/?EIO=4&transport=polling"
     return (
         path.replace("{username}", "sari").replace("{kiosk_id}", "nobody-booth-1")
         .replace("{session_id}", "s-nobody").replace("{document_id}", "d-nobody").replace("{reference}", "JHT-20260101-000001").replace("{kind}", "documents").replace("{name}", "d-nobody.jpg")
@@ -88,36 +123,52 @@ def snapshot(hub) -> tuple:
     )
 
 
-async def test_every_http_route_is_in_the_table_and_enforced(server):
-    setup_accounts(server.hub)
-    app_routes = {
-        (r.method, r.resource.canonical)
-        for r in server.app.router.routes()
-        if r.method != "HEAD" and r.resource is not None
-    }
-    known = set(ROUTES)
-    missing = {
-        route for route in app_routes - known
-        if not (route[0] == "GET" and route[1].startswith(PUBLIC_PREFIXES)) and route[1] != "/socket.io/"
-    }
-    assert not missing, f"routes without a decision in the authorization table: {sorted(missing)}"
+def refused(route: tuple[str, str], status: int, location: str) -> bool:
+    """Did the server refuse this request for lack of rights?"""
+    if route in SIGN_IN:
+        return status == 403
+    return status in (401, 403) or (status in (302, 303) and location.startswith("/login"))
 
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """Every (method, route) the app serves, HEAD twins of GET routes left out."""
+    routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
+    return {(m, p) for m, p in routes if not (m == "HEAD" and ("GET", p) in routes)}
+
+
+async def test_every_route_is_in_the_table(server):
+    served = app_routes(server.app)
+    missing = sorted(served - set(ROUTES))
+    stale = sorted(set(ROUTES) - served)
+    assert not missing, f"routes without a decision in the authorization table: {missing}"
+    assert not stale, f"the authorization table names routes the app does not have: {stale}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_route_is_tried_by_every_role(server, role):
+    setup_accounts(server.hub)
     users = {"agent": "sari", "officer": "budi", "supervisor": "boss"}
-    for role in ROLES:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            if role in users:
-                await sign_in(http, server.url, users[role])
-            for (method, path), allowed in sorted(ROUTES.items()):
-                if path in ("/login", "/api/login", "/logout"):
-                    continue
-                before = snapshot(server.hub)
-                kwargs = {"json": {}} if method == "POST" else {}
-                headers = {"Authorization": "Bearer kiosk-token-1"} if role == "kiosk" else {}
-                async with http.request(method, server.url + concrete(path), allow_redirects=False, headers=headers, **kwargs) as r:
-                    denied = r.status in (401, 403) or (r.status == 302 and "/login" in r.headers.get("Location", ""))
-                    assert denied == (role not in allowed), f"{role} {method} {path}: {r.status}"
-                    if denied:
-                        assert snapshot(server.hub) == before, f"a refused {method} {path} changed something"
+    headers = {"Authorization": "Bearer kiosk-token-1"} if role == "kiosk" else {}
+    tries = [(route, route[0]) for route in ROUTES] + [(route, "HEAD") for route in ROUTES if route[0] == "GET"]
+    tries.sort(key=lambda t: (t[0] in SIGN_IN, t[0][1] == "/logout", t[0], t[1]))  # signing in/out last
+    wrong = []
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        if role in users:
+            await sign_in(http, server.url, users[role])
+        for route, method in tries:
+            allowed = ROUTES[route]
+            body = {"username": "nobody", "password": "wrong"} if route in SIGN_IN else {}
+            kwargs = {"json": body} if method == "POST" else {}
+            before = snapshot(server.hub)
+            async with http.request(
+                method, server.url + concrete(route[1]), allow_redirects=False, headers=headers, **kwargs
+            ) as r:
+                denied = refused(route, r.status, r.headers.get("Location", ""))
+                if denied != (role not in allowed):
+                    wrong.append(f"{method} {route[1]}: {r.status} ({'refused' if denied else 'served'})")
+                if denied and snapshot(server.hub) != before:
+                    wrong.append(f"a refused {method} {route[1]} changed something")
+    assert not wrong, f"{role}: " + "; ".join(wrong)
 
 
 NAMESPACES = {

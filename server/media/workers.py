@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from ..lifeline import child_options
 from .matrix import RoomState
 from .peer import OfferError
 
@@ -77,6 +78,8 @@ class Worker:
             stdout=asyncio.subprocess.PIPE,
             limit=LINE_LIMIT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # Dies with the control process even on kill -9 (it also exits when its stdin closes).
+            **child_options(),
         )
         self._reader = asyncio.ensure_future(self._read())
 

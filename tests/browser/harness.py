@@ -12,7 +12,14 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+from server.daytime import RunningClock, wib
+
+#: The browser binary. LAPAK_CHROMIUM may name another, e.g. a wrapper script that
+#: unsets LD_PRELOAD/FAKETIME so a faked clock stays in the tests and out of Chromium.
 CHROMIUM = os.environ.get("LAPAK_CHROMIUM", "/usr/lib/chromium/chromium")
+#: What time it is for every test server unless a test says otherwise (``Config.clock``):
+#: a Monday morning in WIB, inside service hours, whatever the machine's clock, date or zone.
+TEST_TIME = wib("2026-11-30 10:30")
 CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
@@ -239,8 +246,8 @@ class Server:
         await self.runner.cleanup()
 
 
-async def start_server(data_dir, reconnect_grace: float = 30.0) -> Server:
-    """create_app() with six booths and two agents, served on 127.0.0.1."""
+async def start_server(data_dir, reconnect_grace: float = 30.0, clock=None) -> Server:
+    """create_app() with six booths and two agents, served on 127.0.0.1, at ``clock`` (default: TEST_TIME)."""
     from aiohttp import web
 
     from server.app import create_app
@@ -260,6 +267,7 @@ async def start_server(data_dir, reconnect_grace: float = 30.0) -> Server:
         agent_tokens=agents,
         ice_addresses=["127.0.0.1"],
         reconnect_grace=reconnect_grace,
+        clock=clock or RunningClock(TEST_TIME),
     )
     app = create_app(config)
     runner = web.AppRunner(app)

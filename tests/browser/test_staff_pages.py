@@ -1,9 +1,13 @@
 """Staff pages in real headless Chromium against the real server.
 
 Sign-in, the security officer's console (start, cancel, help calls, branch
-isolation), the supervisor's live board, history with CSV export, the admin
-page's kiosk provisioning, refusals by role, and screenshots for docs/.
-Headless kiosks and agents (Python clients) play the other roles.
+isolation), history with CSV export, the admin page's kiosk provisioning,
+refusals by role, and screenshots (into a temporary folder;
+``scripts/screenshots.py --part staff`` refreshes the ones in docs/). The
+supervisor's board is in test_board.py. Headless kiosks and agents (Python
+clients) play the other roles. The server's clock is injected
+(``Config.clock``): no test here depends on the machine's clock, date or
+time zone.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ except ImportError:  # pragma: no cover
     pass
 
 from agent_console.client import HeadlessAgent
-from kiosk_client.client import HeadlessKiosk
 from server.appkeys import SELFSERVICE
 from server.config import AgentIdentity
 
 from .harness import wait_for
+from .staff import (
+    PASSWORD, TABLET, _eq, accounts, card, card_state, close_all, connected_kiosk, jakarta_branch, no_page_errors,
+    open_page, shoot, sign_in, text_of, wait_card,
+)
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="session"),
@@ -36,128 +43,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey"),
 ]
 
-PASSWORD = "rahasia-cabang-2026"
-TABLET = (1180, 820)
-DESKTOP = (1440, 900)
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def accounts(lapak):
-    return lapak.hub.storage.accounts
-
-
-def jakarta_branch(lapak, booths: int = 3) -> dict[int, str]:
-    """Branch ``jkt`` with an officer and ``booths`` provisioned kiosks; returns booth -> token."""
-    acc = accounts(lapak)
-    acc.add_branch("jkt", "KC Jakarta Pusat")
-    acc.add_user("satpam.jkt", PASSWORD, "officer", name="Agus Pratama", branch_id="jkt")
-    return {n: acc.add_kiosk("jkt", n)[1] for n in range(1, booths + 1)}
-
-
-async def open_page(pages, url: str, viewport=DESKTOP):
-    """A page in its own context, in Indonesian and Jakarta time, as at a branch."""
-    ctx = await pages.browser.new_context(
-        viewport={"width": viewport[0], "height": viewport[1]},
-        locale="id-ID",
-        timezone_id="Asia/Jakarta",
-        accept_downloads=True,
-    )
-    pages.contexts.append(ctx)
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    # (A refused API call logs "Failed to load resource": expected where a test provokes one.)
-    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text and errors.append(m.text))
-    page.lapak_errors = errors
-    await page.goto(url)
-    return page
-
-
-def no_page_errors(*pages_) -> None:
-    for page in pages_:
-        assert page.lapak_errors == [], page.lapak_errors
-
-
-async def sign_in(pages, lapak, path: str, username: str, viewport=DESKTOP):
-    """Open ``path`` anonymously (sent to /login), sign in through the form, land on ``path``."""
-    page = await open_page(pages, f"{lapak.url}{path}", viewport=viewport)
-    assert "/login" in page.url, page.url
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("#login-submit")
-    assert page.url.endswith(path), page.url
-    return page
-
-
-async def connected_kiosk(lapak, token: str, **kw) -> HeadlessKiosk:
-    kiosk = HeadlessKiosk(lapak.url, token, auto_media=kw.pop("auto_media", False), **kw)
-    await kiosk.connect()
-    return kiosk
-
-
-def card(kiosk_id: str) -> str:
-    return f'.booth[data-kiosk="{kiosk_id}"]'
-
-
-async def card_state(page, kiosk_id: str) -> str | None:
-    return await page.evaluate(
-        "(sel) => { const c = document.querySelector(sel); return c ? c.dataset.state : null; }", card(kiosk_id)
-    )
-
-
-async def wait_card(page, kiosk_id: str, *states: str, timeout: float = 20.0):
-    try:
-        return await wait_for(
-            lambda: _in(card_state(page, kiosk_id), states), timeout=timeout, message=f"{kiosk_id} in {states}"
-        )
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; the card shows {await card_state(page, kiosk_id)!r}") from None
-
-
-async def _in(coro, states):
-    value = await coro
-    return value if value in states else None
-
-
-async def text_of(page, selector: str) -> str:
-    return (await page.text_content(selector) or "").strip()
-
-
-async def shoot(page, name: str, full_page: bool = False) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.evaluate("document.getElementById('toast') && (document.getElementById('toast').hidden = true)")
-    await page.wait_for_timeout(900)  # let highlights and transitions settle
-    path = SHOTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=full_page)
-    try:  # small PNGs: a 256-colour palette is plenty for UI shots
-        from PIL import Image
-
-        with Image.open(path) as im:
-            im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
-    except ImportError:  # pragma: no cover
-        pass
-
-
-async def close_all(pages, *clients) -> None:
-    """Close the pages first, so no supervisor is watching (a pending board update
-    outliving the server logs an error), then the headless clients."""
-    await pages.close()
-    await asyncio.sleep(0.6)
-    for c in clients:
-        try:
-            await c.close()
-        except Exception:
-            pass
-
-
 # ---------------------------------------------------------------- sign-in and roles
 
 
-async def test_sign_in_page_errors_and_language(lapak, pages):
+async def test_sign_in_page_errors_and_language(lapak, pages, screenshots):
     page = await open_page(pages, f"{lapak.url}/login?failed=1", viewport=(1100, 760))
     assert await page.is_visible("#login-error")
     assert "salah" in await text_of(page, "#login-error")
@@ -172,7 +61,7 @@ async def test_sign_in_page_errors_and_language(lapak, pages):
         await page.click("#login-submit")
     assert "failed=1" in page.url
     await page.goto(f"{lapak.url}/login")
-    await shoot(page, "login")
+    await shoot(page, screenshots, "login")
 
 
 async def test_wrong_role_refused_and_anonymous_sent_to_login(lapak, pages):
@@ -285,52 +174,6 @@ async def test_officer_console_start_cancel_help_and_branch_isolation(lapak, pag
         await close_all(pages, kiosk)
 
 
-# ---------------------------------------------------------------- supervisor board
-
-
-async def test_supervisor_board_updates_live(lapak, pages):
-    accounts(lapak).add_user("spv", PASSWORD, "supervisor", name="Ratna Dewi")
-    kiosk = await connected_kiosk(lapak, lapak.kiosk_tokens[0])
-    agent = HeadlessAgent(lapak.url, lapak.agent_tokens[0])
-    try:
-        page = await sign_in(pages, lapak, "/supervisor", "spv")
-        await wait_for(lambda: page.evaluate("window.lapakBoard.boards > 0"), message="first board.state")
-        assert await text_of(page, "#total-waiting") == "0"
-        assert await text_of(page, '[data-queue="jht"] .waiting') == "0"
-
-        await kiosk.request("jht")  # no agent online: it waits
-        await wait_for(lambda: _eq(text_of(page, "#total-waiting"), "1"), message="waiting 0 -> 1")
-        assert await text_of(page, '[data-queue="jht"] .waiting') == "1"
-
-        await agent.connect(media=False)  # the dispatcher assigns the waiting member
-        await wait_for(lambda: _eq(text_of(page, "#total-waiting"), "0"), message="waiting 1 -> 0")
-        in_progress = '[data-agent="agent-1"] .in-progress'
-        await wait_for(
-            lambda: page.evaluate("(s) => document.querySelector(s)?.dataset.value", in_progress),
-            message="agent row",
-        )
-        await wait_for(
-            lambda: _eq(page.evaluate("(s) => document.querySelector(s).dataset.value", in_progress), "1"),
-            message="agent in progress 0 -> 1",
-        )
-        assert await text_of(page, "#total-in-progress") == "1"
-        assert "1 dari 6" in await text_of(page, in_progress)
-        # The day's chart is drawn in the page as SVG from /api/day.
-        await wait_for(lambda: page.evaluate("window.lapakBoard.dayLoads > 0"), message="day chart")
-        assert await page.locator("#day-chart svg path[data-series=waiting]").count() == 1
-        assert await page.locator("#day-chart svg path[data-series=in_progress]").count() == 1
-        # The language toggle re-renders without a reload.
-        await page.click("#lang-toggle")
-        assert "1 of 6" in await text_of(page, in_progress)
-        no_page_errors(page)
-    finally:
-        await close_all(pages, kiosk, agent)
-
-
-async def _eq(coro, value):
-    return (await coro) == value
-
-
 # ---------------------------------------------------------------- history and admin
 
 
@@ -422,7 +265,7 @@ async def _gone(page, selector):
 # ---------------------------------------------------------------- screenshots with live media
 
 
-async def test_screenshots_of_a_busy_branch(lapak, pages):
+async def test_screenshots_of_a_busy_branch(lapak, pages, screenshots):
     """A branch with booths in every state, a help call, a board with load: screenshots for docs/."""
     tokens = jakarta_branch(lapak, booths=6)
     acc = accounts(lapak)
@@ -470,10 +313,10 @@ async def test_screenshots_of_a_busy_branch(lapak, pages):
         await wait_card(officer, "jkt-booth-2", "on_hold")
         await wait_card(officer, "jkt-booth-4", "waiting")
         await wait_card(officer, "jkt-booth-3", "free")
-        await shoot(officer, "officer-console")
+        await shoot(officer, screenshots, "officer-console")
         await officer.click(f"{card('jkt-booth-3')} .booth-start")
         await officer.wait_for_selector("#start-dialog[open]")
-        await shoot(officer, "officer-start-dialog")
+        await shoot(officer, screenshots, "officer-start-dialog")
         await officer.click("#start-close")
         # One more: started and cancelled from the page (a row of another kind in the history).
         await start_from_page(3, "jkm")  # nobody serves JKM now: it waits, then is cancelled
@@ -490,17 +333,17 @@ async def test_screenshots_of_a_busy_branch(lapak, pages):
             lambda: _eq(board.evaluate("document.querySelector('[data-agent=\"agent-rina\"] .in-progress')?.dataset.value"), "2"),
             message="rina 2 in progress",
         )
-        await shoot(board, "supervisor-board", full_page=True)
+        await shoot(board, screenshots, "supervisor-board", full_page=True)
         await board.goto(f"{lapak.url}/supervisor/history")
         await board.wait_for_selector(f'tr[data-session="{s3}"]', timeout=20000)
-        await shoot(board, "supervisor-history")
+        await shoot(board, screenshots, "supervisor-history")
         await board.goto(f"{lapak.url}/admin")
         await board.wait_for_selector('#kiosks-body tr[data-kiosk="jkt-booth-6"]', timeout=20000)
         await board.select_option("#kiosk-branch", "jkt")
         await board.fill("#kiosk-booth", "7")
         await board.click("#kiosk-add")
         await board.wait_for_selector("#token-box", state="visible", timeout=20000)
-        await shoot(board, "supervisor-admin")
+        await shoot(board, screenshots, "supervisor-admin")
     finally:
         await close_all(pages, rina, budi, *kiosks.values())
 

@@ -1,7 +1,8 @@
 // Supervisor's live board: queues, agent load, branch occupancy (socket.io
-// /supervisor, board.state), and the day's curve (GET /api/day) as inline SVG.
+// /supervisor, board.state), and the day's curve (GET /api/day) as inline SVG:
+// today's service hours by day, everything since yesterday's opening at night.
 
-import { $, api, boot, serverNow, fmtClock, fmtDuration, fmtMinutes, i18n, TIME_ZONE } from "/static/staff/staff.js";
+import { $, api, boot, fmtClock, fmtDuration, fmtMinutes, i18n, TIME_ZONE } from "/static/staff/staff.js";
 
 const app = { socket: null, connected: false, board: null, boards: 0, day: null, dayLoads: 0 };
 window.lapakBoard = app;
@@ -145,9 +146,27 @@ function niceMax(v, minimum) {
 }
 
 function hourOf(unix) {
-  return Number(new Intl.DateTimeFormat("en-GB", { hour: "2-digit", hour12: false, timeZone: TIME_ZONE }).format(new Date(unix * 1000)));
+  return Number(new Intl.DateTimeFormat("en-GB", { hour: "2-digit", hour12: false, timeZone: TIME_ZONE }).format(new Date(unix * 1000))) % 24;
 }
 
+function dayOf(unix) {
+  return new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: TIME_ZONE }).format(new Date(unix * 1000));
+}
+
+function fmtDay(unix) {
+  return new Intl.DateTimeFormat(i18n.lang === "en" ? "en-GB" : "id-ID", {
+    weekday: "short", day: "numeric", month: "short", timeZone: TIME_ZONE,
+  }).format(new Date(unix * 1000));
+}
+
+// The server's clock when the series was made, counted on with ours: the window
+// and "now" come from the server (GET /api/day), never from this machine's date.
+function chartNow() {
+  return app.day.now + Math.max(0, Date.now() / 1000 - app.day.receivedAt);
+}
+
+// The chart shows the window the server chose (docs/queue.md, "The board's chart
+// at night"): today's service hours by day; since yesterday's opening at night.
 function renderChart() {
   const day = app.day;
   const box = $("day-chart");
@@ -158,28 +177,20 @@ function renderChart() {
     return;
   }
   const step = day.bucket_minutes * 60;
-  const nowT = serverNow();
-  // Points up to now (later buckets are the future), and the opening hours 07-18
-  // at least; wider when there was activity outside them.
-  const points = day.times.map((t, i) => ({ t, w: day.waiting[i], b: day.in_progress[i], m: day.mean_wait_seconds[i] }))
-    .filter((p) => p.t <= nowT);
-  // The series samples each quarter hour at its start; end the lines at now with the live board.
-  if (app.board && points.length && nowT - points[points.length - 1].t > 30) {
+  const nowT = chartNow();
+  const t0 = day.start;
+  const t1 = day.end;
+  $("chart-title").textContent = dayOf(t0) === dayOf(nowT)
+    ? i18n.t("board.chart.title")
+    : i18n.t("board.chart.title_since", { time: fmtClock(t0) });
+  // Buckets up to now (later ones are the future: null).
+  const shown = day.times.map((t, i) => ({ t, w: day.waiting[i], b: day.in_progress[i], m: day.mean_wait_seconds[i] }))
+    .filter((p) => p.w !== null && p.w !== undefined && p.t <= nowT);
+  // Each bucket is sampled at its start; end the lines at now with the live board.
+  if (app.board && shown.length && nowT - shown[shown.length - 1].t > 5 && nowT <= t1) {
     const totals = app.board.totals || {};
-    points.push({ t: nowT, w: totals.waiting ?? 0, b: totals.in_progress ?? 0, m: null, live: true });
+    shown.push({ t: nowT, w: totals.waiting ?? 0, b: totals.in_progress ?? 0, m: null, live: true });
   }
-  let first = day.times.findIndex((t) => hourOf(t) >= 7);
-  let last = day.times.findIndex((t) => hourOf(t) >= 18);
-  if (first < 0) first = 0;
-  if (last < 0) last = day.times.length - 1;
-  points.forEach((p, i) => {
-    if (!p.live && (p.w || p.b || p.m)) { first = Math.min(first, i); last = Math.min(day.times.length - 1, Math.max(last, i + 1)); }
-  });
-  const nowIndex = day.times.findIndex((t) => t > nowT) - 1;
-  if (nowIndex >= 0) last = Math.max(last, Math.min(day.times.length - 1, nowIndex + 1));
-  const t0 = day.times[first];
-  const t1 = day.times[last] + 0;
-  const shown = points.filter((p) => p.t >= t0 && p.t <= t1);
 
   const W = 1100, H = 250, L = 44, R = 48, T = 26, B = 30;
   const iw = W - L - R, ih = H - T - B;
@@ -190,7 +201,19 @@ function renderChart() {
   const y = (v) => T + ih - (v / maxCount) * ih;
   const yw = (sec) => T + ih - ((sec / 60) / maxWaitMin) * ih;
 
-  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "day-svg", "aria-label": i18n.t("board.chart.title") });
+  const root = svg("svg", {
+    viewBox: `0 0 ${W} ${H}`, role: "img", class: "day-svg", "aria-label": i18n.t("board.chart.title"),
+    "data-start": t0, "data-end": t1,
+  });
+  // hours outside the service hours, shaded
+  const [open, close] = day.service_hours || [7, 18];
+  for (let t = t0; t < t1; t += step) {
+    const h = hourOf(t);
+    if (h >= open && h < close) continue;
+    const rect = svg("rect", { x: x(t), y: T, width: x(t + step) - x(t) + 0.5, height: ih, class: "closed-hours" });
+    rect.append(svg("title", {}, i18n.t("board.chart.closed")));
+    root.append(rect);
+  }
   // grid + left axis (people)
   for (let i = 0; i <= 4; i++) {
     const v = (maxCount / 4) * i;
@@ -202,21 +225,26 @@ function renderChart() {
   }
   root.append(svg("text", { x: 4, y: 11, class: "axis-title" }, i18n.t("board.chart.people")));
   root.append(svg("text", { x: W - 4, y: 11, class: "axis-title end" }, i18n.t("board.chart.minutes")));
-  // hour ticks
-  for (let i = first; i <= last; i++) {
-    const t = day.times[i];
-    if ((i % Math.round(60 / day.bucket_minutes)) !== 0) continue;
+  // hour ticks (every second hour on a long window, from its start), and midnight with the new day's date
+  const every = (t1 - t0) > 14 * 3600 ? 2 : 1;
+  for (let t = t0; t <= t1; t += step) {
+    if (t % 3600 !== 0) continue; // WIB is a whole number of hours from UTC
+    const h = hourOf(t);
     const xx = x(t);
+    if (h === 0 && t > t0) {
+      root.append(svg("line", { x1: xx, x2: xx, y1: T, y2: T + ih, class: "midnight" }));
+      root.append(svg("text", { x: xx + 4, y: T + ih - 6, class: "midnight-label" }, fmtDay(t)));
+    }
+    if (Math.round((t - t0) / 3600) % every !== 0) continue; // counted from the window's start
     root.append(svg("line", { x1: xx, x2: xx, y1: T + ih, y2: T + ih + 5, class: "tick" }));
-    root.append(svg("text", { x: xx, y: H - 10, class: "axis mid" }, fmtClock(t)));
+    root.append(svg("text", { x: xx, y: H - 10, class: "axis mid", "data-tick": t }, fmtClock(t)));
   }
   // mean wait: bars per bucket (right axis)
-  const bw = Math.max(3, (iw / Math.max(1, last - first)) * 0.55);
+  const bw = Math.max(3, (iw / Math.max(1, (t1 - t0) / step)) * 0.55);
   for (const p of shown) {
     if (p.m === null || p.m === undefined) continue;
     const yy = yw(p.m);
-    root.append(svg("rect", { x: x(p.t + step / 2) - bw / 2, y: yy, width: bw, height: Math.max(1, T + ih - yy), class: "wait-bar" },
-    ));
+    root.append(svg("rect", { x: x(p.t + step / 2) - bw / 2, y: yy, width: bw, height: Math.max(1, T + ih - yy), class: "wait-bar" }));
     root.lastChild.append(svg("title", {}, `${fmtClock(p.t)} · ${i18n.t("board.chart.mean_wait")}: ${fmtDuration(p.m)}`));
   }
   // lines: in progress (area) and waiting
@@ -224,26 +252,27 @@ function renderChart() {
   if (shown.length) {
     const area = `${line("b")} L${x(shown[shown.length - 1].t).toFixed(1)},${T + ih} L${x(shown[0].t).toFixed(1)},${T + ih} Z`;
     root.append(svg("path", { d: area, class: "busy-area" }));
-    root.append(svg("path", { d: line("b"), class: "busy-line", "data-series": "in_progress" }));
-    root.append(svg("path", { d: line("w"), class: "waiting-line", "data-series": "waiting" }));
+    root.append(svg("path", { d: line("b"), class: "busy-line", "data-series": "in_progress", "data-points": shown.length, "data-max": Math.max(...shown.map((p) => p.b)) }));
+    root.append(svg("path", { d: line("w"), class: "waiting-line", "data-series": "waiting", "data-points": shown.length, "data-max": Math.max(...shown.map((p) => p.w)) }));
     const lastP = shown[shown.length - 1];
     root.append(svg("circle", { cx: x(lastP.t), cy: y(lastP.b), r: 4.5, class: "busy-dot" }));
     root.append(svg("circle", { cx: x(lastP.t), cy: y(lastP.w), r: 4.5, class: "waiting-dot" }));
   }
   // now marker
-  if (nowT >= t0 && nowT <= t1 + step) {
-    const xx = x(Math.min(nowT, t1));
+  if (nowT >= t0 && nowT <= t1) {
+    const xx = x(nowT);
     root.append(svg("line", { x1: xx, x2: xx, y1: T, y2: T + ih, class: "now" }));
     root.append(svg("text", { x: xx + 4, y: T + 12, class: "now-label" }, i18n.t("board.chart.now")));
   }
   root.append(svg("line", { x1: L, x2: W - R, y1: T + ih, y2: T + ih, class: "baseline" }));
   box.append(root);
-  $("chart-updated").textContent = i18n.t("board.chart.updated", { time: fmtClock(serverNow()) });
+  $("chart-updated").textContent = i18n.t("board.chart.updated", { time: fmtClock(nowT) });
 }
 
 async function loadDay() {
   const result = await api("/api/day");
   if (result.ok) {
+    result.data.receivedAt = Date.now() / 1000; // our clock, only to count on from the server's "now"
     app.day = result.data;
     app.dayLoads += 1;
     renderChart();
