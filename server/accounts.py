@@ -11,12 +11,14 @@ import hashlib
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .config import DEFAULT_CAPACITY, SERVICES, AgentIdentity, KioskIdentity
+from .signin import SignInLimiter
 
 ROLES = ("supervisor", "agent", "officer")
 
@@ -96,10 +98,12 @@ def digest(secret: str) -> str:
 class Accounts:
     """Account storage and checks, on the service's SQLite database."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.db.executescript(SCHEMA)
         self.hasher = PasswordHasher()
+        #: Wrong-password counts and locks (server/signin.py; used by server.auth.sign_in).
+        self.signin = SignInLimiter(db, clock)
 
     # -- branches ----------------------------------------------------------
 
@@ -210,6 +214,22 @@ class Accounts:
                     "DELETE FROM web_sessions WHERE user_id = (SELECT user_id FROM users WHERE username = ?)",
                     (username,),
                 )
+        if not changed:
+            raise AccountError(f"No user {username!r}.")
+
+    def set_password(self, username: str, password: str) -> None:
+        """Give ``username`` a new password (at least 10 characters); their browser sessions end."""
+        if len(password) < 10:
+            raise AccountError("A password has at least 10 characters.")
+        if len(password) > 200:
+            raise AccountError("A password has at most 200 characters.")
+        with self.db:
+            changed = self.db.execute(
+                "UPDATE users SET password_hash = ? WHERE username = ?", (self.hasher.hash(password), username)
+            ).rowcount
+            self.db.execute(
+                "DELETE FROM web_sessions WHERE user_id = (SELECT user_id FROM users WHERE username = ?)", (username,)
+            )
         if not changed:
             raise AccountError(f"No user {username!r}.")
 

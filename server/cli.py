@@ -17,6 +17,17 @@ from aiohttp import web
 from .config import AgentIdentity, Config, KioskIdentity
 
 
+def _network(text: str) -> str:
+    """An address or network (``10.0.0.0/8``) for ``--trusted-proxy``."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an address or network: {text!r}") from None
+    return text
+
+
 def _add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
@@ -41,6 +52,15 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let members start a session from the booth's screen (self-service booths); "
         "by default the branch's security officer starts sessions",
+    )
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=None,
+        metavar="ADDR",
+        type=_network,
+        help="address or network of a reverse proxy whose X-Forwarded-For names the client, for sign-in "
+        "limits and the audit trail (repeatable; default: none, the header is ignored)",
     )
     p.add_argument(
         "--reconnect-grace",
@@ -95,6 +115,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         media_router=args.media_router,
         reconnect_grace=args.reconnect_grace,
         kiosk_self_start=args.kiosk_self_start or args.command == "demo",
+        trusted_proxies=tuple(args.trusted_proxy or ()),
     )
     if args.tokens:
         data = json.loads(Path(args.tokens).read_text())

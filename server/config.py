@@ -8,6 +8,8 @@ independent apps as they like.
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +87,11 @@ class Config:
     max_document_bytes: int = 8 * 1024 * 1024
     #: Days documents and recordings are kept, unless a supervisor sets another number.
     retention_days: int = 90
+    #: Addresses of reverse proxies whose ``X-Forwarded-For`` is believed
+    #: (``--trusted-proxy``); from anyone else the header is ignored.
+    trusted_proxies: tuple[str, ...] = ()
+    #: The clock of sign-in limits and the audit trail (tests inject their own).
+    clock: Callable[[], float] = field(default_factory=lambda: time.time)
 
     @property
     def database_path(self) -> Path:

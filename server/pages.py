@@ -157,9 +157,22 @@ async def login_page(request: web.Request) -> web.Response:
         "login.html",
         user=user,
         failed=request.query.get("failed") == "1",
+        limited=_limit_notice(request),
         next=nxt,
         home=HOME.get(user.role) if user else None,
     )
+
+
+def _limit_notice(request: web.Request) -> dict | None:
+    """What the sign-in page says after the limits refused a try (``?wait=S`` or ``?locked=S``)."""
+    for kind in ("locked", "wait"):
+        value = request.query.get(kind, "")
+        if value.isdigit() and 0 < int(value) <= 86400:
+            seconds = int(value)
+            if kind == "locked":
+                return {"key": "login.locked", "params": {"minutes": max(1, -(-seconds // 60))}}
+            return {"key": "login.wait", "params": {"seconds": seconds}}
+    return None
 
 
 @staff_page("officer")

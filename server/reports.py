@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from aiohttp import web
 
 from . import appkeys
+from .audit import act
 from .auth import require_role, request_user
 from .config import SERVICES
 
@@ -156,7 +157,9 @@ async def history_json(request: web.Request) -> web.Response:
 
 @require_role("supervisor")
 async def history_csv(request: web.Request) -> web.Response:
-    rows = history(request.app[appkeys.HUB].storage.db, _checked_filters(request))
+    filters = _checked_filters(request)
+    rows = history(request.app[appkeys.HUB].storage.db, filters)
+    act(request, "history.export", "history.csv", rows=len(rows), **filters)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
     writer.writeheader()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from signaling.session import Session
 
 from .accounts import Accounts
+from .audit import AuditLog
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -54,13 +56,16 @@ _COLUMNS = (
 class Storage:
     """The service's database (one SQLite file under the data directory)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
-        self.accounts = Accounts(self.db)
+        self.accounts = Accounts(self.db, clock=clock)
+        #: Administrative acts and refused accesses (server/audit.py).
+        self.audit = AuditLog(self.db, clock)
+        self.accounts.signin.on_lock = self.audit.signin_locked
 
     def close(self) -> None:
         self.db.close()
