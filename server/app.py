@@ -15,6 +15,7 @@ from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespac
 
 from . import appkeys
 from .config import Config
+from .headers import security_headers
 from .storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def build_router(config: Config):
 
 def create_app(config: Config) -> web.Application:
     """Build the aiohttp application: pages, socket.io signaling, hub, storage, router."""
-    app = web.Application(client_max_size=config.max_message_bytes)
+    app = web.Application(client_max_size=config.max_message_bytes, middlewares=[security_headers])
     app[appkeys.CONFIG] = config
     storage = Storage(config.database_path, clock=config.clock)
     router = build_router(config)

@@ -46,18 +46,8 @@ _env = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
 )
 
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    # Scripts and styles come only from this origin (JSON data blocks are not scripts).
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'"
-    ),
-}
+#: Security headers (CSP, nosniff, frame-ancestors) come from server/headers.py for every response.
+_HEADERS = {"Cache-Control": "no-store"}
 
 
 def page_language(request: web.Request) -> str:
