@@ -52,7 +52,8 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/admin/users/{username}/password"): {"supervisor"},
 }
 #: Routes every role may load (pages show a sign-in or unregistered screen; static files; socket.io).
-PUBLIC_PREFIXES = ("/static/", "/socket.io/", "/kiosk", "/login", "/agent", "/officer", "/supervisor", "/admin", "/")
+#: (No bare "/": it made every GET route exempt, so a new GET API route escaped the table.)
+PUBLIC_PREFIXES = ("/static/", "/socket.io/", "/kiosk", "/login", "/agent", "/officer", "/supervisor", "/admin")
 #: /metrics is for supervisors and for scrapers on this machine (the tests run on it).
 LOCAL = {("GET", "/metrics")}
 
