@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .access_log import AccessLog
 from .config import DEFAULT_CAPACITY, SERVICES, AgentIdentity, KioskIdentity
+from .signin import SignInLimiter
 
 ROLES = ("supervisor", "agent", "officer")
 
@@ -100,12 +101,14 @@ def digest(secret: str) -> str:
 class Accounts:
     """Account storage and checks, on the service's SQLite database."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.db.executescript(SCHEMA)
         self.hasher = PasswordHasher()
         #: Sockets closed because access ended (revoked, disabled, replaced).
         self.access_log = AccessLog(db)
+        #: Wrong-password counts and locks (server/signin.py; used by server.auth.sign_in).
+        self.signin = SignInLimiter(db, clock)
 
     # -- branches ----------------------------------------------------------
 
@@ -227,6 +230,21 @@ class Accounts:
         marks = ",".join("?" * len(names))
         active = {r[0] for r in self.db.execute(f"SELECT username FROM users WHERE active = 1 AND username IN ({marks})", names)}
         return set(names) - active
+    def set_password(self, username: str, password: str) -> None:
+        """Give ``username`` a new password (at least 10 characters); their browser sessions end."""
+        if len(password) < 10:
+            raise AccountError("A password has at least 10 characters.")
+        if len(password) > 200:
+            raise AccountError("A password has at most 200 characters.")
+        with self.db:
+            changed = self.db.execute(
+                "UPDATE users SET password_hash = ? WHERE username = ?", (self.hasher.hash(password), username)
+            ).rowcount
+            self.db.execute(
+                "DELETE FROM web_sessions WHERE user_id = (SELECT user_id FROM users WHERE username = ?)", (username,)
+            )
+        if not changed:
+            raise AccountError(f"No user {username!r}.")
 
     def has_supervisor(self) -> bool:
         return bool(self.db.execute("SELECT 1 FROM users WHERE role = 'supervisor' AND active = 1").fetchone())

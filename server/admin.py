@@ -52,6 +52,13 @@ def add_parser(sub) -> None:
     enable = cmds.add_parser("enable-user", help="enable a disabled staff account again")
     enable.add_argument("username")
 
+    password = cmds.add_parser("set-password", help="give a user a new password (their browser sessions end)")
+    password.add_argument("username")
+
+    unlock = cmds.add_parser("unlock", help="lift a sign-in lock on a username (or, with --address, an address)")
+    unlock.add_argument("key", help="the username, or the address with --address")
+    unlock.add_argument("--address", action="store_true", help="KEY is a client address")
+
     cmds.add_parser("list", help="list branches, users and kiosks")
 
 
@@ -64,18 +71,32 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+def _operator() -> str:
+    """Who runs ``lapak admin``, for the audit trail."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in this environment
+        return "cli:?"
+
+
 def run(args: argparse.Namespace) -> int:
     storage = Storage(Path(args.data) / "lapak.sqlite3")
     accounts = storage.accounts
+
+    def audit(action: str, target: str, **detail) -> None:
+        storage.audit.record(action, _operator(), role="cli", address="local", target=target, detail=detail)
+
     try:
         cmd = args.admin_command
         if cmd == "init":
             if accounts.has_supervisor():
                 raise AccountError("A supervisor exists already; use add-user --role supervisor.")
             accounts.add_user(args.username, _password(args), "supervisor", name=args.name)
+            audit("user.add", args.username, role="supervisor")
             print(f"Supervisor {args.username} created. Sign in at /login.")
         elif cmd == "add-branch":
             accounts.add_branch(args.branch_id, args.name)
+            audit("branch.add", args.branch_id, name=args.name)
             print(f"Branch {args.branch_id} added.")
         elif cmd == "add-user":
             skills = [s for s in args.skills.split(",") if s] if args.skills else None
@@ -83,18 +104,32 @@ def run(args: argparse.Namespace) -> int:
                 args.username, _password(args), args.role, name=args.name, branch_id=args.branch,
                 skills=skills, capacity=args.capacity,
             )
+            audit("user.add", args.username, role=args.role, branch=args.branch)
             print(f"{args.role.capitalize()} {args.username} added.")
         elif cmd == "add-kiosk":
             kiosk_id, token = accounts.add_kiosk(args.branch, args.booth)
+            audit("kiosk.add", kiosk_id, branch=args.branch, booth=args.booth)
             print(f"Kiosk {kiosk_id} provisioned. Its token (shown only now):\n{token}")
             print(f"Open on the booth: /kiosk?token={token}")
         elif cmd == "revoke-kiosk":
             accounts.revoke_kiosk(args.kiosk_id)
+            audit("kiosk.revoke", args.kiosk_id)
             print(f"Kiosk {args.kiosk_id} revoked. A running server closes its socket and ends its session.")
         elif cmd in ("disable-user", "enable-user"):
             accounts.set_active(args.username, cmd == "enable-user")
+            audit("user.enable" if cmd == "enable-user" else "user.disable", args.username)
             done = "enabled" if cmd == "enable-user" else "disabled; a running server closes their sockets"
             print(f"User {args.username} {done}.")
+        elif cmd == "set-password":
+            accounts.set_password(args.username, _password(args))
+            audit("user.password", args.username)
+            print(f"New password set for {args.username}; their browser sessions ended.")
+        elif cmd == "unlock":
+            scope = "address" if args.address else "username"
+            if not accounts.signin.unlock(scope, args.key):
+                raise AccountError(f"No sign-in lock on {scope} {args.key!r}.")
+            audit("signin.unlock", f"{scope}:{args.key}", scope=scope)
+            print(f"Sign-in unlocked for {scope} {args.key}.")
         elif cmd == "list":
             for b in accounts.branches():
                 print(f"branch  {b['branch_id']:<20} {b['name']}")

@@ -16,6 +16,7 @@ from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespac
 
 from . import appkeys
 from .config import Config
+from .headers import security_headers
 from .storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 #: Modules that add pages to the app, each with ``setup(app)``; a missing one is skipped.
 PAGE_MODULES = (
     "server.static_routes", "server.routes", "server.reports", "server.pages", "kiosk_client.web", "agent_console.web",
-    "server.selfservice_routes",
+    "server.selfservice_routes", "server.security_routes",
 )
 
 
@@ -40,7 +41,7 @@ def build_router(config: Config):
 
 def create_app(config: Config) -> web.Application:
     """Build the aiohttp application: pages, socket.io signaling, hub, storage, router."""
-    app = web.Application(client_max_size=config.max_message_bytes)
+    app = web.Application(client_max_size=config.max_message_bytes, middlewares=[security_headers])
     app[appkeys.CONFIG] = config
     storage = Storage(config.database_path, clock=config.clock)
     router = build_router(config)

@@ -5,11 +5,15 @@ cookie naming a server-side session. Socket.io connections from the same
 browser carry that cookie. Headless clients may instead send
 ``{"username", "password"}`` (staff) or ``{"token"}`` (kiosks, and agents
 configured with a token) in the socket.io ``auth`` payload.
+
+Every password is checked by :func:`sign_in`, which applies the sign-in
+limits of :mod:`server.signin` (per username and per client address).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -17,7 +21,9 @@ from aiohttp import web
 
 from . import appkeys
 from .accounts import Accounts, User
+from .client_address import environ_address
 from .config import AgentIdentity, Config, KioskIdentity, StaffIdentity
+from .signin import Refusal
 
 COOKIE = "lapak_session"
 
@@ -34,12 +40,38 @@ def cookie_token(cookie_header: str | None) -> str | None:
     return morsel.value if morsel else None
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """The answer to a sign-in: the user, or why not (``refusal`` when limited, else wrong credentials)."""
+
+    user: User | None
+    refusal: Refusal | None = None
+
+
+def sign_in(accounts: Accounts, username: Any, password: Any, address: str) -> SignIn:
+    """Check a username and password within the sign-in limits (:mod:`server.signin`).
+
+    A username or address that must wait or is locked is refused before the
+    password is looked at; a wrong password is counted.
+    """
+    if not (isinstance(username, str) and isinstance(password, str)) or len(username) > 80 or len(password) > 200:
+        return SignIn(None)
+    limiter = accounts.signin
+    refusal = limiter.check(username, address)
+    if refusal is not None:
+        return SignIn(None, refusal)
+    user = accounts.verify(username, password)
+    if user is not None:
+        limiter.succeeded(username)
+        return SignIn(user)
+    limiter.failed(username, address)
+    return SignIn(None)
+
+
 def staff_user(accounts: Accounts, auth: Any, environ: dict | None) -> User | None:
-    """The staff user behind a socket connection: by cookie, or by username and password."""
+    """The staff user behind a socket connection: by cookie, or by username and password (limited)."""
     if isinstance(auth, dict) and isinstance(auth.get("username"), str) and isinstance(auth.get("password"), str):
-        if len(auth["username"]) <= 80 and len(auth["password"]) <= 200:
-            return accounts.verify(auth["username"], auth["password"])
-        return None
+        return sign_in(accounts, auth["username"], auth["password"], environ_address(environ)).user
     header = (environ or {}).get("HTTP_COOKIE")
     return accounts.user_for_web_session(cookie_token(header))
 

@@ -20,6 +20,17 @@ from .metrics_access import host_port
 from .lifeline import stdin_closed
 
 
+def _network(text: str) -> str:
+    """An address or network (``10.0.0.0/8``) for ``--trusted-proxy``."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an address or network: {text!r}") from None
+    return text
+
+
 def _add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
@@ -56,6 +67,15 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="HOST:PORT",
         help="also serve /metrics (and nothing else) on this address, e.g. 127.0.0.1:9464",
+    )
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=None,
+        metavar="ADDR",
+        type=_network,
+        help="address or network of a reverse proxy whose X-Forwarded-For names the client, for sign-in "
+        "limits and the audit trail (repeatable; default: none, the header is ignored)",
     )
     p.add_argument(
         "--reconnect-grace",
@@ -115,6 +135,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         kiosk_self_start=args.kiosk_self_start or args.command == "demo",
         metrics_token=args.metrics_token or None,
         metrics_listen=args.metrics_listen,
+        trusted_proxies=tuple(args.trusted_proxy or ()),
     )
     if args.tokens:
         data = json.loads(Path(args.tokens).read_text())

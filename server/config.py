@@ -96,6 +96,9 @@ class Config:
     metrics_token: str | None = None
     #: (host, port) of a second listener that serves only ``/metrics``.
     metrics_listen: tuple[str, int] | None = None
+    #: Addresses of reverse proxies whose ``X-Forwarded-For`` is believed
+    #: (``--trusted-proxy``); from anyone else the header is ignored.
+    trusted_proxies: tuple[str, ...] = ()
     #: The service's clock (UNIX seconds): every stored time, the board, reports
     #: and their WIB days read it. Tests pass their own to fix the time of day.
     clock: Callable[[], float] = field(default=time.time)

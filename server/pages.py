@@ -45,18 +45,8 @@ _env = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
 )
 
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    # Scripts and styles come only from this origin (JSON data blocks are not scripts).
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'"
-    ),
-}
+#: Security headers (CSP, nosniff, frame-ancestors) come from server/headers.py for every response.
+_HEADERS = {"Cache-Control": "no-store"}
 
 
 def page_language(request: web.Request) -> str:
@@ -156,9 +146,22 @@ async def login_page(request: web.Request) -> web.Response:
         "login.html",
         user=user,
         failed=request.query.get("failed") == "1",
+        limited=_limit_notice(request),
         next=nxt,
         home=HOME.get(user.role) if user else None,
     )
+
+
+def _limit_notice(request: web.Request) -> dict | None:
+    """What the sign-in page says after the limits refused a try (``?wait=S`` or ``?locked=S``)."""
+    for kind in ("locked", "wait"):
+        value = request.query.get(kind, "")
+        if value.isdigit() and 0 < int(value) <= 86400:
+            seconds = int(value)
+            if kind == "locked":
+                return {"key": "login.locked", "params": {"minutes": max(1, -(-seconds // 60))}}
+            return {"key": "login.wait", "params": {"seconds": seconds}}
+    return None
 
 
 @staff_page("officer")

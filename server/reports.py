@@ -16,7 +16,8 @@ from datetime import datetime
 from aiohttp import web
 
 from . import appkeys, metrics_access
-from .auth import require_role
+from .audit import act
+from .auth import require_role, request_user
 from .config import SERVICES
 from .daytime import BUCKET_MINUTES, CLOSING_HOUR, LOCAL, OPENING_HOUR, board_window, day_bounds, early_span
 
@@ -174,7 +175,9 @@ async def history_json(request: web.Request) -> web.Response:
 
 @require_role("supervisor")
 async def history_csv(request: web.Request) -> web.Response:
-    rows = history(request.app[appkeys.HUB].storage.db, _checked_filters(request))
+    filters = _checked_filters(request)
+    rows = history(request.app[appkeys.HUB].storage.db, filters)
+    act(request, "history.export", "history.csv", rows=len(rows), **filters)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
     writer.writeheader()

@@ -13,7 +13,10 @@ from aiohttp import web
 
 from . import appkeys
 from .accounts import AccountError
-from .auth import COOKIE, HOME, landing, require_role
+from .audit import act
+from .auth import COOKIE, HOME, landing, require_role, sign_in
+from .client_address import request_address
+from .signin import Refusal
 
 
 def _accounts(request: web.Request):
@@ -51,15 +54,36 @@ def _set_cookie(response: web.StreamResponse, request: web.Request, token: str) 
     )
 
 
+def _limited(refusal: Refusal, is_json: bool) -> web.StreamResponse:
+    """A sign-in refused by the limits: 429 with ``retry_after`` (JSON), or back to the form, which says so."""
+    if not is_json:
+        raise web.HTTPFound(f"/login?{'locked' if refusal.kind == 'locked' else 'wait'}={refusal.retry_after}")
+    if refusal.kind == "locked":
+        minutes = max(1, -(-refusal.retry_after // 60))
+        message = f"Sign-in is locked after too many wrong attempts: try again in {minutes} minutes, or ask a supervisor to unlock it."
+    else:
+        message = f"Too many wrong attempts: wait {refusal.retry_after} seconds, then try again."
+    return web.json_response(
+        {"ok": False, "error": {"code": refusal.code, "message": message, "retry_after": refusal.retry_after}},
+        status=429,
+        headers={"Retry-After": str(refusal.retry_after)},
+    )
+
+
 async def login(request: web.Request) -> web.StreamResponse:
-    """Sign in: JSON answers ``{"ok", "role", "home"}``; a form is redirected to the role's page."""
+    """Sign in: JSON answers ``{"ok", "role", "home"}``; a form is redirected to the role's page.
+
+    Limited (server/signin.py): too many wrong passwords answer 429 with
+    ``too_many_attempts`` or ``locked`` and ``retry_after`` seconds (a form
+    goes back to ``/login?wait=N`` or ``/login?locked=N``).
+    """
     data = await _body(request)
-    username, password = data.get("username"), data.get("password")
     is_json = request.content_type == "application/json"
-    user = None
-    if isinstance(username, str) and isinstance(password, str) and len(username) <= 80 and len(password) <= 200:
-        user = _accounts(request).verify(username, password)
+    result = sign_in(_accounts(request), data.get("username"), data.get("password"), request_address(request))
+    user = result.user
     if user is None:
+        if result.refusal is not None:
+            return _limited(result.refusal, is_json)
         if is_json:
             return _error(401, "unauthorized", "Wrong username or password.")
         raise web.HTTPFound("/login?failed=1")
@@ -113,6 +137,7 @@ async def list_branches(request: web.Request) -> web.Response:
 async def add_branch(request: web.Request) -> web.Response:
     data = await _body(request)
     _accounts(request).add_branch(str(data.get("branch_id", "")), str(data.get("name", "")))
+    act(request, "branch.add", data.get("branch_id"), name=str(data.get("name", "")))
     return web.json_response({"ok": True}, status=201)
 
 
@@ -137,6 +162,7 @@ async def add_user(request: web.Request) -> web.Response:
         skills=list(skills) if skills is not None else None,
         capacity=int(data.get("capacity") or 6),
     )
+    act(request, "user.add", user.username, role=user.role, name=user.name, branch=user.branch_id)
     return web.json_response({"ok": True, "user": user.public()}, status=201)
 
 
@@ -153,6 +179,7 @@ async def set_user_active(request: web.Request) -> web.Response:
     _accounts(request).set_active(username, bool(data.get("active")))
     if not data.get("active"):
         await request.app[appkeys.ACCESS].user_disabled(username, _actor(request))
+    act(request, "user.enable" if data.get("active") else "user.disable", username)
     return web.json_response({"ok": True})
 
 
@@ -169,6 +196,7 @@ async def list_kiosks(request: web.Request) -> web.Response:
 async def add_kiosk(request: web.Request) -> web.Response:
     data = await _body(request)
     kiosk_id, token = _accounts(request).add_kiosk(str(data.get("branch", "")), int(data.get("booth") or 0))
+    act(request, "kiosk.add", kiosk_id, branch=str(data.get("branch", "")), booth=int(data.get("booth") or 0))
     return web.json_response(
         {"ok": True, "kiosk_id": kiosk_id, "token": token, "note": "The token is shown only now."}, status=201
     )
@@ -180,6 +208,7 @@ async def revoke_kiosk(request: web.Request) -> web.Response:
     """Revoke a booth; its live socket is closed and its session ended before this answers."""
     kiosk = _accounts(request).revoke_kiosk(request.match_info["kiosk_id"])
     await request.app[appkeys.ACCESS].kiosk_revoked(kiosk, _actor(request))
+    act(request, "kiosk.revoke", request.match_info["kiosk_id"])
     return web.json_response({"ok": True})
 
 

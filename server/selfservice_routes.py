@@ -22,6 +22,7 @@ from aiohttp import web
 from signaling.selfservice import SelfService, UploadError
 
 from . import appkeys
+from .audit import act, refused_request
 from .auth import request_user, require_role
 
 
@@ -91,6 +92,8 @@ async def upload_document(request: web.Request) -> web.Response:
     try:
         document = await ss.doc_upload(who[1], request.match_info["session_id"], request_id, data)
     except UploadError as exc:
+        if exc.code == "unknown_session":
+            refused_request(request, who[1], request.match_info["session_id"])
         return _error(exc.status, exc.code, exc.message)
     return web.json_response({"ok": True, "document": document}, status=201)
 
@@ -104,7 +107,10 @@ async def get_document(request: web.Request) -> web.StreamResponse:
     try:
         doc = _ss(request).document_for(who[0], who[1], request.match_info["session_id"], request.match_info["document_id"])
     except UploadError as exc:
+        if who[0] == "agent":
+            refused_request(request, who[1], request.match_info["session_id"], document=request.match_info["document_id"][:64])
         return _error(exc.status, exc.code, exc.message)
+    act(request, "document.view", doc["document_id"], who=who[1], session_id=doc["session_id"])
     return web.FileResponse(
         doc["path"],
         headers={"Content-Type": doc["mime"], "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
@@ -122,6 +128,7 @@ async def get_claim(request: web.Request) -> web.Response:
     manifest = _ss(request).manifest(request.match_info["reference"][:40])
     if manifest is None:
         return _error(404, "not_found", "No such claim.")
+    act(request, "claim.view", request.match_info["reference"][:40])
     return web.json_response(manifest)
 
 
@@ -137,6 +144,7 @@ async def get_claim_file(request: web.Request) -> web.StreamResponse:
     path = (folder / kind / name).resolve()
     if folder not in path.parents or not path.is_file():
         return _error(404, "not_found", "No such file in this claim (it may have been deleted after the retention period).")
+    act(request, "claim.file", reference, file=f"{kind}/{name}")
     return web.FileResponse(path, headers={"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{reference}-{name}"'})
 
 
@@ -159,7 +167,9 @@ async def set_retention(request: web.Request) -> web.Response:
         return _error(400, "invalid_payload", "days must be a whole number from 1 to 3650.")
     ss = _ss(request)
     user = request_user(request)
+    before = ss.retention_days()
     ss.set_retention_days(days, f"supervisor:{user.username if user else '?'}")
+    act(request, "retention.set", "retention", days=days, was=before)
     deleted = ss.sweep()
     return web.json_response({"ok": True, "days": days, "deleted": deleted})
 

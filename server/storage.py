@@ -14,6 +14,7 @@ from pathlib import Path
 from signaling.session import Session
 
 from .accounts import Accounts
+from .audit import AuditLog
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -63,7 +64,10 @@ class Storage:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
-        self.accounts = Accounts(self.db)
+        self.accounts = Accounts(self.db, clock=clock)
+        #: Administrative acts and refused accesses (server/audit.py).
+        self.audit = AuditLog(self.db, clock)
+        self.accounts.signin.on_lock = self.audit.signin_locked
 
     def close(self) -> None:
         self.db.close()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
+from server.audit import refused_event
 from server.auth import agent_identity as auth_agent
 from server.auth import kiosk_identity as auth_kiosk
 from server.auth import staff_identity as auth_staff
@@ -143,6 +144,8 @@ class RoleNamespace(socketio.AsyncNamespace):
             result = await getattr(self, method)(identity, payload)
             return {"ok": True, **(result or {})}
         except EventError as exc:
+            if exc.code == "unknown_session":  # someone else's session, or none: in the audit trail (capped)
+                refused_event(self, sid, identity, event, args)
             error = exc.to_dict(event if isinstance(event, str) else None)
             await self.emit("error", error, to=sid)
             return {"ok": False, "error": {"code": exc.code, "message": exc.message}}

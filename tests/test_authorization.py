@@ -69,6 +69,13 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/claims/{reference}/{kind}/{name}"): {"supervisor"},
     ("GET", "/api/retention"): {"supervisor"},
     ("POST", "/api/retention"): {"supervisor"},
+    # the audit trail, sign-in locks, passwords (server/security_routes.py)
+    ("GET", "/supervisor/audit"): {"supervisor"},
+    ("GET", "/api/audit"): {"supervisor"},
+    ("GET", "/api/audit.csv"): {"supervisor"},
+    ("GET", "/api/admin/signin-locks"): {"supervisor"},
+    ("POST", "/api/admin/signin-locks/unlock"): {"supervisor"},
+    ("POST", "/api/admin/users/{username}/password"): {"supervisor"},
 }
 #: Sign-in and sign-out answer everyone (wrong credentials get 401 or ?failed=1,
 #: sign-out sends to /login): only a 403 would be a refusal.
@@ -120,6 +127,8 @@ def snapshot(hub) -> tuple:
         tuple(u.public()["username"] + str(u.active) for u in acc.users()),
         tuple(b["branch_id"] for b in acc.branches()),
         tuple(k.kiosk_id for k in acc.kiosks()),
+        tuple(hub.storage.db.execute("SELECT username, password_hash FROM users ORDER BY username")),
+        tuple((lock["scope"], lock["key"]) for lock in acc.signin.locks()),
     )
 
 

@@ -1,8 +1,8 @@
 // Accounts and kiosk provisioning for supervisors, over /api/admin/*.
 
-import { $, api, boot, errorText, i18n, toast } from "/static/staff/staff.js";
+import { $, api, boot, el, errorText, fmtDateTime, i18n, toast } from "/static/staff/staff.js";
 
-const app = { branches: [], users: [], kiosks: [], lastToken: null };
+const app = { branches: [], users: [], kiosks: [], locks: [], lastToken: null };
 window.lapakAdmin = app;
 
 function showError(id, result) {
@@ -54,10 +54,7 @@ function renderUsers() {
     const tr = document.createElement("tr");
     tr.dataset.user = u.username;
     tr.dataset.active = u.active ? "1" : "0";
-    const who = document.createElement("div");
-    who.innerHTML = `<div class="strong"></div><div class="muted mono small-text"></div>`;
-    who.firstChild.textContent = u.name;
-    who.lastChild.textContent = u.username;
+    const who = el("div", {}, el("div", { class: "strong", text: u.name }), el("div", { class: "muted mono small-text", text: u.username }));
     const skills = u.role !== "agent" ? "–"
       : u.skills === null ? i18n.t("admin.skills.all")
       : u.skills.map((s) => i18n.t(`service.short.${s}`)).join(", ") || "–";
@@ -70,9 +67,51 @@ function renderUsers() {
     toggle.textContent = i18n.t(u.active ? "admin.users.disable" : "admin.users.enable");
     toggle.addEventListener("click", () => setActive(u, !u.active));
     tr.append(cell(who), cell(i18n.t(`login.role.${u.role}`)), cell(u.branch ? branchName(u.branch) : "–"),
-      cell(skills), cell(u.role === "agent" ? u.capacity : "–", "num"), cell(status), cell(toggle, "actions"));
+      cell(skills), cell(u.role === "agent" ? u.capacity : "–", "num"), cell(status),
+      cell(el("div", { class: "row-actions" }, toggle, passwordForm(u)), "actions"));
     body.append(tr);
   }
+}
+
+// A new password for a user, typed by the supervisor (e.g. after a lockout).
+function passwordForm(user) {
+  const input = el("input", { type: "password", class: "user-password", minlength: "10", maxlength: "200", required: "",
+    autocomplete: "new-password", "aria-label": i18n.t("admin.users.password"), placeholder: i18n.t("admin.users.password") });
+  const save = el("button", { type: "submit", class: "btn btn-secondary small user-password-save", text: i18n.t("admin.users.password_save") });
+  const form = el("form", { class: "inline-form password-form" }, input, save);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const result = await api(`/api/admin/users/${encodeURIComponent(user.username)}/password`, { method: "POST", body: { password: input.value } });
+    if (!result.ok) { toast(i18n.t("admin.error", { message: errorText(result) })); return; }
+    input.value = "";
+    toast(i18n.t("admin.users.password_set", { name: user.name }), "ok");
+  });
+  return form;
+}
+
+function renderLocks() {
+  const body = $("locks-body");
+  body.textContent = "";
+  for (const lock of app.locks) {
+    const tr = el("tr", { "data-scope": lock.scope, "data-key": lock.key });
+    const unlock = el("button", { type: "button", class: "btn btn-secondary small lock-unlock", text: i18n.t("admin.locks.unlock") });
+    unlock.addEventListener("click", () => unlockSignIn(lock));
+    tr.append(cell(i18n.t(`admin.locks.scope.${lock.scope}`)), cell(lock.key, "mono"), cell(lock.failures, "num"),
+      cell(fmtDateTime(lock.locked_until)), cell(unlock, "actions"));
+    body.append(tr);
+  }
+  if (!app.locks.length) {
+    const td = cell(i18n.t("admin.locks.none"), "muted");
+    td.colSpan = 5;
+    body.append(el("tr", {}, td));
+  }
+}
+
+async function unlockSignIn(lock) {
+  const result = await api("/api/admin/signin-locks/unlock", { method: "POST", body: { scope: lock.scope, key: lock.key } });
+  if (!result.ok) { toast(i18n.t("admin.error", { message: errorText(result) })); return; }
+  toast(i18n.t("admin.locks.unlocked", { key: lock.key }), "ok");
+  await loadAll();
 }
 
 function renderKiosks() {
@@ -98,13 +137,15 @@ function renderKiosks() {
   }
 }
 
-function renderAll() { renderBranches(); renderUsers(); renderKiosks(); roleFields(); }
+function renderAll() { renderBranches(); renderUsers(); renderKiosks(); renderLocks(); roleFields(); }
 
 async function loadAll() {
-  const [b, u, k] = await Promise.all([api("/api/admin/branches"), api("/api/admin/users"), api("/api/admin/kiosks")]);
+  const [b, u, k, l] = await Promise.all([api("/api/admin/branches"), api("/api/admin/users"), api("/api/admin/kiosks"),
+    api("/api/admin/signin-locks")]);
   if (b.ok) app.branches = b.data.branches;
   if (u.ok) app.users = u.data.users;
   if (k.ok) app.kiosks = k.data.kiosks;
+  if (l.ok) app.locks = l.data.locks;
   renderAll();
 }
 

@@ -3,7 +3,7 @@
 // namespace /officer. The officer never receives media, forms or notes.
 
 import { request } from "/static/common/rtc.js";
-import { $, fmtDuration, i18n, serverNow, toast } from "/static/staff/staff.js";
+import { $, el, fmtDuration, i18n, serverNow, toast } from "/static/staff/staff.js";
 
 const app = {
   socket: null,
@@ -163,9 +163,11 @@ function renderBanners() {
       banner.className = "help-banner";
       banner.dataset.kiosk = b.kiosk_id;
       banner.setAttribute("role", "alert");
-      banner.innerHTML = `<span class="help-icon" aria-hidden="true">!</span>
-        <div class="help-text"><div class="help-title"></div><div class="help-since"></div></div>
-        <button class="btn help-answer" type="button"></button>`;
+      banner.append(
+        el("span", { class: "help-icon", "aria-hidden": "true", text: "!" }),
+        el("div", { class: "help-text" }, el("div", { class: "help-title" }), el("div", { class: "help-since" })),
+        el("button", { class: "btn help-answer", type: "button" }),
+      );
       banner.querySelector(".help-answer").addEventListener("click", () => answerHelp(b.kiosk_id));
       wrap.append(banner);
     }

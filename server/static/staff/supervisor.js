@@ -2,7 +2,7 @@
 // /supervisor, board.state), and the day's curve (GET /api/day) as inline SVG:
 // today's service hours by day, everything since yesterday's opening at night.
 
-import { $, api, boot, fmtClock, fmtDuration, fmtMinutes, i18n, TIME_ZONE } from "/static/staff/staff.js";
+import { $, api, boot, el, serverNow, fmtClock, fmtDuration, fmtMinutes, i18n, TIME_ZONE } from "/static/staff/staff.js";
 
 const app = { socket: null, connected: false, board: null, boards: 0, day: null, dayLoads: 0 };
 window.lapakBoard = app;
@@ -99,7 +99,8 @@ function renderBoard() {
     row.className = "branch-row";
     row.dataset.branch = br.branch;
     const share = br.booths ? Math.min(1, br.busy / br.booths) : 0;
-    row.innerHTML = `<div class="branch-name"></div><div class="bar"><div class="bar-fill"></div></div><div class="branch-busy"></div>`;
+    row.append(el("div", { class: "branch-name" }), el("div", { class: "bar" }, el("div", { class: "bar-fill" })),
+      el("div", { class: "branch-busy" }));
     row.querySelector(".branch-name").textContent = br.name;
     row.querySelector(".bar-fill").style.width = `${Math.round(share * 100)}%`;
     row.querySelector(".bar-fill").dataset.level = share >= 1 ? "full" : share >= 0.67 ? "high" : "ok";
@@ -172,8 +173,7 @@ function renderChart() {
   const box = $("day-chart");
   box.textContent = "";
   if (!day || !day.times || !day.times.length) {
-    box.innerHTML = `<p class="muted"></p>`;
-    box.firstChild.textContent = i18n.t("board.chart.empty");
+    box.append(el("p", { class: "muted", text: i18n.t("board.chart.empty") }));
     return;
   }
   const step = day.bucket_minutes * 60;
