@@ -589,7 +589,8 @@ class Hub:
 
     async def tell_colleagues(self, agent: Agent | None = None) -> None:
         """Refresh other agents' consoles: their transfer targets (free slots) changed."""
-        for other in self.agents.values():
+        # A snapshot: agents sign in while this awaits each send (shift start).
+        for other in list(self.agents.values()):
             if other is not agent and other.sid is not None:
                 await self.tell_agent(other)
 
