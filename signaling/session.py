@@ -56,6 +56,10 @@ class Session:
     rating: int | None = None
     #: A named agent this session was transferred to (not stored).
     preferred_agent: str | None = None
+    #: Media attempt: one more each time the session enters ``connecting`` and
+    #: its booth must offer a new peer connection (not stored; see
+    #: docs/protocol.md, "When a booth offers").
+    attempt: int = 0
 
     def can_move(self, new_state: str) -> bool:
         return new_state in TRANSITIONS.get(self.state, frozenset())
