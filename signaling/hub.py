@@ -26,7 +26,7 @@ from .dispatcher import AgentLoad, choose_agent
 from .queue import Queues
 from .schemas import EventError
 from .screens import LastTold
-from .session import IllegalTransition, Session
+from .session import WITH_AGENT, IllegalTransition, Session
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,8 @@ class Hub:
                 if agent is None:
                     agent = self.agents[session.agent_id] = Agent(AgentIdentity(session.agent_id))
                 agent.tiles[session.tile - 1] = session.session_id
+                if session.talking:
+                    agent.focus.add(session.session_id)  # heard only once this agent is back (push_room)
                 self._new_attempt(session, "server", "restored after restart")
             self._start_grace(session.session_id)
         loop = asyncio.get_running_loop()
@@ -145,6 +147,8 @@ class Hub:
             raise EventError("invalid_state", str(exc)) from None
         old = session.state
         session.state = new_state
+        if new_state not in WITH_AGENT:
+            session.talking = False  # no agent, no talk set
         if reason is not None:
             session.reason = reason
         if new_state == "queued" and session.queued_at is None:
@@ -581,6 +585,7 @@ class Hub:
     async def push_room(self, agent: Agent) -> None:
         """Send the room's routing state to the router and tell its people."""
         agent.focus &= set(agent.sessions)
+        self._store_talk_set(agent)
         state = RoomState(
             agent=agent.agent_id if agent.sid is not None else None,
             tiles=tuple(agent.tiles),
@@ -593,6 +598,15 @@ class Hub:
         for branch in sorted({self.sessions[s].branch for s in agent.sessions}):
             await self.tell_branch(branch)  # talking / on hold shows on the officer's console
         await self._changed()
+
+    def _store_talk_set(self, agent: Agent) -> None:
+        """Store who is in the agent's talk set (before anyone is told), so a restart keeps it."""
+        for session_id in agent.sessions:
+            session = self.sessions[session_id]
+            talking = session_id in agent.focus and session.state in WITH_AGENT
+            if session.talking != talking:
+                session.talking = talking
+                self.storage.save(session, session.state, f"agent:{agent.agent_id}", None)
 
     async def _tell_screen(self, event: str, view: dict, sid: str, namespace: str) -> None:
         """Send ``view`` unless it is exactly what this screen was last sent for ``event``."""
