@@ -172,6 +172,8 @@ class HeadlessKiosk(SignalingClient):
 
     async def _start_media_or_retry(self, target: tuple[str, int]) -> None:
         """Offer media; if that fails, note why and try again while it is still wanted."""
+        # The state a connecting socket is sent arrives before its namespace is connected.
+        await until(lambda: self.namespace in self.sio.namespaces or not self.sio.connected, 10, "the /kiosk namespace")
         for attempt in range(5):
             try:
                 await self.start_media(target)
