@@ -42,11 +42,15 @@ def tile_frames(agent, kiosk) -> int:
 async def test_an_agent_back_after_the_grace_gets_live_tiles_again(server):
     agent, kiosks = await make_room(server.url, 3)
     try:
+        await agent.focus_all()
+        await until(lambda: all(server.hub.storage.session(k.session_id).talking for k in kiosks), 5, "talk set stored")
         await agent.drop()
-        # Away longer than the grace: the members go back to the queue (nobody else to serve them).
+        # Away longer than the grace: the members go back to the queue (nobody else to serve them),
+        # and a member without an agent is in nobody's talk set, also on record.
         for k in kiosks:
             await k.wait_state("waiting", 10)
         assert all(server.hub.sessions[k.session_id].state == "queued" for k in kiosks)
+        assert not any(server.hub.storage.session(k.session_id).talking for k in kiosks)
 
         t0 = time.monotonic()
         await agent.reconnect()
@@ -59,6 +63,8 @@ async def test_an_agent_back_after_the_grace_gets_live_tiles_again(server):
         print(f"agent back after the grace: live tiles {time.monotonic() - t0:.2f}s after reconnecting")
         assert time.monotonic() - t0 < 10
         await agent.focus_all()
+        for k in kiosks:
+            await k.wait_state("talking", 5)
         frames = [k.video.frames for k in kiosks]
         await until(lambda: all(k.video.frames > f + 3 for k, f in zip(kiosks, frames)), 10, "the agent's video at the booths")
         for k in kiosks:
@@ -115,3 +121,21 @@ async def test_a_replaced_media_process_gets_one_offer_per_booth(tmp_path):
             await close_all(*kiosks, agent)
     finally:
         await srv.runner.cleanup()
+
+
+async def test_a_connection_that_fails_at_the_server_gets_one_new_offer(server):
+    agent, (kiosk, other) = await make_room(server.url, 2)
+    try:
+        # What the media router reports when it sees the booth's connection fail (its ICE
+        # consent checks time out after about 30 s, too slow to wait for here).
+        server.hub.on_media_event({"event": "peer.state", "room": "agent-1", "peer": kiosk.session_id, "state": "failed"})
+        await until(lambda: len(attempts_told(kiosk)) == 2, 5, "a new attempt told")
+        await kiosk.wait_state("on_hold", 15)
+        before = tile_frames(agent, kiosk)
+        await until(lambda: tile_frames(agent, kiosk) > before + 3, 10, "the member's video on its tile")
+        assert server.hub.sessions[kiosk.session_id].state == "active"
+        assert_one_offer_per_attempt(kiosk)
+        assert_no_repeated_state(kiosk)
+        assert len(other.offers) == 1, "the other member's media is not touched"
+    finally:
+        await close_all(kiosk, other, agent)
