@@ -239,8 +239,8 @@ class Server:
         await self.runner.cleanup()
 
 
-async def start_server(data_dir, reconnect_grace: float = 30.0) -> Server:
-    """create_app() with six booths and two agents, served on 127.0.0.1."""
+async def start_server(data_dir, reconnect_grace: float = 30.0, media_workers: int = 0) -> Server:
+    """create_app() with six booths and two agents, served on 127.0.0.1 (media in-process by default)."""
     from aiohttp import web
 
     from server.app import create_app
@@ -260,6 +260,7 @@ async def start_server(data_dir, reconnect_grace: float = 30.0) -> Server:
         agent_tokens=agents,
         ice_addresses=["127.0.0.1"],
         reconnect_grace=reconnect_grace,
+        media_workers=media_workers,
     )
     app = create_app(config)
     runner = web.AppRunner(app)

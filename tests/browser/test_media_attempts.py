@@ -1,15 +1,18 @@
 """The kiosk page offers exactly once each time its session enters ``connecting`` (docs/protocol.md).
 
-Two ways back to ``connecting`` with the same session id: the agent's console
-is away longer than the reconnect grace and comes back (its members were
-queued and handed to it again), and a member transferred back to the same
-agent. Each time the booth must offer once, and the console's tiles must be
-live again within seconds.
+Three ways back to ``connecting`` with the same session id: the agent's
+console is away longer than the reconnect grace and comes back (its members
+were queued and handed to it again), a member transferred back to the same
+agent, and a media worker process that dies (the console offers again on
+``media.restart``). Each time the booth must offer once, and the console's
+tiles must be live again within seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections import Counter
 
@@ -32,6 +35,9 @@ MEDIA_STATES = ("connecting", "talking", "on_hold")
 #: "Within seconds": the longest a member may stay off the console's tile (about 2 s here;
 #: a page that waits for its old connection to time out instead takes 12 s or more).
 BACK_LIVE_SECONDS = 8.0
+#: The same after a media worker is replaced (2-5 s here; a console that waits for its old
+#: connection to fail instead of answering media.restart takes about 20 s).
+WORKER_BACK_SECONDS = 10.0
 
 
 async def told(kiosk) -> list[dict]:
@@ -123,3 +129,24 @@ async def test_a_member_transferred_back_to_the_same_agent_is_live_again(lapak, 
     await wait_state(kiosk, "talking")
     await wait_for(lambda: frames_advancing(kiosk, "#agent-video"), timeout=15, message="the agent's video at the booth")
     await assert_one_offer_per_attempt(kiosk, 2)
+
+
+async def test_a_replaced_media_process_gets_one_new_offer_from_console_and_booth(pages, tmp_path):
+    server = await start_server(tmp_path, media_workers=1)
+    try:
+        agent, (kiosk,) = await open_room(server, pages, 1)
+        offers = await agent.evaluate("window.lapakAgent.offers")
+        (pid,) = server.hub.router.pids
+        os.kill(pid, signal.SIGKILL)
+        await wait_for(lambda: server.hub.router.pids and server.hub.router.pids[0] != pid, message="a new worker")
+        t0 = time.monotonic()
+        await wait_for(lambda: kiosk.evaluate("window.lapakKiosk.offerLog.length === 2"), message="the booth's new offer")
+        await wait_for(lambda: tiles_live(agent, [kiosk]), timeout=20, message="the member's tile live again")
+        took = time.monotonic() - t0
+        print(f"media worker replaced: live tile {took:.2f}s after the new worker started")
+        assert took < WORKER_BACK_SECONDS
+        assert await agent.evaluate("window.lapakAgent.offers") == offers + 1
+        await assert_one_offer_per_attempt(kiosk, 2)
+    finally:
+        await pages.close()
+        await server.close()
