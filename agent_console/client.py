@@ -77,9 +77,21 @@ class HeadlessAgent(SignalingClient):
             self.levels = data.get("levels", {})
 
     async def connect(self, media: bool = True) -> None:
+        """Sign in; with ``media``, offer a new peer connection (as the console does on every connect)."""
         await self.connect_socket()
         if media:
             await self.start_media()
+
+    async def drop(self) -> None:
+        """Lose the socket (a network drop, a closed laptop); the peer connection is left as it is."""
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+    async def reconnect(self, media: bool = True) -> None:
+        """Come back after a drop: a new socket, then a new peer connection."""
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self._register()
+        await self.connect(media)
 
     async def start_media(self) -> None:
         use_host_addresses(self.ice_addresses)

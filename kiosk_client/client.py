@@ -23,6 +23,9 @@ from .synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
 
 logger = logging.getLogger(__name__)
 
+#: Kiosk states in which the booth has, or is getting, a peer connection to its agent.
+MEDIA_STATES = ("connecting", "talking", "on_hold")
+
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
     """Wait until ``predicate()`` is true, or raise ``TimeoutError`` naming ``what``."""
@@ -61,8 +64,9 @@ class SignalingClient:
 class HeadlessKiosk(SignalingClient):
     """One simulated booth: a socket to ``/kiosk`` and one peer connection.
 
-    With ``auto_media`` (the default) it makes its offer as soon as the
-    server says ``connecting``, the way the kiosk page does.
+    With ``auto_media`` (the default) it offers the way the kiosk page does
+    (docs/protocol.md, "When a booth offers"): exactly once for each media
+    attempt the server announces, and once after its own socket reconnects.
     """
 
     namespace = "/kiosk"
@@ -103,8 +107,10 @@ class HeadlessKiosk(SignalingClient):
         self.help_answered = 0
         self._tasks: list[asyncio.Task] = []
         self._media_lock = asyncio.Lock()
-        #: (session, agent) the current peer connection was offered for.
-        self._media_for: tuple[str, str] | None = None
+        #: (session, attempt) the current peer connection answers; None after a reconnect.
+        self._offered: tuple[str, int] | None = None
+        #: (session, attempt) of every ``media.offer`` sent, in order (tests count them).
+        self.offers: list[tuple[str, int]] = []
         self._register()
 
     def _register(self) -> None:
@@ -116,20 +122,14 @@ class HeadlessKiosk(SignalingClient):
             self.state = data.get("state")
             if data.get("session_id"):
                 self.session_id = data["session_id"]
-            agent = (data.get("agent") or {}).get("id")
-            if self.auto_media and self.state in ("connecting", "talking", "on_hold") and agent:
-                # A new agent (first assignment, or a transfer) or a lost connection:
-                # offer a new peer connection for the same session.
-                target = (data["session_id"], agent)
-                if target != self._media_for:
-                    self._media_for = target
-                    asyncio.ensure_future(self._start_media_or_retry(target))
+            if self.auto_media and self.state in MEDIA_STATES and data.get("agent"):
+                self._want_media(data["session_id"], data.get("attempt", 0))
 
         @self.sio.on("media.restart", namespace=ns)
         async def on_restart(data: dict) -> None:
-            # The server's media process was replaced: a new peer connection, same session.
-            if self.session_id and data.get("session_id") == self.session_id and self._media_for:
-                asyncio.ensure_future(self._start_media_or_retry(self._media_for))
+            # The same attempt as the session.state before it: whichever comes first makes the offer.
+            if self.auto_media and data.get("session_id") == self.session_id and "attempt" in data:
+                self._want_media(data["session_id"], data["attempt"])
 
         @self.sio.on("help.answered", namespace=ns)
         async def on_help(data: dict) -> None:
@@ -162,22 +162,39 @@ class HeadlessKiosk(SignalingClient):
 
     # -- media --------------------------------------------------------------
 
-    async def _start_media_or_retry(self, target: tuple[str, str]) -> None:
+    def _want_media(self, session_id: str, attempt: int) -> None:
+        """Offer once for this media attempt (a repeat of the one already answered is ignored)."""
+        target = (session_id, attempt)
+        if target == self._offered:
+            return
+        self._offered = target
+        self._tasks.append(asyncio.ensure_future(self._start_media_or_retry(target)))
+
+    async def _start_media_or_retry(self, target: tuple[str, int]) -> None:
         """Offer media; if that fails, note why and try again while it is still wanted."""
+        # The state a connecting socket is sent arrives before its namespace is connected.
+        await until(lambda: self.namespace in self.sio.namespaces or not self.sio.connected, 10, "the /kiosk namespace")
         for attempt in range(5):
             try:
-                await self.start_media()
+                await self.start_media(target)
                 return
             except Exception as exc:  # refused, or the socket dropped mid-way
                 self.errors.append({"code": "media_start_failed", "message": repr(exc)})
                 logger.warning("kiosk media start failed (attempt %d): %r", attempt + 1, exc)
             await asyncio.sleep(0.5 * (attempt + 1))
-            if self._media_for != target or not self.sio.connected:
+            if self._offered != target or not self.sio.connected:
                 return
 
-    async def start_media(self) -> None:
-        """Make a new peer connection for the current session and offer it."""
+    async def start_media(self, target: tuple[str, int] | None = None) -> None:
+        """Make a new peer connection for the current session and offer it.
+
+        ``target`` is the (session, attempt) it answers; an attempt already
+        superseded by a newer one while this waited for its turn is skipped.
+        """
         async with self._media_lock:
+            if target is not None and target != self._offered:
+                return
+            target = target or self._offered or (self.session_id or "", 0)
             use_host_addresses(self.ice_addresses)
             old, self.pc = self.pc, new_peer_connection()
             if old is not None:
@@ -186,12 +203,8 @@ class HeadlessKiosk(SignalingClient):
             self.camera = PatternTrack(self.pattern, self.width, self.height, self.fps)
             pc.addTransceiver(ToneTrack(self.tone_hz, self.tone_amplitude), direction="sendrecv")
             pc.addTransceiver(self.camera, direction="sendrecv")
-
-            @pc.on("connectionstatechange")
-            def on_state() -> None:
-                # A media path that failed (e.g. a long network drop) is rebuilt for the same session.
-                if pc is self.pc and pc.connectionState == "failed" and self._media_for and self.sio.connected:
-                    asyncio.ensure_future(self._start_media_or_retry(self._media_for))
+            # A media path that fails while the socket stays up is not rebuilt from here:
+            # the server sees it fail too and announces a new attempt (docs/protocol.md).
 
             @pc.on("track")
             def on_track(track) -> None:
@@ -200,7 +213,8 @@ class HeadlessKiosk(SignalingClient):
 
             await pc.setLocalDescription(await pc.createOffer())
             self._watch_first_video_packet(pc)
-            ack = await self.call("media.offer", {"session_id": self.session_id, "sdp": pc.localDescription.sdp})
+            self.offers.append(target)
+            ack = await self.call("media.offer", {"session_id": target[0], "sdp": pc.localDescription.sdp})
             if not ack.get("ok"):
                 raise RuntimeError(f"media.offer refused: {ack}")
             await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
@@ -220,8 +234,12 @@ class HeadlessKiosk(SignalingClient):
         receiver._handle_rtp_packet = handle
 
     async def reconnect(self) -> None:
-        """Come back after a drop: a new socket, then a new peer connection for the same session."""
-        self._media_for = None
+        """Come back after a drop: a new socket, then a new peer connection for the same session.
+
+        The attempt answered before is forgotten, so the state the server sends
+        on connect leads to exactly one offer.
+        """
+        self._offered = None
         self.sio = socketio.AsyncClient(reconnection=False)
         self._register()
         await self.connect()

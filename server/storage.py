@@ -1,5 +1,8 @@
 """SQLite storage: sessions and every transition of their state machine.
 
+A session's row also holds whether its member is in the agent's talk set
+(``talking``), so that a restart brings talking members back talking.
+
 The embedded default. Writes are synchronous and committed before the hub
 acknowledges anything, so a crash loses no acknowledged change.
 """
@@ -33,7 +36,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     note       TEXT NOT NULL DEFAULT '',
     reason     TEXT,
     queued_at  REAL,
-    rating     INTEGER
+    rating     INTEGER,
+    talking    INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS transitions (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -49,8 +53,17 @@ CREATE INDEX IF NOT EXISTS transitions_session ON transitions(session_id);
 
 _COLUMNS = (
     "session_id", "kiosk_id", "branch", "booth", "service", "language", "state",
-    "agent_id", "tile", "created_at", "updated_at", "outcome", "note", "reason", "queued_at", "rating",
+    "agent_id", "tile", "created_at", "updated_at", "outcome", "note", "reason", "queued_at", "rating", "talking",
 )
+
+#: Columns added after the first release, with their definitions (added to older databases on open).
+_ADDED = {"talking": "INTEGER NOT NULL DEFAULT 0"}
+
+
+def _session(row: tuple) -> Session:
+    values = dict(zip(_COLUMNS, row))
+    values["talking"] = bool(values["talking"])
+    return Session(**values)
 
 
 class Storage:
@@ -64,6 +77,10 @@ class Storage:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        present = {r[1] for r in self.db.execute("PRAGMA table_info(sessions)")}
+        for column, definition in _ADDED.items():
+            if column not in present:
+                self.db.execute(f"ALTER TABLE sessions ADD COLUMN {column} {definition}")
         self.accounts = Accounts(self.db, clock=clock)
         #: Administrative acts and refused accesses (server/audit.py).
         self.audit = AuditLog(self.db, clock)
@@ -76,7 +93,7 @@ class Storage:
         """Store the session and the transition that led to its current state."""
         now = self.clock()
         session.updated_at = now
-        values = tuple(getattr(session, c) for c in _COLUMNS)
+        values = tuple(int(session.talking) if c == "talking" else getattr(session, c) for c in _COLUMNS)
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute(
@@ -98,7 +115,7 @@ class Storage:
             "WHERE state NOT IN ('closed', 'cancelled', 'abandoned', 'failed') "
             "ORDER BY COALESCE(queued_at, created_at), created_at"
         ).fetchall()
-        return [Session(**dict(zip(_COLUMNS, row))) for row in rows]
+        return [_session(row) for row in rows]
 
     def closed_sessions(self, since: float = 0.0) -> list[Session]:
         rows = self.db.execute(
@@ -106,13 +123,13 @@ class Storage:
             "AND updated_at >= ? ORDER BY updated_at",
             (since,),
         ).fetchall()
-        return [Session(**dict(zip(_COLUMNS, row))) for row in rows]
+        return [_session(row) for row in rows]
 
     def session(self, session_id: str) -> Session | None:
         row = self.db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE session_id = ?", (session_id,)
         ).fetchone()
-        return Session(**dict(zip(_COLUMNS, row))) if row else None
+        return _session(row) if row else None
 
     def transitions(self, session_id: str) -> list[tuple[str | None, str, str, str | None]]:
         return self.db.execute(

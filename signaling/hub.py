@@ -25,7 +25,8 @@ from . import views
 from .dispatcher import AgentLoad, choose_agent
 from .queue import Queues
 from .schemas import EventError
-from .session import IllegalTransition, Session
+from .screens import LastTold
+from .session import WITH_AGENT, IllegalTransition, Session
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class Hub:
         self._kiosk_quality: dict[str, str] = {}
         self._graces: dict[str, asyncio.TimerHandle] = {}
         self._lock = asyncio.Lock()
+        #: What each screen was last told (no screen is told the same state twice in a row).
+        self._told = LastTold()
         #: Listeners told of every change (the supervisor board, metrics).
         self.watchers: list[Callable[[], Awaitable[None]]] = []
 
@@ -108,8 +111,9 @@ class Hub:
                 if agent is None:
                     agent = self.agents[session.agent_id] = Agent(AgentIdentity(session.agent_id))
                 agent.tiles[session.tile - 1] = session.session_id
-                if session.state == "active":
-                    self._move(session, "connecting", "server", "restored after restart")
+                if session.talking:
+                    agent.focus.add(session.session_id)  # heard only once this agent is back (push_room)
+                self._new_attempt(session, "server", "restored after restart")
             self._start_grace(session.session_id)
         loop = asyncio.get_running_loop()
         for agent in self.agents.values():
@@ -143,11 +147,23 @@ class Hub:
             raise EventError("invalid_state", str(exc)) from None
         old = session.state
         session.state = new_state
+        if new_state not in WITH_AGENT:
+            session.talking = False  # no agent, no talk set
         if reason is not None:
             session.reason = reason
         if new_state == "queued" and session.queued_at is None:
             session.queued_at = self.config.clock()
         self.storage.save(session, old, actor, reason)
+
+    def _new_attempt(self, session: Session, actor: str, reason: str) -> None:
+        """The session (re)enters ``connecting`` and its booth must offer anew: one more media attempt.
+
+        Not for the booth's own offer (that answers an attempt; see
+        docs/protocol.md, "When a booth offers").
+        """
+        if session.state == "active":
+            self._move(session, "connecting", actor, reason)
+        session.attempt += 1
 
     def owned_session(
         self, session_id: str, *, kiosk_id: str | None = None, agent_id: str | None = None, branch: str | None = None
@@ -201,10 +217,11 @@ class Hub:
             self._cancel_grace(session.session_id)
             await self.tell_kiosk(session)
         else:
-            await self.emit("session.state", {"session_id": None, "state": "idle"}, to=sid, namespace="/kiosk")
+            await self._tell_screen("session.state", {"session_id": None, "state": "idle"}, sid, "/kiosk")
         await self.tell_branch(kiosk.branch)
 
     async def kiosk_disconnected(self, kiosk: KioskIdentity, sid: str) -> None:
+        self._told.forget("/kiosk", sid)
         if self.kiosk_sids.get(kiosk.kiosk_id) == sid:
             del self.kiosk_sids[kiosk.kiosk_id]
             session = self.open_session_of(kiosk.kiosk_id)
@@ -313,6 +330,7 @@ class Hub:
         await self.tell_colleagues(agent)
 
     async def agent_disconnected(self, identity: AgentIdentity, sid: str) -> None:
+        self._told.forget("/agent", sid)
         agent = self.agents.get(identity.agent_id)
         if agent is None or agent.sid != sid:
             return
@@ -449,25 +467,40 @@ class Hub:
             await self.tell_branch(session.branch)
         elif state in ("failed", "closed") and not session.ended:
             self._start_grace(peer_id)
-            sid = self.kiosk_sids.get(session.kiosk_id)
-            if state == "failed" and sid is not None:
-                # The booth is still signed in but its media path died: ask it to offer again.
-                await self.emit("media.restart", {"session_id": peer_id, "reason": "media_failed"}, to=sid, namespace="/kiosk")
+            if state == "failed" and session.state in ("connecting", "active") and session.agent_id == room_id:
+                # The booth's media path died: a new attempt, which the booth answers with one
+                # offer once it is (or is again) signed in.
+                async with self._lock:
+                    self._new_attempt(session, "media", "media_failed")
+                await self.tell_kiosk(session)
+                agent = self.agents.get(room_id)
+                if agent is not None:
+                    await self.tell_agent(agent)
+                await self.tell_branch(session.branch)
+                sid = self.kiosk_sids.get(session.kiosk_id)
+                if sid is not None:
+                    await self.emit("media.restart", self._restart(session, "media_failed"), to=sid, namespace="/kiosk")
 
     async def _room_lost(self, agent: Agent) -> None:
         """The room's media process died and was replaced: everyone in it connects media again."""
-        await self.push_room(agent)  # the new process learns the routing
+        sessions = [self.sessions[s] for s in agent.sessions]
+        async with self._lock:
+            for session in sessions:
+                if not session.ended:
+                    self._new_attempt(session, "media", "media_restarted")
+        await self.push_room(agent)  # the new process learns the routing; booths are told the new attempt
         if agent.sid is not None:
             await self.emit("media.restart", {"reason": "media_restarted"}, to=agent.sid, namespace="/agent")
-        for session_id in agent.sessions:
-            session = self.sessions[session_id]
-            if session.state == "active":
-                async with self._lock:
-                    self._move(session, "connecting", "media", "media_restarted")
+        for session in sessions:
             sid = self.kiosk_sids.get(session.kiosk_id)
-            if sid is not None:
-                await self.emit("media.restart", {"session_id": session_id, "reason": "media_restarted"}, to=sid, namespace="/kiosk")
-            self._start_grace(session_id)
+            if sid is not None and not session.ended:
+                await self.emit("media.restart", self._restart(session, "media_restarted"), to=sid, namespace="/kiosk")
+            self._start_grace(session.session_id)
+
+    @staticmethod
+    def _restart(session: Session, reason: str) -> dict:
+        """``media.restart`` for a booth: the same attempt its ``session.state`` already announced."""
+        return {"session_id": session.session_id, "reason": reason, "attempt": session.attempt}
 
     # -- dispatching ---------------------------------------------------------------
 
@@ -487,6 +520,7 @@ class Hub:
                 session.tile = tile + 1
                 session.preferred_agent = None
                 self._move(session, "assigned", "dispatcher", f"{agent_id}, tile {tile + 1}")
+                self._new_attempt(session, "dispatcher", "assigned")
                 agent.tiles[tile] = session.session_id
                 agent.last_assigned_at = time.monotonic()
                 self.queues.remove(session.session_id)
@@ -552,6 +586,7 @@ class Hub:
     async def push_room(self, agent: Agent) -> None:
         """Send the room's routing state to the router and tell its people."""
         agent.focus &= set(agent.sessions)
+        self._store_talk_set(agent)
         state = RoomState(
             agent=agent.agent_id if agent.sid is not None else None,
             tiles=tuple(agent.tiles),
@@ -565,12 +600,26 @@ class Hub:
             await self.tell_branch(branch)  # talking / on hold shows on the officer's console
         await self._changed()
 
+    def _store_talk_set(self, agent: Agent) -> None:
+        """Store who is in the agent's talk set (before anyone is told), so a restart keeps it."""
+        for session_id in agent.sessions:
+            session = self.sessions[session_id]
+            talking = session_id in agent.focus and session.state in WITH_AGENT
+            if session.talking != talking:
+                session.talking = talking
+                self.storage.save(session, session.state, f"agent:{agent.agent_id}", None)
+
+    async def _tell_screen(self, event: str, view: dict, sid: str, namespace: str) -> None:
+        """Send ``view`` unless it is exactly what this screen was last sent for ``event``."""
+        if self._told.is_news(namespace, sid, event, view):
+            await self.emit(event, view, to=sid, namespace=namespace)
+
     async def tell_kiosk(self, session: Session) -> None:
         sid = self.kiosk_sids.get(session.kiosk_id)
         if sid is None:
             return
         view = views.kiosk_view(self, session)
-        await self.emit("session.state", view, to=sid, namespace="/kiosk")
+        await self._tell_screen("session.state", view, sid, "/kiosk")
         if view["state"] in ("talking", "on_hold"):
             level = "full" if view["state"] == "talking" else "thumbnail"
             if self._kiosk_quality.get(session.session_id) != level:
@@ -586,11 +635,12 @@ class Hub:
 
     async def tell_agent(self, agent: Agent) -> None:
         if agent.sid is not None:
-            await self.emit("room.state", views.room_view(self, agent), to=agent.sid, namespace="/agent")
+            await self._tell_screen("room.state", views.room_view(self, agent), agent.sid, "/agent")
 
     async def tell_colleagues(self, agent: Agent | None = None) -> None:
         """Refresh other agents' consoles: their transfer targets (free slots) changed."""
-        for other in self.agents.values():
+        # A snapshot: agents sign in while this awaits each send (shift start).
+        for other in list(self.agents.values()):
             if other is not agent and other.sid is not None:
                 await self.tell_agent(other)
 

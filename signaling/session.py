@@ -27,6 +27,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 ENDED = frozenset({"wrap_up", "closed", "cancelled", "abandoned", "failed"})
 
+#: States in which the session has an agent (and may be in the agent's talk set).
+WITH_AGENT = frozenset({"assigned", "connecting", "active"})
+
 
 class IllegalTransition(ValueError):
     """A state change the state machine does not allow."""
@@ -56,6 +59,12 @@ class Session:
     rating: int | None = None
     #: A named agent this session was transferred to (not stored).
     preferred_agent: str | None = None
+    #: In its agent's talk set (stored: a restart brings it back talking).
+    talking: bool = False
+    #: Media attempt: one more each time the session enters ``connecting`` and
+    #: its booth must offer a new peer connection (not stored; see
+    #: docs/protocol.md, "When a booth offers").
+    attempt: int = 0
 
     def can_move(self, new_state: str) -> bool:
         return new_state in TRANSITIONS.get(self.state, frozenset())

@@ -57,6 +57,8 @@ def kiosk_view(hub: "Hub", session: Session) -> dict:
         "eta_seconds": eta,
         "agent": {"id": agent.agent_id, "name": agent.identity.name} if agent else None,
         "reason": session.reason if session.ended else None,
+        # One more each time the booth must offer a new peer connection (docs/protocol.md).
+        "attempt": session.attempt,
     }
 
 

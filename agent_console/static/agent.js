@@ -435,6 +435,8 @@ function connectSocket() {
   });
   socket.on("room.state", onRoomState);
   socket.on("room.levels", onLevels);
+  // The room's media process was replaced: one new peer connection (docs/protocol.md).
+  socket.on("media.restart", (msg) => { note("media.restart", msg); ensureMedia(); });
   attachSelfService(app, i18n, boot);
   socket.on("error", (e) => note("error event", e));
 }

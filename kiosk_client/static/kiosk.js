@@ -13,6 +13,8 @@ const $ = (id) => document.getElementById(id);
 const body = document.body;
 
 const LIVE = new Set(["connecting", "talking", "on_hold", "transferred"]);
+// States in which the booth has, or is getting, a peer connection to its agent.
+const MEDIA = new Set(["connecting", "talking", "on_hold"]);
 const IN_SESSION = new Set(["requesting", "waiting", ...LIVE]);
 const MEDIA_CONSTRAINTS = {
   audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
@@ -33,6 +35,8 @@ const app = {
   pc: null,
   pcGeneration: 0,
   offers: 0,
+  offeredFor: null,       // "session_id#attempt" the current peer connection answers
+  offerLog: [],           // the same key for every media.offer sent (support and tests)
   videoSender: null,
   quality: null,
   socket: null,
@@ -211,14 +215,13 @@ function onSessionState(msg) {
       renderWaiting();
       break;
     case "connecting":
-      setState("connecting");
-      ensureMedia(false);
-      break;
     case "talking":
     case "on_hold":
-    case "transferred":
       setState(msg.state);
-      ensureMedia(false);
+      wantMedia(msg.session_id, msg.attempt);
+      break;
+    case "transferred":
+      setState(msg.state);  // no media until the next agent's attempt
       break;
     case "ended":
       app.reason = msg.reason || null;
@@ -296,16 +299,26 @@ function closePeer() {
 let offering = null;
 let offerAgain = false;
 
-// Make sure a peer connection for the current session exists. `force` builds a
-// new one (reconnect after a dropped socket or a failed transport: aiortc has
-// no ICE restart, the session survives its transport).
-function ensureMedia(force) {
-  if (!app.sessionId || !LIVE.has(app.state)) return;
-  if (!force && app.pc && app.pc.__session === app.sessionId) return;
-  if (offering) { if (force) offerAgain = true; return; }
+// Offer exactly once per media attempt (docs/protocol.md, "When a booth
+// offers"): the server counts one more attempt each time the session enters
+// "connecting" (a new agent, the same agent again, a media restart); repeats
+// of the attempt this peer connection answers change nothing.
+function wantMedia(sessionId, attempt) {
+  const key = `${sessionId}#${attempt ?? 0}`;
+  if (app.offeredFor === key) return;
+  app.offeredFor = key;
+  ensureMedia();
+}
+
+// Build a new peer connection for the current session and offer it (aiortc has
+// no ICE restart: the session survives its transport). One at a time; a call
+// while an offer is on its way makes one more right after it.
+function ensureMedia() {
+  if (!app.sessionId || !MEDIA.has(app.state)) return;
+  if (offering) { offerAgain = true; return; }
   offering = connectMedia().finally(() => {
     offering = null;
-    if (offerAgain) { offerAgain = false; ensureMedia(true); }
+    if (offerAgain) { offerAgain = false; ensureMedia(); }
   });
 }
 
@@ -315,11 +328,13 @@ async function connectMedia() {
     const { stream } = await openDevices();
     app.localStream = stream;
   }
-  if (!app.socketConnected) return;
+  // The socket itself, not app.socketConnected: the state a reconnecting socket
+  // was sent arrives before its "connect" event (socket.io's receive buffer).
+  // Offline now: the next connect's session.state makes the offer.
+  if (!app.socket || !app.socket.connected) return;
   closePeer();
   const generation = ++app.pcGeneration;
   const pc = new RTCPeerConnection(PC_CONFIG);
-  pc.__session = sessionId;
   app.pc = pc;
   const stream = app.localStream || new MediaStream();
   const audioTrack = stream.getAudioTracks()[0] || null;
@@ -338,6 +353,7 @@ async function connectMedia() {
   const sdp = await completeOffer(pc);
   if (generation !== app.pcGeneration) return;
   app.offers += 1;
+  app.offerLog.push(app.offeredFor);
   const ack = await request(app.socket, "media.offer", { session_id: sessionId, sdp });
   note("media.offer", ack.ok, ack.error);
   if (generation !== app.pcGeneration) return;
@@ -353,7 +369,7 @@ async function connectMedia() {
 
 function retryMediaSoon(ms = 1500) {
   clearTimeout(retryMediaSoon.timer);
-  retryMediaSoon.timer = setTimeout(() => ensureMedia(true), ms);
+  retryMediaSoon.timer = setTimeout(() => ensureMedia(), ms);
 }
 
 function onPeerState(pc) {
@@ -366,15 +382,16 @@ function onPeerState(pc) {
     app.everConnected = true;
     app.mediaReconnecting = false;
   } else if (st === "failed") {
+    // Start over for the same attempt (the server ignores the connection this replaces).
     app.mediaReconnecting = true;
-    ensureMedia(true);
+    ensureMedia();
   } else if (st === "disconnected") {
     // Often recovers on its own; if not, start over with a new connection.
     closePeer.disconnectTimer = setTimeout(() => {
       if (app.pc === pc && pc.connectionState !== "connected") {
         app.mediaReconnecting = true;
         updateReconnecting();
-        ensureMedia(true);
+        ensureMedia();
       }
     }, 4000);
   }
@@ -426,12 +443,14 @@ function connectSocket() {
     app.everConnected = true;
     body.dataset.socket = "connected";
     note("socket connect", again);
-    // Back to the same session with a new peer connection.
-    if (app.sessionId && LIVE.has(app.state)) { app.mediaReconnecting = true; ensureMedia(true); }
+    // Back to the same session with a new peer connection: the session.state the
+    // server sends on connect makes the one offer (app.offeredFor was forgotten).
+    if (app.sessionId && MEDIA.has(app.state)) app.mediaReconnecting = true;
     updateReconnecting();
   });
   socket.on("disconnect", (reason) => {
     note("socket disconnect", reason);
+    app.offeredFor = null;
     app.socketConnected = false;
     body.dataset.socket = "disconnected";
     updateReconnecting();

@@ -246,8 +246,8 @@ class Server:
         await self.runner.cleanup()
 
 
-async def start_server(data_dir, reconnect_grace: float = 30.0, clock=None) -> Server:
-    """create_app() with six booths and two agents, served on 127.0.0.1, at ``clock`` (default: TEST_TIME)."""
+async def start_server(data_dir, reconnect_grace: float = 30.0, clock=None, media_workers: int = 0) -> Server:
+    """create_app() with six booths and two agents on 127.0.0.1, at ``clock`` (default: TEST_TIME), media in-process by default."""
     from aiohttp import web
 
     from server.app import create_app
@@ -268,6 +268,7 @@ async def start_server(data_dir, reconnect_grace: float = 30.0, clock=None) -> S
         ice_addresses=["127.0.0.1"],
         reconnect_grace=reconnect_grace,
         clock=clock or RunningClock(TEST_TIME),
+        media_workers=media_workers,
     )
     app = create_app(config)
     runner = web.AppRunner(app)

@@ -1,0 +1,35 @@
+"""What each screen was last told, so that no screen is told the same thing twice in a row.
+
+The hub recomputes a screen's view (a booth's ``session.state``, an agent's
+``room.state``) after every change anywhere near it; many of those changes do
+not change what that screen shows. :class:`LastTold` remembers the last view
+sent to each connection (namespace and socket id) per event, and lets the hub
+send a view only when it differs. A client can therefore act on each
+``session.state`` it receives (docs/protocol.md, "When a booth offers"). A
+new connection (a new socket id) starts with nothing remembered, so it is
+always told its current state.
+"""
+
+from __future__ import annotations
+
+
+class LastTold:
+    """The last payload of each event sent to each connected screen."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], dict[str, dict]] = {}
+
+    def is_news(self, namespace: str, sid: str, event: str, view: dict) -> bool:
+        """True (and remembered) if ``view`` differs from what this screen was last sent for ``event``."""
+        told = self._last.setdefault((namespace, sid), {})
+        if told.get(event) == view:
+            return False
+        told[event] = view
+        return True
+
+    def forget(self, namespace: str, sid: str) -> None:
+        """The connection is gone: a later one with the same id starts afresh."""
+        self._last.pop((namespace, sid), None)
+
+    def __len__(self) -> int:
+        return len(self._last)
