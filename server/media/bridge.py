@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 _SEQ_TS = struct.Struct("!HL")
 _SSRC = struct.Struct("!L")
 _EXT = struct.Struct("!HH")
+_STUN_COOKIE = b"\x21\x12\xa4\x42"
 
 
 # -- sending -----------------------------------------------------------------
@@ -212,3 +213,55 @@ def _read_level(data: bytes, i: int, end: int, level_id: int, source: ReceiverSo
                 source.level = data[i + 1] & 0x7F
             return
         i += 2 + (b & 0x0F)
+
+
+# -- strangers ---------------------------------------------------------------
+
+
+class Strangers:
+    """Datagrams dropped at a connection's ICE sockets because no peer of it sent them."""
+
+    def __init__(self) -> None:
+        self.dropped = 0
+
+
+def guard_sockets(transport) -> Strangers:
+    """Drop, at the socket, every datagram that is not STUN from an address that is no remote candidate.
+
+    aioice hands any non-STUN datagram, whoever sent it, to the DTLS
+    transport (a queue, a DTLS or SRTP attempt each). Only the peer's
+    candidates (from its offer, or learnt from a STUN check that carried
+    the right credentials) may send DTLS, SRTP and SRTCP. STUN still goes to
+    aioice, which checks the credentials itself (RFC 7983 tells them apart by
+    the first byte). The peer's own packets cost one set lookup more.
+    """
+    connection = transport.transport._connection
+    strangers = Strangers()
+    known: set[tuple] = set()
+    counted = -1
+
+    def refresh() -> None:
+        nonlocal known, counted
+        candidates = connection._remote_candidates
+        counted = len(candidates)
+        known = {(c._network_host, c.port) for c in candidates} | {(c.host, c.port) for c in candidates}
+
+    for protocol in connection._protocols:
+        original = protocol.datagram_received
+
+        def datagram_received(data, addr, original=original) -> None:
+            if addr in known:
+                original(data, addr)
+                return
+            if len(connection._remote_candidates) != counted:
+                refresh()
+                if (addr[0], addr[1]) in known:
+                    original(data, addr)
+                    return
+            if len(data) >= 20 and data[0] < 4 and data[4:8] == _STUN_COOKIE:  # aioice authenticates STUN
+                original(data, addr)
+                return
+            strangers.dropped += 1
+
+        protocol.datagram_received = datagram_received
+    return strangers

@@ -99,6 +99,8 @@ class Peer:
         self.video_in: ReceiverSource | None = None
         self.audio_out: Consumer | None = None
         self.video_out: list[Consumer] = []
+        #: Datagrams from strangers dropped at this connection's sockets.
+        self.strangers = bridge.Strangers()
         self.state = "new"
         self.ice_addresses = ice_addresses
         self._on_state = on_state
@@ -188,6 +190,7 @@ class Peer:
                 else:
                     self.video_out.append(consumer)
         bridge.fast_receive_path(transport, by_ssrc)
+        self.strangers = bridge.guard_sockets(transport)
 
     def consumers(self) -> list[Consumer]:
         return ([self.audio_out] if self.audio_out else []) + self.video_out
