@@ -3,7 +3,8 @@
 Run as a separate process (``python tests/stranger_flood.py JSON``), so the
 flood competes for the CPU as an outside sender would and does not share the
 server's event loop. JSON: ``{"ports": [...], "per_port": N, "seconds": S,
-"ufrags": {port: server ufrag}, "ssrcs": [...]}``; loopback only. Prints one
+"ufrags": {port: server ufrag}, "ssrcs": [...], "kinds": [...]}`` (kinds:
+default all); loopback only. Prints one
 JSON line: how many datagrams of each kind were sent, and how many answers
 came back. Written from the RFCs, without Lapak's or aioice's code.
 """
@@ -77,6 +78,8 @@ def main() -> None:
         "srtcp_wrong_key": lambda: srtcp(ssrcs),
         "dtls_foreign": dtls,
     }
+    if args.get("kinds"):
+        kinds = {k: v for k, v in kinds.items() if k in args["kinds"]}
     sent = {k: 0 for k in kinds}
     answers = 0
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
