@@ -165,3 +165,12 @@ async def test_a_peers_sender_report_for_its_stream_is_noted_and_still_reaches_a
     await receiver._handle_rtcp_packet(packet)
     assert receiver.rtcp == [packet]
     assert src.timing == ((N, 9, clock.now) if noted else None)
+
+
+def test_the_bridge_finds_what_it_needs_in_aiortc_and_aioice(monkeypatch):
+    bridge.check_compatibility()
+    from aiortc.rtcrtpsender import RTCRtpSender
+
+    monkeypatch.delattr(RTCRtpSender, "_send_rtcp")
+    with pytest.raises(RuntimeError, match="RTCRtpSender._send_rtcp"):
+        bridge.check_compatibility()

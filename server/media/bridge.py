@@ -14,7 +14,9 @@ here as a plain callable or a replaced handler:
   and hands the recipient's NACKs and keyframe requests to the consumer;
 - :func:`guard_sockets`: the ICE sockets drop datagrams from strangers.
 
-``pyproject.toml`` pins aiortc to 1.16.x for this module's sake.
+``pyproject.toml`` pins aiortc to 1.16.x for this module's sake, and
+:func:`check_compatibility` (run when a router starts) fails early and
+clearly if what it replaces is not there.
 """
 
 from __future__ import annotations
@@ -43,6 +45,30 @@ _SEQ_TS = struct.Struct("!HL")
 _SSRC = struct.Struct("!L")
 _EXT = struct.Struct("!HH")
 _STUN_COOKIE = b"\x21\x12\xa4\x42"
+
+
+#: (class, method) pairs this module replaces or calls on instances.
+_NEEDED = (
+    ("aiortc.rtcrtpsender:RTCRtpSender", ("_send_rtcp", "_handle_rtcp_packet", "_run_rtcp")),
+    ("aiortc.rtcrtpreceiver:RTCRtpReceiver", ("_handle_rtp_packet", "_handle_rtcp_packet")),
+    ("aiortc.rtcdtlstransport:RTCDtlsTransport", ("_handle_rtp_data", "_send_rtp")),
+    ("aiortc.rtp:HeaderExtensionsMap", ("set", "configure")),
+    ("aioice.ice:StunProtocol", ("datagram_received",)),
+    ("aioice.ice:Connection", ("request_received", "check_incoming")),
+)
+
+
+def check_compatibility() -> None:
+    """Raise ``RuntimeError`` naming what is missing if aiortc/aioice changed under the router."""
+    import importlib
+
+    missing = []
+    for path, names in _NEEDED:
+        module, _, name = path.partition(":")
+        cls = getattr(importlib.import_module(module), name, None)
+        missing += [f"{path}.{n}" for n in names if cls is None or not hasattr(cls, n)]
+    if missing:
+        raise RuntimeError(f"aiortc/aioice lack what the media router needs: {', '.join(missing)}")
 
 
 # -- sending -----------------------------------------------------------------
