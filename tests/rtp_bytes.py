@@ -70,13 +70,14 @@ def consumer(kind: str, wire: Wire, clock: Clock) -> Consumer:
 
 
 def receiver_source(kind: str, clock: Clock, plis: list[int], timers: list | None = None) -> ReceiverSource:
+    """A peer's stream whose PLIs go to ``plis`` and whose deferred requests wait in ``timers``."""
+    timers = [] if timers is None else timers
+
     def call_later(delay, callback):
         timers.append((delay, callback))
         return _Handle()
 
-    return ReceiverSource(
-        f"peer:{kind}", kind, {100}, plis.append, clock=clock, call_later=call_later if timers is not None else None
-    )
+    return ReceiverSource(f"peer:{kind}", kind, {100}, plis.append, clock=clock, call_later=call_later)
 
 
 class _Handle:

@@ -99,6 +99,7 @@ async def test_a_member_switched_to_focus_gets_a_decodable_keyframe_first(room):
     # Everyone gets the agent's video afresh once, then everyone is held.
     await agent.focus([])
     await until(lambda: all(k.state == "on_hold" for k in kiosks), 5, "all on hold")
+    await asyncio.sleep(0.5)  # frames go by unseen: the next video each gets is a fresh start
     before = [len(k.video_starts.starts) for k in kiosks]
     await agent.focus_all()
     await until(lambda: all(len(k.video_starts.starts) > n for k, n in zip(kiosks, before)), 5, "agent video at all")
