@@ -15,6 +15,7 @@ from aiortc import RTCSessionDescription
 
 from kiosk_client.client import SignalingClient, new_peer_connection, until
 from kiosk_client.synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
+from kiosk_client.video_starts import VideoStarts, watch
 from server.media.ice import use_host_addresses
 from server.media.matrix import MAX_KIOSKS
 
@@ -53,6 +54,8 @@ class HeadlessAgent(SignalingClient):
         self.levels: dict[str, float] = {}
         self.audio = AudioProbe()
         self.tiles = [VideoProbe() for _ in range(MAX_KIOSKS)]
+        #: Per tile: every fresh start of its video, and whether it was a keyframe.
+        self.tile_starts = [VideoStarts() for _ in range(MAX_KIOSKS)]
         self._tasks: list[asyncio.Task] = []
         self._register()
 
@@ -103,6 +106,8 @@ class HeadlessAgent(SignalingClient):
         for _ in range(MAX_KIOSKS):
             pc.addTransceiver("video", direction="recvonly")
         transceivers = pc.getTransceivers()
+        for t, starts in zip(transceivers[2:], self.tile_starts):
+            watch(t.receiver, starts)
 
         @pc.on("track")
         def on_track(track) -> None:

@@ -24,7 +24,10 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
     ("recvfrom (socket receive)", ("_read_ready (asyncio/selector_events.py",)),
     ("RtpPacket parse/serialize", ("aiortc/rtp.py",)),
     ("STUN check of every datagram (aioice)", ("aioice/stun.py",)),
-    ("our forward()/emit() (server/media/streams.py, vp8.py)", ("server/media/streams.py", "server/media/vp8.py")),
+    (
+        "our forward()/emit() (server/media/streams.py, receive.py, bridge.py, vp8.py)",
+        ("server/media/streams.py", "server/media/receive.py", "server/media/bridge.py", "server/media/vp8.py"),
+    ),
     ("server-made audio (hold loop, mixer)", ("server/media/audio.py",)),
     ("aiortc RTCP (reports, NACK, PLI)", ("rtcrtpsender.py", "rtcrtpreceiver.py")),
     ("aiortc/aioice datagram path (DTLS transport, ICE)", ("aiortc/", "aioice/")),

@@ -20,7 +20,6 @@ import time
 from aiortc.codecs.opus import OpusDecoder, OpusEncoder
 from aiortc.codecs.vpx import Vp8Decoder, Vp8Encoder, vp8_depayload
 from aiortc.jitterbuffer import JitterFrame
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket, RtpPacket
 
 from server.media.peer import Peer
 from server.media.streams import NACK_HISTORY, Consumer
@@ -52,17 +51,20 @@ class TranscodingConsumer(Consumer):
             self._force_keyframe = True
         super().set_source(source)
 
-    def request_keyframe_out(self) -> None:
+    def keyframe_requested(self) -> None:
+        """Our own encoder answers the recipient's keyframe request."""
         self._force_keyframe = True
 
     def forward(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
+        if self._send is None and self._open() is None:
+            return
         if self._waiting_keyframe:
             if not starts_keyframe(payload):
                 self.dropped_waiting_keyframe += 1
                 return
             self._waiting_keyframe = False
         if self._resync:
-            self._sync(seq, ts)
+            self._sync(seq, ts, self._clock())
         out_ts = (ts + self._ts_offset) & 0xFFFFFFFF
         if self.kind == "audio":
             self._audio(payload, out_ts)
@@ -109,57 +111,32 @@ class TranscodingConsumer(Consumer):
                 self._emit_out(p, out_ts, False)
 
     def _emit_out(self, payload: bytes, out_ts: int, marker: bool) -> None:
-        if self._sendto is None and not self._ready():
+        send = self._send
+        if send is None:
             return
-        packet = RtpPacket(
-            payload_type=self.payload_type, marker=int(marker), sequence_number=self._out_seq,
-            timestamp=out_ts, ssrc=self.ssrc, payload=payload,
-        )
-        packet.extensions.mid = self.mid
-        data = packet.serialize(self.transport._rtp_header_extensions_map)
+        seq = self._out_seq
+        data = self.pack(int(marker), seq, out_ts, payload)
         self._last_seq = self._out_seq
         self._last_ts = out_ts
         self._out_seq = (self._out_seq + 1) & 0xFFFF
         self.packets += 1
         self.bytes += len(payload)
         if self.kind == "video":
-            self._history[packet.sequence_number % NACK_HISTORY] = (packet.sequence_number, data)
+            self._history[seq % NACK_HISTORY] = (seq, data)
         if self._switched_at is not None:
             if self.on_switched is not None:
                 self.on_switched(self, time.monotonic() - self._switched_at)
             self._switched_at = None
-        self._send(data)
-
-
-def _rtcp_handler(consumer: TranscodingConsumer):
-    """NACKs are answered from history; a keyframe request is answered by our own encoder."""
-
-    async def handle(packet) -> None:
-        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            consumer.retransmit(list(packet.lost))
-        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
-            consumer.request_keyframe_out()
-
-    return handle
+        try:
+            send(data)
+        except Exception:
+            self._send = None
 
 
 class TranscodingPeer(Peer):
     """A peer whose outgoing streams are :class:`TranscodingConsumer` s."""
 
-    def _build_parts(self, transceivers) -> None:
-        super()._build_parts(transceivers)
-        replaced = {}
-        for old in self.consumers():
-            new = TranscodingConsumer(old.recipient, old.kind, old.ssrc, old.payload_type, old.mid, old.transport)
-            replaced[id(old)] = new
-        if self.audio_out is not None:
-            self.audio_out = replaced[id(self.audio_out)]
-        self.video_out = [replaced[id(c)] for c in self.video_out]
-        by_mid = {c.mid: c for c in self.consumers()}
-        for t in transceivers:
-            consumer = by_mid.get(t.mid)
-            if consumer is not None:
-                t.sender._handle_rtcp_packet = _rtcp_handler(consumer)  # type: ignore[method-assign]
+    consumer_class = TranscodingConsumer
 
 
 class TranscodingRouter(InstrumentedRouter):

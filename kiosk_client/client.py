@@ -20,6 +20,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from server.media.ice import use_host_addresses
 
 from .synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
+from .video_starts import VideoStarts, watch
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ class HeadlessKiosk(SignalingClient):
         self.audio = AudioProbe()
         self.video = VideoProbe()
         self.camera: PatternTrack | None = None
-        self.first_video_packet_keyframe: bool | None = None
+        #: Every fresh start of the agent's video we received, and whether it was a keyframe.
+        self.video_starts = VideoStarts()
         self.help_answered = 0
         self._tasks: list[asyncio.Task] = []
         self._media_lock = asyncio.Lock()
@@ -212,26 +214,12 @@ class HeadlessKiosk(SignalingClient):
                 self._tasks.append(asyncio.ensure_future(consume(track, probe)))
 
             await pc.setLocalDescription(await pc.createOffer())
-            self._watch_first_video_packet(pc)
+            watch(pc.getTransceivers()[1].receiver, self.video_starts)
             self.offers.append(target)
             ack = await self.call("media.offer", {"session_id": target[0], "sdp": pc.localDescription.sdp})
             if not ack.get("ok"):
                 raise RuntimeError(f"media.offer refused: {ack}")
             await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
-
-    def _watch_first_video_packet(self, pc: RTCPeerConnection) -> None:
-        """Record whether the first video packet we receive starts a keyframe."""
-        from server.media.vp8 import starts_keyframe
-
-        receiver = pc.getTransceivers()[1].receiver
-        original = receiver._handle_rtp_packet
-
-        async def handle(packet, arrival_time_ms):
-            if self.first_video_packet_keyframe is None and packet.payload:
-                self.first_video_packet_keyframe = starts_keyframe(packet.payload)
-            await original(packet, arrival_time_ms)
-
-        receiver._handle_rtp_packet = handle
 
     async def reconnect(self) -> None:
         """Come back after a drop: a new socket, then a new peer connection for the same session.

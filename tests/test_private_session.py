@@ -96,18 +96,30 @@ async def test_talk_to_all_mixes_for_the_agent_and_keeps_members_apart(room):
 
 async def test_a_member_switched_to_focus_gets_a_decodable_keyframe_first(room):
     srv, agent, kiosks, decode_errors = room
+    # Everyone gets the agent's video afresh once, then everyone is held.
+    await agent.focus([])
+    await until(lambda: all(k.state == "on_hold" for k in kiosks), 5, "all on hold")
+    await asyncio.sleep(0.5)  # frames go by unseen: the next video each gets is a fresh start
+    before = [len(k.video_starts.starts) for k in kiosks]
+    await agent.focus_all()
+    await until(lambda: all(len(k.video_starts.starts) > n for k, n in zip(kiosks, before)), 5, "agent video at all")
     await agent.focus([])
     await until(lambda: all(k.state == "on_hold" for k in kiosks), 5, "all on hold")
     await asyncio.sleep(0.5)
     target = kiosks[5]
     target.video.reset()
     frames_before = target.video.frames
+    starts_before = len(target.video_starts.starts)
     await agent.focus([target.session_id])
     await until(lambda: target.video.frames > frames_before, 5, "first frame after focus")
-    # Every kiosk's first video packet, on every switch so far, started a keyframe,
-    # and no peer in this room failed to decode a frame.
-    assert all(k.first_video_packet_keyframe for k in kiosks if k.first_video_packet_keyframe is not None)
-    assert target.first_video_packet_keyframe is True
+    assert len(target.video_starts.starts) == starts_before + 1
+    # Every fresh start of video at every peer in this room so far (every connection,
+    # every switch) began with a keyframe, and no peer failed to decode a frame.
+    for k in kiosks:
+        assert k.video_starts.starts and not k.video_starts.bad, f"{k.token}: {k.video_starts.starts}"
+        assert k.video_starts.torn == 0
+    for tile in agent.tile_starts:
+        assert tile.starts and not tile.bad and tile.torn == 0, tile.starts
     assert decode_errors.count == 0
     assert target.video.last_pattern == 0
 

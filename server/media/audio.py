@@ -4,15 +4,23 @@ Audio is the only media the router ever decodes, and only where it must:
 when the agent talks to several members at once, their voices are decoded,
 mixed with numpy and encoded once. Hold audio is encoded once at start-up and
 looped as ready-made packets.
+
+Both are sources the server makes itself, so their sender reports map RTP
+timestamps to the server's own wall clock: each packet's timestamp is noted
+with the time it was made (``wall``, ``clock``: injected for tests).
 """
 
 from __future__ import annotations
 
 import fractions
+import time
 from collections import deque
+from collections.abc import Callable
 
 import av
 import numpy as np
+
+from .rtcp import ntp_from_unix
 from .streams import Source
 
 SAMPLE_RATE = 48000
@@ -94,27 +102,46 @@ def encode_loop(pcm: np.ndarray) -> list[bytes]:
     return payloads
 
 
-class LoopSource(Source):
-    """A server-made audio source that emits ready-made Opus payloads on each tick."""
+class ServerSource(Source):
+    """An audio source the server makes, clocked by the server's own wall clock."""
 
-    def __init__(self, name: str, payloads: list[bytes]) -> None:
+    def __init__(
+        self,
+        name: str,
+        wall: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(name, "audio")
-        self._payloads = payloads
-        self._index = 0
+        self._wall = wall
+        self._clock = clock
         self._seq = 0
         self._ts = 0
+
+    def _emit_next(self, payload: bytes) -> None:
+        """Emit the next packet, stamped now, and note the time that goes with its timestamp."""
+        self.timing = (ntp_from_unix(self._wall()), self._ts, self._clock())
+        self.emit(payload, 0, self._seq, self._ts)
+        self._seq = (self._seq + 1) & 0xFFFF
+        self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
+
+
+class LoopSource(ServerSource):
+    """A server-made audio source that emits ready-made Opus payloads on each tick."""
+
+    def __init__(self, name: str, payloads: list[bytes], **clocks) -> None:
+        super().__init__(name, **clocks)
+        self._payloads = payloads
+        self._index = 0
 
     def tick(self) -> None:
         if not self.consumers:
             return
         payload = self._payloads[self._index]
         self._index = (self._index + 1) % len(self._payloads)
-        self.emit(payload, 0, self._seq, self._ts)
-        self._seq = (self._seq + 1) & 0xFFFF
-        self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
+        self._emit_next(payload)
 
 
-class Mixer(Source):
+class Mixer(ServerSource):
     """Mixes the voices of several members into one stream for their agent.
 
     Inputs are attached by the router (``set_inputs``) with their gains; each
@@ -125,12 +152,10 @@ class Mixer(Source):
 
     MAX_QUEUED = 6
 
-    def __init__(self, name: str) -> None:
-        super().__init__(name, "audio")
+    def __init__(self, name: str, **clocks) -> None:
+        super().__init__(name, **clocks)
         self._inputs: dict[str, tuple[float, OpusDecoder, deque]] = {}
         self._encoder: OpusEncoder | None = None
-        self._seq = 0
-        self._ts = 0
 
     def set_inputs(self, gains: dict[str, float]) -> dict[str, "callable"]:
         """Replace the inputs; returns, per new input, the sink to feed payloads into."""
@@ -172,6 +197,4 @@ class Mixer(Source):
             self._encoder = OpusEncoder(bitrate=48000)
         pcm16 = np.clip(mix, -32768, 32767).astype(np.int16)
         for payload in self._encoder.encode(pcm16):
-            self.emit(payload, 0, self._seq, self._ts)
-            self._seq = (self._seq + 1) & 0xFFFF
-            self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
+            self._emit_next(payload)

@@ -4,8 +4,9 @@
 is the one its role must use (see ``docs/protocol.md``), restricts codecs to
 VP8 and Opus (the router forwards encoded media, so everyone must speak the
 same codecs), and exposes the connection as router parts: a
-:class:`~server.media.streams.ReceiverSource` per incoming stream and a
-:class:`~server.media.streams.Consumer` per outgoing stream.
+:class:`~server.media.receive.ReceiverSource` per incoming stream and a
+:class:`~server.media.streams.Consumer` per outgoing stream, wired to the
+connection through :mod:`server.media.bridge`.
 """
 
 from __future__ import annotations
@@ -20,17 +21,13 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy
-from aiortc.rtp import (
-    RTCP_PSFB_FIR,
-    RTCP_PSFB_PLI,
-    RTCP_RTPFB_NACK,
-    RtcpPsfbPacket,
-    RtcpRtpfbPacket,
-)
 
+from . import bridge
 from .ice import use_host_addresses
 from .matrix import MAX_KIOSKS
-from .streams import Consumer, ReceiverSource, fast_receive_path
+from .receive import ReceiverSource
+from .rtcp import picture_loss
+from .streams import Consumer
 
 KIOSK = "kiosk"
 AGENT = "agent"
@@ -81,6 +78,9 @@ class Peer:
     agent, ``video_out`` has one consumer per tile).
     """
 
+    #: The class of the outgoing streams (a benchmark swaps in a transcoding one).
+    consumer_class: type[Consumer] = Consumer
+
     def __init__(
         self,
         peer_id: str,
@@ -99,6 +99,8 @@ class Peer:
         self.video_in: ReceiverSource | None = None
         self.audio_out: Consumer | None = None
         self.video_out: list[Consumer] = []
+        #: Datagrams from strangers dropped at this connection's sockets.
+        self.strangers = bridge.Strangers()
         self.state = "new"
         self.ice_addresses = ice_addresses
         self._on_state = on_state
@@ -153,34 +155,42 @@ class Peer:
 
     def _build_parts(self, transceivers) -> None:
         by_ssrc: dict[int, ReceiverSource] = {}
-        for index, t in enumerate(transceivers):
+        if not transceivers:
+            return
+        # max-bundle: one transport carries every m-line
+        transport = transceivers[0].receiver.transport
+        send_rtcp = bridge.rtcp_path(transport)
+        for t in transceivers:
             pt = t._codecs[0].payloadType
             if t._offerDirection in ("recvonly", "sendrecv"):
-                source = ReceiverSource(
-                    f"{self.peer_id}:{t.kind}", t.kind, t.receiver, payload_types={pt}
-                )
+                rtcp_ssrc = t.sender._ssrc  # what aiortc's receiver signs its own RTCP with
+
+                def send_pli(media_ssrc: int, rtcp_ssrc: int = rtcp_ssrc) -> None:
+                    send_rtcp(picture_loss(rtcp_ssrc, media_ssrc))
+
+                source = ReceiverSource(f"{self.peer_id}:{t.kind}", t.kind, {pt}, send_pli)
                 source.on_ssrc = lambda ssrc, src: by_ssrc.__setitem__(ssrc, src)
+                bridge.tap_receiver(t.receiver, source)
                 if t.kind == "audio":
                     self.audio_in = source
                 else:
                     self.video_in = source
             if t._offerDirection in ("sendonly", "sendrecv"):
-                consumer = Consumer(
+                consumer = self.consumer_class(
                     recipient=self.peer_id,
                     kind=t.kind,
                     ssrc=t.sender._ssrc,
                     payload_type=pt,
-                    mid=t.mid,
-                    transport=t.sender.transport,
+                    connect=bridge.rtp_path(t.sender.transport, t.mid),
                 )
-                t.sender._handle_rtcp_packet = _rtcp_handler(consumer)  # type: ignore[method-assign]
+                bridge.take_feedback(t.sender, consumer)
+                bridge.own_sender_reports(t.sender, consumer.sender_report, send_rtcp)
                 if t.kind == "audio":
                     self.audio_out = consumer
                 else:
                     self.video_out.append(consumer)
-        if transceivers:  # max-bundle: one transport carries every m-line
-            transport = transceivers[0].receiver.transport
-            transport._handle_rtp_data = fast_receive_path(transport, by_ssrc)
+        bridge.fast_receive_path(transport, by_ssrc)
+        self.strangers = bridge.guard_sockets(transport)
 
     def consumers(self) -> list[Consumer]:
         return ([self.audio_out] if self.audio_out else []) + self.video_out
@@ -197,15 +207,3 @@ class Peer:
 def _reverse(direction: str) -> str:
     return {"sendonly": "recvonly", "recvonly": "sendonly"}.get(direction, direction)
 
-
-def _rtcp_handler(consumer: Consumer):
-    """RTCP from the recipient about a stream we send: NACKs and keyframe requests."""
-
-    async def handle(packet) -> None:
-        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            consumer.retransmit(list(packet.lost))
-        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
-            if consumer.source is not None:
-                consumer.source.request_keyframe()
-
-    return handle

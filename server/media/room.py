@@ -200,6 +200,7 @@ class Room:
             peers[peer_id] = {
                 "role": peer.role,
                 "state": peer.state,
+                "strangers_dropped": peer.strangers.dropped,
                 "in": {
                     s.kind: {"packets": s.packets, "frames": s.frames, "bytes": s.bytes}
                     for s in (peer.audio_in, peer.video_in)

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from . import bridge
 from .audio import FRAME_SAMPLES, SAMPLE_RATE, LoopSource, encode_loop, hold_melody
 from .matrix import HOLD, RoomState
 from .peer import Peer
@@ -38,6 +39,7 @@ class Router:
     peer_class: type[Peer] = Peer
 
     def __init__(self, on_event: EventSink | None = None, ice_addresses: list[str] | None = None) -> None:
+        bridge.check_compatibility()
         self.rooms: dict[str, Room] = {}
         #: Addresses offered to peers as ICE candidates (None: the process default).
         self.ice_addresses = ice_addresses

@@ -1,43 +1,44 @@
 """Producers and consumers: the mechanics of moving RTP through the router.
 
 A :class:`Source` is one stream coming into the router (mediasoup calls it a
-producer): a peer's microphone or camera, the hold-audio loop, or an agent's
-mix. A :class:`Consumer` is one stream leaving the router towards one
-recipient, bound to an aiortc ``RTCRtpSender`` whose SSRC, payload type and
-sequence space it owns. The router attaches consumers to sources as the
-routing matrix says; packets then flow source → consumers with no decoding,
-no jitter buffer and no re-packetisation: the consumer only rewrites SSRC,
-payload type, sequence number and timestamp so that a recipient sees one
-continuous stream even when its source changes.
+producer): a peer's microphone or camera (:mod:`server.media.receive`), the
+hold-audio loop, or an agent's mix. A :class:`Consumer` is one stream leaving
+the router towards one recipient, with the SSRC, payload type and sequence
+space of one of the recipient's m-lines. The router attaches consumers to
+sources as the routing matrix says; packets then flow source → consumers
+with no decoding, no jitter buffer and no re-packetisation: the consumer only
+rewrites SSRC, payload type, sequence number and timestamp so that a
+recipient sees one continuous stream even when its source changes.
 
-This is the product's hot path, so it stays below aiortc's objects where
-that pays: a consumer packs the 12-byte RTP header (plus its constant ``mid``
-extension) itself, encrypts with the transport's SRTP session and hands the
-datagram straight to the nominated ICE pair's socket, synchronously. One
-packet in costs one ``sendto`` per recipient and no coroutine switches.
+This is the product's hot path. A consumer knows nothing of aiortc: it packs
+the 12-byte RTP header (plus the recipient's constant header-extension block)
+itself and hands the datagram to a plain ``send(bytes)`` callable, which
+:mod:`server.media.bridge` makes from the recipient's SRTP session and ICE
+socket. One packet in costs one ``sendto`` per recipient and no coroutine
+switches. Because everything comes in as callables (the send path, the
+clock), the rewriting is tested byte by byte without a peer connection
+(``tests/test_rtp_rewrite.py``).
 
-Keyframe gating: a video consumer that gets a new source forwards nothing
-until the first packet of a keyframe arrives, and asks the source for one
-(RTCP PLI). A recipient never sees a frame it cannot decode.
+Keyframe gating: a video consumer forwards nothing until the first packet of
+a keyframe arrives, and asks its source for one (RTCP PLI), whenever its
+stream starts afresh: a new source, a gap bridged upstream, and a send path
+that has just (re)opened, that is a new peer connection coming up. A
+recipient never sees a frame it cannot decode.
+
+Sender reports: a consumer reports what it sent (packets, payload octets) and
+maps its own RTP timestamps to wall-clock (NTP) time with its source's
+mapping (:attr:`Source.timing`), shifted by its timestamp offset.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import struct
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from aiortc.rtp import HeaderExtensions, RtpPacket
-
+from .rtcp import sender_report
 from .vp8 import starts_keyframe
-
-if TYPE_CHECKING:  # pragma: no cover
-    from aiortc.rtcdtlstransport import RTCDtlsTransport
-
-logger = logging.getLogger(__name__)
 
 CLOCK_RATE = {"audio": 48000, "video": 90000}
 
@@ -50,6 +51,13 @@ KEYFRAME_REQUEST_INTERVAL = 0.25
 KEYFRAME_RETRY = 1.0
 
 _HEADER = struct.Struct("!BBHLL")
+
+Send = Callable[[bytes], None]
+#: Opens a consumer's send path: ``(send, header extension block)`` once the
+#: recipient's transport can carry media, else ``None``.
+Connect = Callable[[], "tuple[Send, bytes] | None"]
+#: (64-bit NTP time, RTP timestamp, local clock reading) that belong together.
+Timing = tuple[int, int, float]
 
 
 class Sink(Protocol):
@@ -68,6 +76,10 @@ class Source:
         self.packets = 0
         self.frames = 0
         self.bytes = 0
+        #: Which wall-clock time goes with which of this source's RTP
+        #: timestamps, and when (local clock) that was learnt: from the
+        #: sender's RTCP sender reports, or the server's clock for server-made audio.
+        self.timing: Timing | None = None
 
     def attach(self, consumer: Sink) -> None:
         if consumer not in self.consumers:
@@ -95,10 +107,11 @@ class Source:
 
 
 class Consumer:
-    """One outbound stream to a recipient, bound to one ``RTCRtpSender``.
+    """One outbound stream to a recipient: one SSRC, one payload type, one sequence space.
 
-    ``transport`` is the recipient's DTLS transport; ``mid`` the m-line the
-    packets belong to; ``payload_type`` the recipient's negotiated one.
+    ``connect`` opens the send path (see :data:`Connect`); it is called on
+    the first packet and again after a send failed. ``clock`` is the
+    monotonic clock (seconds) that timestamps gaps and sender reports.
     """
 
     def __init__(
@@ -107,18 +120,23 @@ class Consumer:
         kind: str,
         ssrc: int,
         payload_type: int,
-        mid: str | None,
-        transport: "RTCDtlsTransport",
+        connect: Connect,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.recipient = recipient
         self.kind = kind
         self.ssrc = ssrc
         self.payload_type = payload_type
-        self.mid = mid
-        self.transport = transport
         self.source: Source | None = None
         self.clock_rate = CLOCK_RATE[kind]
-        self._waiting_keyframe = False
+        self._connect = connect
+        self._clock = clock
+        self._send: Send | None = None
+        #: A packet was lost because the path was not open (or a send failed).
+        self._missed = False
+        self._first_byte = 0x80
+        self._extension = b""
+        self._waiting_keyframe = kind == "video"
         self._keyframe_asked = 0.0
         self._resync = True
         self._seq_offset = 0
@@ -127,15 +145,11 @@ class Consumer:
         self._last_ts = 0
         self._last_time = 0.0
         self._history: dict[int, tuple[int, bytes]] = {}
-        # Send path, resolved once the transport is connected (see _ready).
-        self._first_byte = 0x80
-        self._extension = b""
-        self._protect: Callable[[bytes], bytes] | None = None
-        self._sendto: Callable[[bytes, tuple], None] | None = None
-        self._address: tuple | None = None
         self.packets = 0
         self.frames = 0
         self.bytes = 0
+        self.retransmitted = 0
+        self.retransmitted_bytes = 0
         self.dropped_waiting_keyframe = 0
         self.dropped_not_connected = 0
         #: Called with the time of the first packet sent after a source change.
@@ -152,12 +166,10 @@ class Consumer:
             self.source.detach(self)
         self.source = source
         self._resync = True
-        self._switched_at = time.monotonic()
+        self._switched_at = self._clock()
         if source is not None:
             if self.kind == "video":
-                self._waiting_keyframe = True
-                self._keyframe_asked = time.monotonic()
-                source.request_keyframe()
+                self._close_gate()
             source.attach(self)
             if self.kind == "audio":
                 latest = source.latest()
@@ -166,7 +178,8 @@ class Consumer:
 
     def close(self) -> None:
         self.set_source(None)
-        self._sendto = None
+        self._send = None
+        self._connect = lambda: None
 
     def bridge_gap(self) -> None:
         """Packets were lost before they reached the router: start cleanly after the gap.
@@ -178,26 +191,59 @@ class Consumer:
         self._resync = True
         if self.kind == "video":
             self._waiting_keyframe = True
-            self._keyframe_asked = time.monotonic()
+            self._keyframe_asked = self._clock()
+
+    def _close_gate(self) -> None:
+        """Forward no video until a keyframe starts, and ask the source for one."""
+        self._waiting_keyframe = True
+        self._keyframe_asked = self._clock()
+        if self.source is not None:
+            self.source.request_keyframe()
+
+    def _open(self) -> Send | None:
+        """Try to open the send path; a (re)opened video stream starts at a keyframe.
+
+        A keyframe that went by while the path was not open never reached the
+        recipient, so the gate closes again and, if any packet was missed, the
+        source is asked for a new keyframe.
+        """
+        opened = self._connect()
+        if opened is None:
+            return None
+        self._send, self._extension = opened
+        self._first_byte = 0x90 if self._extension else 0x80
+        self._resync = True
+        if self.kind == "video":
+            if self._missed:
+                self._close_gate()
+            else:
+                self._waiting_keyframe = True
+        self._missed = False
+        return self._send
 
     # -- data path ------------------------------------------------------
 
     def forward(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
         """Rewrite one packet of the source into this consumer's stream and send it."""
+        send = self._send
+        if send is None:
+            send = self._open()
+            if send is None:
+                self.dropped_not_connected += 1
+                self._missed = True
+                return
         if self._waiting_keyframe:
             if not starts_keyframe(payload):
                 self.dropped_waiting_keyframe += 1
-                now = time.monotonic()
+                now = self._clock()
                 if self.source is not None and now - self._keyframe_asked > KEYFRAME_RETRY:
                     self._keyframe_asked = now
                     self.source.request_keyframe()
                 return
             self._waiting_keyframe = False
-        if self._sendto is None and not self._ready():
-            self.dropped_not_connected += 1
-            return
+        now = self._clock()
         if self._resync:
-            self._sync(seq, ts)
+            self._sync(seq, ts, now)
         out_seq = (seq + self._seq_offset) & 0xFFFF
         out_ts = (ts + self._ts_offset) & 0xFFFFFFFF
         data = (
@@ -207,7 +253,7 @@ class Consumer:
         )
         self._last_seq = out_seq
         self._last_ts = out_ts
-        self._last_time = time.monotonic()
+        self._last_time = now
         self.packets += 1
         self.bytes += len(payload)
         if self.kind == "video":
@@ -216,39 +262,21 @@ class Consumer:
                 self.frames += 1
         if self._switched_at is not None:
             if self.on_switched is not None:
-                self.on_switched(self, self._last_time - self._switched_at)
+                self.on_switched(self, now - self._switched_at)
             self._switched_at = None
-        self._send(data)
-
-    def _send(self, data: bytes) -> None:
         try:
-            self._sendto(self._protect(data), self._address)  # type: ignore[misc]
-        except Exception:  # socket gone, transport closed: find the path again next time
-            self._sendto = None
+            send(data)
+        except Exception:  # socket gone, transport closed: open the path again next time
+            self._send = None
+            self._missed = True
 
-    def _ready(self) -> bool:
-        """Resolve the send path: SRTP session and the nominated ICE pair's socket."""
-        transport = self.transport
-        srtp = getattr(transport, "_tx_srtp", None)
-        if srtp is None or transport.state != "connected":
-            return False
-        pair = transport.transport._connection._nominated.get(1)
-        if pair is None or pair.protocol.transport is None:
-            return False
-        if self.mid:
-            profile, value = transport._rtp_header_extensions_map.set(HeaderExtensions(mid=self.mid))
-        else:
-            profile, value = 0, b""
-        self._first_byte = 0x90 if value else 0x80
-        self._extension = struct.pack("!HH", profile, len(value) >> 2) + value if value else b""
-        self._protect = srtp.protect
-        self._sendto = pair.protocol.transport.sendto
-        self._address = pair.remote_addr
-        return True
+    def pack(self, marker: int, seq: int, ts: int, payload: bytes) -> bytes:
+        """One RTP packet of this stream, as :meth:`forward` writes it (for other consumers)."""
+        header = _HEADER.pack(self._first_byte, (marker << 7) | self.payload_type, seq, ts, self.ssrc)
+        return header + self._extension + payload
 
-    def _sync(self, seq: int, ts: int) -> None:
+    def _sync(self, seq: int, ts: int, now: float) -> None:
         """Align a new source's numbering to continue this stream seamlessly."""
-        now = time.monotonic()
         if self._last_seq is None:
             self._seq_offset = 0
             self._ts_offset = 0
@@ -258,184 +286,49 @@ class Consumer:
             self._ts_offset = (self._last_ts + elapsed - ts) & 0xFFFFFFFF
         self._resync = False
 
+    def keyframe_requested(self) -> None:
+        """The recipient asked for a keyframe (PLI/FIR): pass it on to the source."""
+        if self.source is not None:
+            self.source.request_keyframe()
+
     def retransmit(self, seqs: list[int]) -> None:
-        """Answer a NACK from the recipient with packets we still hold."""
-        if self._sendto is None and not self._ready():
+        """Answer a NACK from the recipient with packets we still hold, as they were sent."""
+        send = self._send
+        if send is None:
             return
+        header = 12 + len(self._extension)
         for seq in seqs:
             entry = self._history.get(seq % NACK_HISTORY)
             if entry is not None and entry[0] == seq:
-                self._send(entry[1])
+                self.retransmitted += 1
+                self.retransmitted_bytes += len(entry[1]) - header
+                try:
+                    send(entry[1])
+                except Exception:
+                    self._send = None
+                    return
 
+    # -- RTCP -------------------------------------------------------------
 
-class ReceiverSource(Source):
-    """A peer's microphone or camera, tapped from an aiortc ``RTCRtpReceiver``.
+    def sender_report(self) -> bytes | None:
+        """This stream's RTCP sender report now, or ``None`` while there is nothing true to say.
 
-    The receiver's own packet handler (jitter buffer, decoder thread, REMB
-    estimator) is replaced: packets go straight to the consumers.
-    ``pcm_sinks`` also receive every payload (audio only: the mixer and
-    recorders decode what they need).
-    """
-
-    def __init__(
-        self,
-        name: str,
-        kind: str,
-        receiver,
-        payload_types: set[int],
-    ) -> None:
-        super().__init__(name, kind)
-        self.receiver = receiver
-        self.payload_types = payload_types
-        self.media_ssrc: int | None = None
-        self.pcm_sinks: dict[object, Callable[[bytes], None]] = {}
-        self.first_packet_at: float | None = None
-        self._last_keyframe_request = 0.0
-        self._pending_keyframe_request = False
-        self._deferred_request: asyncio.TimerHandle | None = None
-        self.keyframe_requests = 0
-        #: Last audio level the sender reported (RFC 6464 -dBov: 0 loud, 127 silent).
-        self.level = 127
-        self._latest: tuple[bytes, int, int, int] | None = None
-        self._latest_at = 0.0
-        self._last_seq: int | None = None
-        #: Times packets went missing between the sender and the router.
-        self.upstream_gaps = 0
-        receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
-
-    #: Told of the media SSRC once it is known (the peer's fast receive path routes by it).
-    on_ssrc: Callable[[int, "ReceiverSource"], None] | None = None
-
-    async def _on_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        """aiortc's receive path (first packets, before the SSRC is known)."""
-        if packet.payload_type not in self.payload_types or not packet.payload:
-            return  # RTX, padding-only or unknown payload
-        if packet.extensions.audio_level is not None:
-            self.level = packet.extensions.audio_level[1]
-        if self.media_ssrc != packet.ssrc:
-            self.media_ssrc = packet.ssrc
-            if self.first_packet_at is None:
-                self.first_packet_at = time.monotonic()
-            if self.on_ssrc is not None:
-                self.on_ssrc(packet.ssrc, self)
-            if self._pending_keyframe_request:
-                self._pending_keyframe_request = False
-                self.request_keyframe()
-        self.receive(packet.payload, packet.marker, packet.sequence_number, packet.timestamp)
-
-    def receive(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
-        """One media packet from the peer: to the PCM taps, then to every consumer."""
-        last = self._last_seq
-        if last is None:
-            self._last_seq = seq
-        else:
-            gap = (seq - last - 1) & 0xFFFF
-            if gap < 0x8000:  # in order (a late, reordered packet does not move the mark)
-                self._last_seq = seq
-                if gap:
-                    self._gap()
-        if self.kind == "audio":
-            self._latest = (payload, marker, seq, ts)
-            self._latest_at = time.monotonic()
-        if self.pcm_sinks:
-            for sink in list(self.pcm_sinks.values()):
-                sink(payload)
-        self.emit(payload, marker, seq, ts)
-
-    def _gap(self) -> None:
-        self.upstream_gaps += 1
-        for consumer in self.consumers:
-            if isinstance(consumer, Consumer):
-                consumer.bridge_gap()
-        self.request_keyframe()
-
-    def latest(self) -> tuple[bytes, int, int, int] | None:
-        if self._latest is not None and time.monotonic() - self._latest_at < 0.02:
-            return self._latest
-        return None
-
-    def _deferred(self) -> None:
-        self._deferred_request = None
-        self.request_keyframe()
-
-    def request_keyframe(self) -> None:
-        if self.kind != "video":
-            return
-        if self.media_ssrc is None:
-            self._pending_keyframe_request = True
-            return
-        now = time.monotonic()
-        wait = self._last_keyframe_request + KEYFRAME_REQUEST_INTERVAL - now
-        if wait > 0:
-            # Asked very recently: the keyframe may already have gone by before
-            # this new consumer attached, so ask once more when allowed.
-            if self._deferred_request is None:
-                self._deferred_request = asyncio.get_event_loop().call_later(wait, self._deferred)
-            return
-        self._last_keyframe_request = now
-        self.keyframe_requests += 1
-        asyncio.ensure_future(self.receiver._send_rtcp_pli(self.media_ssrc))
-
-    def close(self) -> None:
-        if self._deferred_request is not None:
-            self._deferred_request.cancel()
-            self._deferred_request = None
-        self.pcm_sinks.clear()
-
-
-_SEQ_TS = struct.Struct("!HL")
-_SSRC = struct.Struct("!L")
-_EXT = struct.Struct("!HH")
-
-
-def fast_receive_path(transport, sources: dict[int, ReceiverSource]):
-    """A replacement for the DTLS transport's RTP handler that skips ``RtpPacket``.
-
-    Packets of a known media SSRC are cut into header fields and payload with
-    ``struct`` and handed to their source; anything else (the first packets,
-    RTX, unknown SSRCs) takes aiortc's own path, which teaches ``sources``
-    the SSRC through :attr:`ReceiverSource.on_ssrc`.
-    """
-    slow = transport._handle_rtp_data
-    ids = transport._rtp_header_extensions_map._HeaderExtensionsMap__ids
-
-    async def handle(data: bytes, arrival_time_ms: int) -> None:
-        if len(data) < 12:
-            return
-        source = sources.get(_SSRC.unpack_from(data, 8)[0])
-        if source is None:
-            await slow(data, arrival_time_ms)
-            return
-        second = data[1]
-        if second & 0x7F not in source.payload_types:
-            return
-        first = data[0]
-        offset = 12 + 4 * (first & 0x0F)
-        if first & 0x10:
-            if len(data) < offset + 4:
-                return
-            profile, words = _EXT.unpack_from(data, offset)
-            if profile == 0xBEDE and source.kind == "audio" and ids.audio_level:
-                _read_level(data, offset + 4, min(len(data), offset + 4 + 4 * words), ids.audio_level, source)
-            offset += 4 + 4 * words
-        end = len(data) - (data[-1] if first & 0x20 else 0)
-        if end <= offset:
-            return
-        seq, ts = _SEQ_TS.unpack_from(data, 2)
-        source.receive(data[offset:end], second >> 7, seq, ts)
-
-    return handle
-
-
-def _read_level(data: bytes, i: int, end: int, level_id: int, source: ReceiverSource) -> None:
-    """Find the one-byte audio-level extension (RFC 6464) and note the level."""
-    while i < end:
-        b = data[i]
-        if b == 0:  # padding
-            i += 1
-            continue
-        if b >> 4 == level_id:
-            if i + 1 < end:
-                source.level = data[i + 1] & 0x7F
-            return
-        i += 2 + (b & 0x0F)
+        Counts are what this consumer sent on its SSRC (retransmissions
+        included); the NTP/RTP pair is the source's latest mapping, moved to
+        now by the local clock and into this stream's timestamps by the
+        current offset. Nothing is reported before the first packet, without
+        a source, while a new source or a gap is not yet aligned, or while
+        the source's own mapping is unknown (no sender report from it yet).
+        """
+        source = self.source
+        if source is None or self._resync or self.packets == 0 or source.timing is None:
+            return None
+        ntp, rtp, at = source.timing
+        elapsed = self._clock() - at
+        return sender_report(
+            self.ssrc,
+            ntp + int(elapsed * (1 << 32)),
+            rtp + self._ts_offset + round(elapsed * self.clock_rate),
+            self.packets + self.retransmitted,
+            self.bytes + self.retransmitted_bytes,
+        )

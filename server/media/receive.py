@@ -1,0 +1,150 @@
+"""A peer's microphone or camera as a router source.
+
+A :class:`ReceiverSource` gets the peer's RTP packets already cut into
+payload and header fields (by :mod:`server.media.bridge`, which taps the
+aiortc receiver and transport), notices packets lost on the way to the
+router, notes the sender's reports, and sends keyframe requests through a
+plain ``send_pli(media_ssrc)`` callable, rate-limited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from .streams import KEYFRAME_REQUEST_INTERVAL, Consumer, Source
+
+#: Schedules ``callback`` after ``delay`` seconds; returns something with ``cancel()``.
+CallLater = Callable[[float, Callable[[], None]], asyncio.TimerHandle]
+
+
+class ReceiverSource(Source):
+    """One stream a peer sends to the router.
+
+    ``pcm_sinks`` also receive every payload (audio only: the mixer and
+    recorders decode what they need).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        payload_types: set[int],
+        send_pli: Callable[[int], None],
+        clock: Callable[[], float] = time.monotonic,
+        call_later: CallLater | None = None,
+    ) -> None:
+        super().__init__(name, kind)
+        self.payload_types = payload_types
+        self.media_ssrc: int | None = None
+        self.pcm_sinks: dict[object, Callable[[bytes], None]] = {}
+        self.first_packet_at: float | None = None
+        self._send_pli = send_pli
+        self._clock = clock
+        self._call_later = call_later
+        self._last_keyframe_request: float | None = None
+        self._pending_keyframe_request = False
+        self._deferred_request: asyncio.TimerHandle | None = None
+        self.keyframe_requests = 0
+        #: Last audio level the sender reported (RFC 6464 -dBov: 0 loud, 127 silent).
+        self.level = 127
+        self._latest: tuple[bytes, int, int, int] | None = None
+        self._latest_at = 0.0
+        self._last_seq: int | None = None
+        #: Times packets went missing between the sender and the router.
+        self.upstream_gaps = 0
+        #: Sender reports received from the peer for this stream.
+        self.sender_reports = 0
+
+    #: Told of the media SSRC once it is known (the peer's fast receive path routes by it).
+    on_ssrc: Callable[[int, "ReceiverSource"], None] | None = None
+
+    def learn_ssrc(self, ssrc: int) -> None:
+        """The stream's media SSRC (from its first packets, on aiortc's slow path)."""
+        if self.media_ssrc == ssrc:
+            return
+        self.media_ssrc = ssrc
+        if self.first_packet_at is None:
+            self.first_packet_at = self._clock()
+        if self.on_ssrc is not None:
+            self.on_ssrc(ssrc, self)
+        if self._pending_keyframe_request:
+            self._pending_keyframe_request = False
+            self.request_keyframe()
+
+    def receive(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
+        """One media packet from the peer: to the PCM taps, then to every consumer."""
+        last = self._last_seq
+        if last is None:
+            self._last_seq = seq
+        else:
+            gap = (seq - last - 1) & 0xFFFF
+            if gap < 0x8000:  # in order (a late, reordered packet does not move the mark)
+                self._last_seq = seq
+                if gap:
+                    self._gap()
+        if self.kind == "audio":
+            self._latest = (payload, marker, seq, ts)
+            self._latest_at = self._clock()
+        if self.pcm_sinks:
+            for sink in list(self.pcm_sinks.values()):
+                sink(payload)
+        self.emit(payload, marker, seq, ts)
+
+    def note_sender_report(self, ntp: int, rtp_timestamp: int, packets: int) -> None:
+        """The peer's RTCP sender report for this stream: its wall clock at one of its timestamps.
+
+        A report sent before the sender's first packet (aiortc sends those,
+        with an NTP time of zero) maps nothing and is ignored.
+        """
+        if not packets or not ntp:
+            return
+        self.sender_reports += 1
+        self.timing = (ntp, rtp_timestamp, self._clock())
+
+    def _gap(self) -> None:
+        self.upstream_gaps += 1
+        for consumer in self.consumers:
+            if isinstance(consumer, Consumer):
+                consumer.bridge_gap()
+        self.request_keyframe()
+
+    def latest(self) -> tuple[bytes, int, int, int] | None:
+        if self._latest is not None and self._clock() - self._latest_at < 0.02:
+            return self._latest
+        return None
+
+    def _deferred(self) -> None:
+        self._deferred_request = None
+        self.request_keyframe()
+
+    def request_keyframe(self) -> None:
+        """Send a PLI to the peer, at most once per :data:`KEYFRAME_REQUEST_INTERVAL`.
+
+        A request within the interval is not lost: one more PLI goes when the
+        interval is over (the keyframe asked for earlier may have gone by
+        before the consumer that asks now was attached).
+        """
+        if self.kind != "video":
+            return
+        if self.media_ssrc is None:
+            self._pending_keyframe_request = True
+            return
+        now = self._clock()
+        if self._last_keyframe_request is not None:
+            wait = self._last_keyframe_request + KEYFRAME_REQUEST_INTERVAL - now
+            if wait > 0:
+                if self._deferred_request is None:
+                    call_later = self._call_later or asyncio.get_event_loop().call_later
+                    self._deferred_request = call_later(wait, self._deferred)
+                return
+        self._last_keyframe_request = now
+        self.keyframe_requests += 1
+        self._send_pli(self.media_ssrc)
+
+    def close(self) -> None:
+        if self._deferred_request is not None:
+            self._deferred_request.cancel()
+            self._deferred_request = None
+        self.pcm_sinks.clear()
