@@ -23,13 +23,17 @@ import psutil
 from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+METRICS_TOKEN = "hygiene-test-scraper"
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
 def _waiting(port: int) -> int:
-    """Members waiting in the demo's queues, from its /metrics (open to this machine); 0 if it is busy."""
+    """Members waiting in the demo's queues, from its /metrics (read with the scraper's token); 0 if it is busy."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        with urllib.request.urlopen(request, timeout=10) as r:
             text = r.read().decode()
     except OSError:  # timeouts included: six booths starting on two cores
         return 0
@@ -47,7 +51,8 @@ def _describe(procs) -> list[str]:
 def test_a_demo_killed_hard_leaves_no_process_behind(tmp_path):
     port = free_port()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "demo", "--port", str(port), "--data", str(tmp_path), "--media-workers", "1"],
+        [sys.executable, "-m", "server.cli", "demo", "--port", str(port), "--data", str(tmp_path), "--media-workers", "1",
+         "--metrics-token", METRICS_TOKEN],
         stdout=subprocess.PIPE, text=True, cwd=ROOT, env=ENV, start_new_session=True,
     )
     try:
