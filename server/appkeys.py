@@ -10,6 +10,7 @@ from .config import Config
 
 if TYPE_CHECKING:  # pragma: no cover
     from signaling.hub import Hub
+    from signaling.server import SignalingServer
     from signaling.selfservice import SelfService
 
 CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
@@ -17,3 +18,5 @@ CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
 USER: web.RequestKey = web.RequestKey("user")
 HUB: web.AppKey["Hub"] = web.AppKey("hub")
 SELFSERVICE: web.AppKey["SelfService"] = web.AppKey("selfservice")
+#: The socket.io server; /metrics reads what its guards refused (``.refusals``).
+SIGNALING: web.AppKey["SignalingServer"] = web.AppKey("signaling")
