@@ -256,8 +256,10 @@ class Hub:
 
     async def rate(self, kiosk: KioskIdentity, session_id: str, score: int) -> None:
         session = self.sessions.get(session_id)
-        if session is None or session.kiosk_id != kiosk.kiosk_id or session.state not in ("closed", "wrap_up"):
-            raise EventError("unknown_session", "Only a finished session of this booth can be rated.")
+        if session is None or session.kiosk_id != kiosk.kiosk_id:
+            raise EventError("unknown_session", "There is no such session at this booth.")
+        if session.state not in ("closed", "wrap_up"):
+            raise EventError("invalid_state", "A session can be rated once it has ended.")
         if session.rating is not None:
             raise EventError("invalid_state", "This session has been rated already.")
         session.rating = score

@@ -181,10 +181,9 @@ def parse(model: type[Payload], data: Any, max_bytes: int) -> Payload:
         raise EventError(
             "payload_too_large", f"The payload is {size} bytes; at most {max_bytes} are accepted."
         )
-    if data is None:
-        data = {}
     if not isinstance(data, dict):
-        raise EventError("invalid_payload", "The payload must be a JSON object.")
+        # null included: every event carries one JSON object, {} when it needs nothing.
+        raise EventError("invalid_payload", "The payload must be a JSON object ({} when the event needs nothing).")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
