@@ -99,11 +99,13 @@ class ClosedNamespace(socketio.AsyncNamespace):
 
 
 class GuardedWebSocket(eio_aiohttp.WebSocket):
-    """engine.io's aiohttp websocket, refusing binary, oversized and undecodable frames.
+    """engine.io's aiohttp websocket, refusing oversized and undecodable frames.
 
     A refused frame is counted and ends the connection (``OSError`` is how
     engine.io's reader learns that the websocket is gone), so engine.io never
-    decodes it and never logs a traceback for it.
+    decodes it and never logs a traceback for it. Binary frames go on to
+    :meth:`SignalingServer._handle_eio_message`, which drops them (as it does
+    binary messages sent by long-polling).
     """
 
     def __init__(self, handler, server, *, refusals: Refusals) -> None:
@@ -111,24 +113,21 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
         self.refusals = refusals
 
     async def wait(self):
-        socket = getattr(self.handler, "__self__", None)  # engine.io's socket, whose reader this is
-        if socket is not None and socket.closed:
-            raise OSError("connection dropped")  # read nothing more from a dropped client
         msg = await self._sock.receive()
-        peer = self.environ.get("REMOTE_ADDR") if getattr(self, "environ", None) else None
-        if msg.type == aiohttp.WSMsgType.ERROR:
-            if getattr(msg.data, "code", None) == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
-                self.refusals.record("too_large", str(msg.data), peer)
-            raise OSError("websocket error")
+        if msg.type == aiohttp.WSMsgType.TEXT:
+            if not msg.data or msg.data[0] not in ENGINEIO_TYPES:
+                self.refusals.record("undecodable", f"engine.io frame {msg.data[:40]!r}", self._peer())
+                raise OSError("undecodable frame refused")
+            return msg.data
         if msg.type == aiohttp.WSMsgType.BINARY:
-            self.refusals.record("binary", f"a binary websocket message of {len(msg.data)} bytes", peer)
-            raise OSError("binary message refused")
-        if msg.type != aiohttp.WSMsgType.TEXT:
-            raise OSError("websocket closed")
-        if not msg.data or msg.data[0] not in ENGINEIO_TYPES:
-            self.refusals.record("undecodable", f"engine.io frame {msg.data[:40]!r}", peer)
-            raise OSError("undecodable frame refused")
-        return msg.data
+            return msg.data
+        if msg.type == aiohttp.WSMsgType.ERROR and getattr(msg.data, "code", None) == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+            self.refusals.record("too_large", str(msg.data), self._peer())
+        raise OSError("websocket closed")
+
+    def _peer(self) -> str | None:
+        environ = getattr(self, "environ", None) or {}
+        return environ.get("REMOTE_ADDR")
 
 
 class SignalingServer(socketio.AsyncServer):

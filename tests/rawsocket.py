@@ -80,6 +80,20 @@ class RawSocket:
             return False
         return True
 
+    async def wait_websocket_closed(self, timeout: float = 5.0) -> bool:
+        """Like a client that ignores engine.io's CLOSE packet: read until the server closes the websocket itself."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            try:
+                msg = await self.ws.receive(timeout=left)
+            except asyncio.TimeoutError:
+                return False
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED,
+                            aiohttp.WSMsgType.ERROR):
+                return True
+        return False
+
     async def connect(self, namespace: str = "/", auth: dict | None = None) -> tuple[str, Any]:
         """Send a socket.io CONNECT; answer ``("connected", {"sid"})`` or ``("refused", {...})``."""
         prefix = "" if namespace == "/" else namespace + ","
