@@ -59,6 +59,7 @@ ENGINEIO_TYPES = frozenset("0123456")
 
 #: python-socketio internals this module overrides, with the parameters it relies on.
 _OVERRIDDEN = {
+    "_engineio_server_class": ("self",),
     "_handle_eio_message": ("self", "eio_sid", "data"),
     "_handle_event": ("self", "eio_sid", "namespace", "id", "data"),
     "_send_packet": ("self", "eio_sid", "pkt"),
@@ -75,12 +76,15 @@ def check_compatible() -> None:
     problems = []
     for name, params in _OVERRIDDEN.items():
         method = getattr(socketio.AsyncServer, name, None)
-        if method is None or not inspect.iscoroutinefunction(method):
+        if method is None or not (inspect.iscoroutinefunction(method) or name == "_engineio_server_class"):
             problems.append(f"socketio.AsyncServer.{name} is missing")
         elif tuple(inspect.signature(method).parameters)[: len(params)] != params:
             problems.append(f"socketio.AsyncServer.{name} takes {tuple(inspect.signature(method).parameters)}")
     if not hasattr(eio_aiohttp, "WebSocket") or not callable(getattr(eio_aiohttp.WebSocket, "wait", None)):
         problems.append("engineio.async_drivers.aiohttp.WebSocket.wait is missing")
+    close = getattr(engineio.async_socket.AsyncSocket, "close", None)
+    if close is None or "wait" not in inspect.signature(close).parameters:
+        problems.append("engineio's AsyncSocket.close(wait=...) is missing")
     if problems:
         raise RuntimeError(
             "signaling.server.SignalingServer does not fit this python-socketio "
@@ -130,6 +134,26 @@ class GuardedWebSocket(eio_aiohttp.WebSocket):
         return environ.get("REMOTE_ADDR")
 
 
+class EngineServer(engineio.AsyncServer):
+    """engine.io's server, except that dropping a connection never waits for the client.
+
+    engine.io's own ``disconnect`` waits until the client has read the CLOSE
+    packet. A long-polling client that sends an oversized body and never polls
+    again made the request that dropped it wait forever: 300 such requests from
+    a stranger left 900 tasks and their sockets behind. Here the CLOSE packet is
+    queued, the socket forgotten, and the websocket writer (if any) woken to
+    close the websocket at once, even if the client goes on sending.
+    """
+
+    async def disconnect(self, sid=None):
+        if sid is None:
+            return await super().disconnect()
+        socket = self.sockets.pop(sid, None)
+        if socket is not None:
+            await socket.close(wait=False)
+            socket.queue.put_nowait(None)
+
+
 class SignalingServer(socketio.AsyncServer):
     """``socketio.AsyncServer`` that refuses strangers, binary packets, garbage and reserved event names."""
 
@@ -146,23 +170,20 @@ class SignalingServer(socketio.AsyncServer):
         super().__init__(max_http_buffer_size=message_limit(max_event_bytes), engineio_logger=eio_logger, **options)
         if self.eio.handlers.get("message") != self._handle_eio_message:
             raise RuntimeError("python-socketio no longer routes engine.io messages through _handle_eio_message")
+        if not isinstance(self.eio, EngineServer):
+            raise RuntimeError("python-socketio no longer builds its engine.io server with _engineio_server_class")
         if not isinstance(getattr(self.eio, "_async", None), dict) or "websocket" not in self.eio._async:
             raise RuntimeError("python-engineio no longer selects its websocket driver through _async")
         self.eio._async = {**self.eio._async, "websocket": partial(GuardedWebSocket, refusals=self.refusals)}
         self.register_namespace(ClosedNamespace("/"))
 
+    def _engineio_server_class(self):
+        return EngineServer
+
     async def _drop(self, eio_sid: str, reason: str, detail: str) -> None:
         """Count and log a refused packet, and close its engine.io connection now."""
         self.refusals.record(reason, detail, self.environ.get(eio_sid, {}).get("REMOTE_ADDR"))
-        socket = self.eio.sockets.get(eio_sid)
-        if socket is None:
-            return
-        # Not eio.disconnect(): it waits until the client has read the CLOSE packet, which a
-        # long-polling client that never polls again would make last forever.
-        await socket.close(wait=False)
-        # Wake engine.io's websocket writer so it closes the websocket now rather than after the
-        # ping timeout, even if the client goes on sending.
-        socket.queue.put_nowait(None)
+        await self.eio.disconnect(eio_sid)
 
     async def _handle_eio_message(self, eio_sid, data):
         socket = self.eio.sockets.get(eio_sid)

@@ -109,6 +109,20 @@ async def test_a_message_over_the_bound_drops_the_connection_and_one_under_it_is
     assert server.hub.storage.count_sessions() == 0
 
 
+async def test_an_oversized_long_polling_body_is_answered_and_leaves_nothing_behind(server):
+    """engine.io's own drop waited for the client to poll again: a stranger's request hung forever."""
+    sio = signaling(server)
+    async with aiohttp.ClientSession() as http:
+        for _ in range(20):
+            async with http.get(server.url + "/socket.io/?EIO=4&transport=polling") as r:
+                sid = json.loads((await r.text())[1:])["sid"]
+            body = "4" + "x" * (server.config.max_event_bytes + ENVELOPE_BYTES)
+            async with http.post(server.url + f"/socket.io/?EIO=4&transport=polling&sid={sid}", data=body,
+                                 timeout=aiohttp.ClientTimeout(total=5)) as r:
+                assert r.status == 400
+            assert sid not in sio.eio.sockets
+
+
 GARBAGE = ["", "x", "9", "4x", "4" + json.dumps(["not", "a", "packet"]), '42/kiosk,1["session.request",',
            '44/kiosk,{"message":"forged"}', "47/kiosk,", '4{"a":1}']
 
