@@ -13,6 +13,10 @@ from pathlib import Path
 
 #: Services a member can come for (queue per service).
 SERVICES: tuple[str, ...] = ("jht", "jkk", "jkm", "jp", "info")
+#: Outcomes an agent ends a session with (``session.end``; labels ``agent.outcome.*``).
+OUTCOMES: tuple[str, ...] = ("resolved", "follow_up", "documents_missing", "referred", "member_left")
+#: Longest note an agent may leave when ending a session, in characters.
+MAX_NOTE_CHARS = 4000
 
 #: How many sessions one agent serves at once, unless configured otherwise.
 DEFAULT_CAPACITY = 6

@@ -199,6 +199,8 @@ class Hub:
         session = self.open_session_of(kiosk.kiosk_id)
         if session is not None:
             self._cancel_grace(session.session_id)
+            # A new socket (a reloaded page) knows nothing: tell it its quality again too.
+            self._kiosk_quality.pop(session.session_id, None)
             await self.tell_kiosk(session)
         else:
             await self.emit("session.state", {"session_id": None, "state": "idle"}, to=sid, namespace="/kiosk")
