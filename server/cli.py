@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import secrets
@@ -14,7 +13,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .config import AgentIdentity, Config, KioskIdentity
+from .config import Config
+from .tokens import TokensError, load_tokens
 
 
 def _add_serve_options(p: argparse.ArgumentParser) -> None:
@@ -97,13 +97,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         kiosk_self_start=args.kiosk_self_start or args.command == "demo",
     )
     if args.tokens:
-        data = json.loads(Path(args.tokens).read_text())
-        for token, kiosk in data.get("kiosks", {}).items():
-            config.kiosk_tokens[token] = KioskIdentity(**kiosk)
-        for token, agent in data.get("agents", {}).items():
-            if agent.get("skills") is not None:
-                agent = {**agent, "skills": frozenset(agent["skills"])}
-            config.agent_tokens[token] = AgentIdentity(**agent)
+        kiosks, agents = load_tokens(Path(args.tokens))  # TokensError: main() says why and stops
+        config.kiosk_tokens.update(kiosks)
+        config.agent_tokens.update(agents)
     return config
 
 
@@ -224,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(command(args))
     except KeyboardInterrupt:
         pass
+    except TokensError as exc:
+        print(f"lapak {args.command}: --tokens: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
