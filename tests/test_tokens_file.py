@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from server.cli import main
+from conftest import free_port
 from server.config import AgentIdentity, KioskIdentity
 from server.tokens import TokensError, load_tokens
 
@@ -51,8 +53,15 @@ def test_a_wrong_file_is_refused_with_the_reason(tmp_path, data, words):
         load_tokens(write(tmp_path, data))
 
 
-def test_serve_stops_at_a_wrong_tokens_file(tmp_path, capsys):
+def test_serve_stops_at_a_wrong_tokens_file(tmp_path):
     path = write(tmp_path, {"kiosks": {"kiosk-token-1": {"kiosk_id": "k1", "boot": 1}}})
-    assert main(["serve", "--tokens", path, "--data", str(tmp_path / "data"), "--port", "1"]) == 2
-    err = capsys.readouterr().err
-    assert "--tokens" in err and "boot" in err and "Traceback" not in err
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "server.cli", "serve", "--tokens", path, "--data", str(tmp_path / "data"),
+             "--port", str(free_port()), "--media-workers", "0"],
+            capture_output=True, text=True, timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        raise AssertionError("lapak serve started with a wrong tokens file") from None
+    assert done.returncode == 2
+    assert "--tokens" in done.stderr and "boot" in done.stderr and "Traceback" not in done.stderr
