@@ -144,8 +144,17 @@ async def add_user(request: web.Request) -> web.Response:
 @_guard
 async def set_user_active(request: web.Request) -> web.Response:
     data = await _body(request)
-    _accounts(request).set_active(request.match_info["username"], bool(data.get("active")))
+    _accounts(request).set_active(request.match_info["username"], _flag(data.get("active")))
     return web.json_response({"ok": True})
+
+
+def _flag(value) -> bool:
+    """A yes/no field: JSON true/false, or a form's "true"/"false" (``bool("false")`` is True)."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("a yes/no field is true or false")
 
 
 @require_role("supervisor")

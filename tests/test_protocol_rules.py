@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import aiohttp
+
 from helpers import close_all, make_room
 from kiosk_client.client import until
 from rawsocket import RawSocket
 from server.config import MAX_NOTE_CHARS, OUTCOMES
+from test_authorization import PASSWORD, setup_accounts, sign_in
 
 
 async def test_session_end_takes_only_the_listed_outcomes_and_a_bounded_note(server):
@@ -61,3 +64,44 @@ async def test_a_booth_that_reconnects_gets_its_session_its_quality_and_its_self
     finally:
         await raw.close()
         await close_all(kiosk, agent)
+
+
+async def test_the_admin_api_takes_the_documented_bodies(server):
+    setup_accounts(server.hub)
+    accounts = server.hub.storage.accounts
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await sign_in(http, server.url, "boss")
+        api = server.url + "/api/admin"
+        async with http.post(api + "/branches", json={"branch_id": "sby", "name": "KC Surabaya"}) as r:
+            assert r.status == 201 and await r.json() == {"ok": True}
+        async with http.get(api + "/branches") as r:
+            assert {"branch_id": "sby", "name": "KC Surabaya"} in (await r.json())["branches"]
+        async with http.post(api + "/users", json={"username": "rina", "password": PASSWORD, "role": "agent",
+                                                   "name": "Rina", "skills": "jht,jkk", "capacity": 3}) as r:
+            body = await r.json()
+            assert r.status == 201 and body["user"] == {"username": "rina", "name": "Rina", "role": "agent",
+                                                        "branch": None, "skills": ["jht", "jkk"], "capacity": 3,
+                                                        "active": True}
+        # A yes/no field: JSON false, a form's "false" (which bool() would take for true), nothing else.
+        async with http.post(api + "/users/rina/active", json={"active": False}) as r:
+            assert r.status == 200
+        assert accounts.user("rina").active is False
+        async with http.post(api + "/users/rina/active", data={"active": "false"}) as r:
+            assert r.status == 200
+        assert accounts.user("rina").active is False
+        for bad in ({"active": "yes"}, {"active": 1}, {}):
+            async with http.post(api + "/users/rina/active", json=bad) as r:
+                assert r.status == 400 and (await r.json())["error"]["code"] == "invalid_payload", bad
+        assert accounts.user("rina").active is False
+        async with http.post(api + "/users/rina/active", data={"active": "true"}) as r:
+            assert r.status == 200
+        assert accounts.user("rina").active is True
+        async with http.post(api + "/kiosks", json={"branch": "sby", "booth": 2}) as r:
+            body = await r.json()
+            assert r.status == 201 and body["kiosk_id"] == "sby-booth-2" and body["token"]
+        async with http.get(api + "/kiosks") as r:
+            assert {"kiosk_id": "sby-booth-2", "branch": "sby", "booth": 2} in (await r.json())["kiosks"]
+        async with http.post(api + "/kiosks/sby-booth-2/revoke") as r:
+            assert r.status == 200 and await r.json() == {"ok": True}
+        async with http.post(api + "/kiosks/sby-booth-2/revoke") as r:
+            assert r.status == 400 and (await r.json())["error"]["code"] == "invalid"
