@@ -24,11 +24,15 @@ an outside client could use shut, all in this one module:
   to the lifecycle handlers), is refused with an ``error`` event and a
   refused acknowledgement, before any handler runs.
 
-The overrides touch python-socketio's private ``_handle_eio_message`` and
-``_handle_event`` and python-engineio's websocket driver;
-:func:`check_compatible` verifies them when a server is built, so a
-python-socketio that no longer has them fails at start, not in production.
-``pyproject.toml`` pins the versions this was checked against.
+- **Dropping never waits** for the client (:class:`EngineServer`), so a
+  client that stops reading cannot hold the request that dropped it.
+
+The overrides touch python-socketio's private ``_handle_eio_message``,
+``_handle_event`` and ``_engineio_server_class``, and python-engineio's
+websocket driver and socket queue; :func:`check_compatible` verifies them
+when a server is built, so a python-socketio that no longer has them fails
+at start, not in production. ``pyproject.toml`` pins the versions this was
+checked against (python-socketio 5.18, python-engineio 4.15).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from typing import Any
 import aiohttp
 import engineio
 import socketio
+from engineio import async_socket as eio_socket
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet
 
@@ -82,7 +87,7 @@ def check_compatible() -> None:
             problems.append(f"socketio.AsyncServer.{name} takes {tuple(inspect.signature(method).parameters)}")
     if not hasattr(eio_aiohttp, "WebSocket") or not callable(getattr(eio_aiohttp.WebSocket, "wait", None)):
         problems.append("engineio.async_drivers.aiohttp.WebSocket.wait is missing")
-    close = getattr(engineio.async_socket.AsyncSocket, "close", None)
+    close = getattr(eio_socket.AsyncSocket, "close", None)
     if close is None or "wait" not in inspect.signature(close).parameters:
         problems.append("engineio's AsyncSocket.close(wait=...) is missing")
     if problems:
