@@ -47,12 +47,12 @@ def create_app(config: Config) -> web.Application:
     router = build_router(config)
     sio = SignalingServer(
         async_mode="aiohttp",
-        max_http_buffer_size=config.max_message_bytes,
+        max_event_bytes=config.max_event_bytes,
         cors_allowed_origins=[],
         logger=False,
-        engineio_logger=False,
     )
     sio.attach(app)
+    app[appkeys.SIGNALING] = sio
     hub = Hub(config, storage, router, sio.emit)
     router.on_event = hub.on_media_event
     selfservice = SelfService(hub, clock=config.clock)

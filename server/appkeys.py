@@ -11,6 +11,7 @@ from .config import Config
 if TYPE_CHECKING:  # pragma: no cover
     from signaling.access import Access
     from signaling.hub import Hub
+    from signaling.server import SignalingServer
     from signaling.selfservice import SelfService
 
 CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
@@ -20,3 +21,5 @@ HUB: web.AppKey["Hub"] = web.AppKey("hub")
 SELFSERVICE: web.AppKey["SelfService"] = web.AppKey("selfservice")
 #: Ends access that is no longer granted (signaling.access.Access).
 ACCESS: web.AppKey["Access"] = web.AppKey("access")
+#: The socket.io server; /metrics reads what its guards refused (``.refusals``).
+SIGNALING: web.AppKey["SignalingServer"] = web.AppKey("signaling")

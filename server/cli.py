@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -15,9 +14,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .config import AgentIdentity, Config, KioskIdentity
+from .config import Config
 from .metrics_access import host_port
 from .lifeline import stdin_closed
+from .tokens import TokensError, load_tokens
 
 
 def _network(text: str) -> str:
@@ -138,13 +138,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         trusted_proxies=tuple(args.trusted_proxy or ()),
     )
     if args.tokens:
-        data = json.loads(Path(args.tokens).read_text())
-        for token, kiosk in data.get("kiosks", {}).items():
-            config.kiosk_tokens[token] = KioskIdentity(**kiosk)
-        for token, agent in data.get("agents", {}).items():
-            if agent.get("skills") is not None:
-                agent = {**agent, "skills": frozenset(agent["skills"])}
-            config.agent_tokens[token] = AgentIdentity(**agent)
+        kiosks, agents = load_tokens(Path(args.tokens))  # TokensError: main() says why and stops
+        config.kiosk_tokens.update(kiosks)
+        config.agent_tokens.update(agents)
     return config
 
 
@@ -280,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(command(args))
     except KeyboardInterrupt:
         pass
+    except TokensError as exc:
+        print(f"lapak {args.command}: --tokens: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -15,6 +15,10 @@ from pathlib import Path
 
 #: Services a member can come for (queue per service).
 SERVICES: tuple[str, ...] = ("jht", "jkk", "jkm", "jp", "info")
+#: Outcomes an agent ends a session with (``session.end``; labels ``agent.outcome.*``).
+OUTCOMES: tuple[str, ...] = ("resolved", "follow_up", "documents_missing", "referred", "member_left")
+#: Longest note an agent may leave when ending a session, in characters.
+MAX_NOTE_CHARS = 4000
 
 #: How many sessions one agent serves at once, unless configured otherwise.
 DEFAULT_CAPACITY = 6
@@ -71,9 +75,11 @@ class Config:
     #: Router class as "module:Class" (benchmarks swap in a transcoding
     #: variant); None is the forwarding router.
     media_router: str | None = None
-    #: Largest socket.io event payload accepted, in bytes.
+    #: Largest socket.io event payload accepted, in bytes. The socket transport
+    #: drops a connection whose message exceeds this plus an 8 KiB envelope
+    #: (signaling/server.py).
     max_event_bytes: int = 64 * 1024
-    #: Largest message the transport accepts at all (bigger closes the socket).
+    #: Largest HTTP request body read whole (document uploads stream with their own limit).
     max_message_bytes: int = 1024 * 1024
     #: Local addresses offered to peers as ICE host candidates (None: every
     #: non-loopback interface). Tests and the demo use ["127.0.0.1"].

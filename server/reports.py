@@ -258,6 +258,10 @@ async def metrics(request: web.Request) -> web.Response:
     metric("lapak_router_packets_forwarded", "counter", "RTP packets sent by the router.",
            [({"kind": k}, v) for k, v in packets_out.items()])
     metric("lapak_router_frames_forwarded", "counter", "Video frames sent by the router.", [({}, frames_out)])
+    refusals = request.app[appkeys.SIGNALING].refusals.counts
+    metric("lapak_socket_refused_packets", "counter",
+           "Socket.io packets refused before any handler (undecodable, binary, too large); each dropped its connection.",
+           [({"reason": r}, n) for r, n in sorted(refusals.items())])
     lines.append("# EOF")
     return web.Response(text="\n".join(lines) + "\n", content_type="application/openmetrics-text")
 

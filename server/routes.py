@@ -176,11 +176,20 @@ async def set_user_active(request: web.Request) -> web.Response:
     """Enable or disable an account; disabling closes its live sockets before answering."""
     data = await _body(request)
     username = request.match_info["username"]
-    _accounts(request).set_active(username, bool(data.get("active")))
-    if not data.get("active"):
+    _accounts(request).set_active(username, _flag(data.get("active")))
+    if not _flag(data.get("active")):
         await request.app[appkeys.ACCESS].user_disabled(username, _actor(request))
-    act(request, "user.enable" if data.get("active") else "user.disable", username)
+    act(request, "user.enable" if _flag(data.get("active")) else "user.disable", username)
     return web.json_response({"ok": True})
+
+
+def _flag(value) -> bool:
+    """A yes/no field: JSON true/false, or a form's "true"/"false" (``bool("false")`` is True)."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("a yes/no field is true or false")
 
 
 @require_role("supervisor")

@@ -215,6 +215,8 @@ class Hub:
         session = self.open_session_of(kiosk.kiosk_id)
         if session is not None:
             self._cancel_grace(session.session_id)
+            # A new socket (a reloaded page) knows nothing: tell it its quality again too.
+            self._kiosk_quality.pop(session.session_id, None)
             await self.tell_kiosk(session)
         else:
             await self._tell_screen("session.state", {"session_id": None, "state": "idle"}, sid, "/kiosk")
@@ -274,8 +276,10 @@ class Hub:
 
     async def rate(self, kiosk: KioskIdentity, session_id: str, score: int) -> None:
         session = self.sessions.get(session_id)
-        if session is None or session.kiosk_id != kiosk.kiosk_id or session.state not in ("closed", "wrap_up"):
-            raise EventError("unknown_session", "Only a finished session of this booth can be rated.")
+        if session is None or session.kiosk_id != kiosk.kiosk_id:
+            raise EventError("unknown_session", "There is no such session at this booth.")
+        if session.state not in ("closed", "wrap_up"):
+            raise EventError("invalid_state", "A session can be rated once it has ended.")
         if session.rating is not None:
             raise EventError("invalid_state", "This session has been rated already.")
         session.rating = score

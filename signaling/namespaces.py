@@ -66,6 +66,9 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Payload], Awaitable[dict]]
 
+#: Longest event name echoed back in an error (longer unknown names are cut).
+MAX_SHOWN_NAME = 64
+
 
 class RoleNamespace(socketio.AsyncNamespace):
     """A namespace for one role, dispatching events through a table."""
@@ -128,6 +131,8 @@ class RoleNamespace(socketio.AsyncNamespace):
             return await super().trigger_event(event, *args)
         sid = args[0]
         identity = self.identities.get(sid)
+        # An unknown name is echoed back cut short: a client cannot make the server send its megabyte back.
+        shown = event if len(event) <= MAX_SHOWN_NAME else event[:MAX_SHOWN_NAME] + "…"
         try:
             if identity is None:
                 raise EventError("unauthorized", "Not connected.")
@@ -136,23 +141,22 @@ class RoleNamespace(socketio.AsyncNamespace):
                 return None
             entry = self.events.get(event)
             if entry is None:
-                raise EventError("unknown_event", f"There is no event {event!r} for a {self.role}.")
-            if len(args) > 2:
-                raise EventError("invalid_payload", "An event carries exactly one JSON object.")
+                raise EventError("unknown_event", f"There is no event {shown!r} for a {self.role}.")
+            if len(args) != 2:
+                raise EventError("invalid_payload", "An event carries exactly one JSON object ({} when it needs nothing).")
             model, method = entry
-            payload = parse(model, args[1] if len(args) > 1 else None, self.config.max_event_bytes)
+            payload = parse(model, args[1], self.config.max_event_bytes)
             result = await getattr(self, method)(identity, payload)
             return {"ok": True, **(result or {})}
         except EventError as exc:
             if exc.code == "unknown_session":  # someone else's session, or none: in the audit trail (capped)
                 refused_event(self, sid, identity, event, args)
-            error = exc.to_dict(event if isinstance(event, str) else None)
-            await self.emit("error", error, to=sid)
+            await self.emit("error", exc.to_dict(shown), to=sid)
             return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
         except Exception:
-            logger.exception("event %s failed", event)
+            logger.exception("event %s failed", shown)
             error = {"code": "internal", "message": "Something went wrong on the server; please try again."}
-            await self.emit("error", {**error, "event": event}, to=sid)
+            await self.emit("error", {**error, "event": shown}, to=sid)
             return {"ok": False, "error": error}
 
 

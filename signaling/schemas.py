@@ -12,12 +12,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, ValidationError
 
-from server.config import SERVICES
+from server.config import MAX_NOTE_CHARS, OUTCOMES, SERVICES
 
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Sdp = Annotated[str, StringConstraints(min_length=10, max_length=48 * 1024)]
 Service = Literal["jht", "jkk", "jkm", "jp", "info"]
 assert set(Service.__args__) == set(SERVICES)  # type: ignore[attr-defined]
+Outcome = Literal["resolved", "follow_up", "documents_missing", "referred", "member_left"]
+assert set(Outcome.__args__) == set(OUTCOMES)  # type: ignore[attr-defined]
 
 
 class Payload(BaseModel):
@@ -71,8 +73,8 @@ class SessionRef(Payload):
 
 class SessionEnd(Payload):
     session_id: SessionId
-    outcome: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z_]+$")] = "resolved"
-    note: Annotated[str, StringConstraints(max_length=4000)] = ""
+    outcome: Outcome = "resolved"
+    note: Annotated[StrictStr, StringConstraints(max_length=MAX_NOTE_CHARS)] = ""
 
 
 AgentIdStr = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -181,10 +183,9 @@ def parse(model: type[Payload], data: Any, max_bytes: int) -> Payload:
         raise EventError(
             "payload_too_large", f"The payload is {size} bytes; at most {max_bytes} are accepted."
         )
-    if data is None:
-        data = {}
     if not isinstance(data, dict):
-        raise EventError("invalid_payload", "The payload must be a JSON object.")
+        # null included: every event carries one JSON object, {} when it needs nothing.
+        raise EventError("invalid_payload", "The payload must be a JSON object ({} when the event needs nothing).")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -223,6 +223,11 @@ class SelfService:
         await self.tell(session, "form.state", view)
         return view
 
+    def _opened(self, form: dict) -> None:
+        if not form["opened"]:
+            # Nothing opens the form implicitly: the booth shows it only after the agent's form.open.
+            raise EventError("invalid_state", "The form is not open yet; the agent opens it with form.open.")
+
     def _editable(self, form: dict) -> None:
         if form["submitted"]:
             raise EventError("invalid_state", f"The claim has been submitted ({form['submitted']}); the form is closed.")
@@ -240,8 +245,7 @@ class SelfService:
         else:
             session = self.agent_session(who, session_id)
         form = self.form_of(session)
-        if isinstance(who, KioskIdentity) and not form["opened"]:
-            raise EventError("invalid_state", "The agent has not opened the form yet.")
+        self._opened(form)
         self._editable(form)
         try:
             name, clean = self.schema(session).check_edit(field, value)
@@ -250,13 +254,13 @@ class SelfService:
         if form["fields"].get(name, "") == clean:
             return {"form": self.form_view(session, form)}
         form["fields"][name] = clean
-        form["opened"] = True
         view = await self._save_and_tell(session, form)
         return {"form": view}
 
     async def form_point(self, agent: AgentIdentity, session_id: str, field: str | None) -> dict:
         session = self.agent_session(agent, session_id)
         form = self.form_of(session)
+        self._opened(form)
         if field is not None and field not in self.schema(session).fields:
             raise EventError("invalid_payload", f"The {session.service} form has no field {field!r}.")
         form["pointed"] = field
@@ -266,6 +270,7 @@ class SelfService:
     async def form_confirm(self, agent: AgentIdentity, session_id: str, check: str) -> dict:
         session = self.agent_session(agent, session_id)
         form = self.form_of(session)
+        self._opened(form)
         self._editable(form)
         schema = self.schema(session)
         spec = schema.confirmable(check)
@@ -407,8 +412,20 @@ class SelfService:
         await self.tell(session, "consent.request", {"session_id": session.session_id}, agent=False)
         return {}
 
+    def consent_asked(self, session_id: str) -> bool:
+        """Is a ``consent.request`` waiting for the member's answer (asked, not answered since)?"""
+        last = None
+        for event in self.store.events(session_id):
+            if event["kind"] in ("consent.request", "consent.answer"):
+                last = event["kind"]
+        return last == "consent.request"
+
     async def consent_answer(self, kiosk: KioskIdentity, session_id: str, recording: bool) -> dict:
         session = self.kiosk_session(kiosk, session_id)
+        if recording and not self.consent_asked(session.session_id):
+            # A yes counts only as the answer to the agent's question; a no (refusing, or
+            # withdrawing consent) is always taken.
+            raise EventError("invalid_state", "Consent to recording is given in answer to the agent's consent.request.")
         at = self.store.add_event(session.session_id, "consent.answer", {"recording": recording}, f"kiosk:{kiosk.kiosk_id}")
         if not recording and session.session_id in self.recording:
             await self._stop_recording(session.session_id, f"kiosk:{kiosk.kiosk_id}", "consent withdrawn")

@@ -185,3 +185,88 @@ async def test_a_client_cannot_forge_connect_or_disconnect_events(server):
         await kiosk.wait_state("talking", 5)
     finally:
         await close_all(kiosk, agent)
+
+
+async def test_reserved_names_are_refused_with_an_error_event_like_every_other_refusal(server):
+    client, errors = await raw_client(server.url, "/kiosk", "kiosk-token-3")
+    try:
+        for event in ("connect", "disconnect", "connect_error"):
+            ack = await client.call(event, {}, namespace="/kiosk", timeout=5)
+            assert ack["ok"] is False and ack["error"]["code"] == "unknown_event"
+        await until(lambda: len(errors) == 3, 5, "an error event per reserved name")
+        assert [(e["code"], e["event"]) for e in errors] == [
+            ("unknown_event", "connect"), ("unknown_event", "disconnect"), ("unknown_event", "connect_error")]
+        assert client.connected
+    finally:
+        await client.disconnect()
+
+
+async def test_a_null_or_missing_payload_is_refused_and_changes_nothing(server):
+    agent, (kiosk,) = await make_room(server.url, 1)
+    try:
+        before = snapshot(server)
+        for client, event in [(kiosk, "security.call"), (agent, "focus.all")]:
+            # null, and no payload at all (python-socketio sends ["event"] for data=None)
+            ack = await client.sio.call(event, (None,), namespace=client.namespace, timeout=5)
+            assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload", (event, ack)
+            ack = await client.sio.call(event, namespace=client.namespace, timeout=5)
+            assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload", (event, ack)
+        assert snapshot(server) == before
+        assert server.hub.help_calls == {}, "a refused security.call calls nobody"
+        assert kiosk.state == "on_hold", "a refused focus.all talks to nobody"
+        # {} is the payload of an event that needs nothing.
+        assert (await kiosk.call("security.call", {}))["ok"]
+        assert (await agent.call("focus.all", {}))["ok"]
+        await kiosk.wait_state("talking", 5)
+    finally:
+        await close_all(kiosk, agent)
+
+
+async def test_an_event_that_is_not_an_array_is_refused_cleanly(server, caplog):
+    from rawsocket import RawSocket
+
+    raw = await RawSocket.open(server.url)
+    try:
+        assert (await raw.connect("/kiosk", {"token": "kiosk-token-2"}))[0] == "connected"
+        before = snapshot(server)
+        for n, body in enumerate(['{"0":"session.request","1":{"service":"jht"}}', '"session.request"', "null",
+                                  "[]", "[5]", '[null,{"service":"jht"}]'], start=1):
+            ack = await raw.call("/kiosk", body, n)
+            assert ack == [{"ok": False, "error": {"code": "invalid_payload", "message": ack[0]["error"]["message"]}}], body
+        assert [e["code"] for e in raw.events("/kiosk", "error")] == ["invalid_payload"] * 6
+        assert snapshot(server) == before
+        assert not [r for r in caplog.records if r.exc_info], "no traceback"
+        # The socket still serves.
+        ack = await raw.call("/kiosk", '["session.request",{"service":"jht"}]', 99)
+        assert ack[0]["ok"] is True
+    finally:
+        await raw.close()
+
+
+async def test_a_huge_event_name_is_not_echoed_back(server):
+    client, errors = await raw_client(server.url, "/kiosk", "kiosk-token-4")
+    try:
+        name = "x" * 60_000
+        ack = await client.call(name, {}, namespace="/kiosk", timeout=5)
+        assert ack["error"]["code"] == "unknown_event" and len(ack["error"]["message"]) < 200
+        await until(lambda: errors, 5, "the error event")
+        assert len(errors[0]["event"]) <= 65 and len(errors[0]["message"]) < 200
+    finally:
+        await client.disconnect()
+
+
+async def test_rating_before_the_end_is_invalid_state_and_another_booths_session_is_unknown(server):
+    agent, (kiosk,) = await make_room(server.url, 1)
+    other = await make_kiosk(server.url, 2)
+    try:
+        ack = await kiosk.call("session.rate", {"session_id": kiosk.session_id, "score": 5})
+        assert ack["error"]["code"] == "invalid_state", ack
+        await agent.end(kiosk.session_id)
+        await kiosk.wait_state("ended", 5)
+        ack = await other.call("session.rate", {"session_id": kiosk.session_id, "score": 1})
+        assert ack["error"]["code"] == "unknown_session", ack
+        assert (await kiosk.call("session.rate", {"session_id": kiosk.session_id, "score": 5}))["ok"]
+        ack = await kiosk.call("session.rate", {"session_id": kiosk.session_id, "score": 4})
+        assert ack["error"]["code"] == "invalid_state"
+    finally:
+        await close_all(kiosk, other, agent)

@@ -150,6 +150,30 @@ async def test_malformed_edits_get_clear_errors_and_change_nothing(server):
         await close_all(kiosk, agent)
 
 
+async def test_no_form_event_opens_the_form_implicitly(server):
+    """Only form.open shows the form on the booth; an agent's edit, point or confirm before it is refused."""
+    agent, (kiosk,) = await make_room(server.url, 1)
+    sid = kiosk.session_id
+    ss = server.app[SELFSERVICE]
+    try:
+        k_seen, a_seen = collect(kiosk.sio, "/kiosk"), collect(agent.sio, "/agent")
+        for client, event, payload in [
+            (agent, "form.edit", {"session_id": sid, "field": "full_name", "value": "Siti"}),
+            (kiosk, "form.edit", {"session_id": sid, "field": "full_name", "value": "Siti"}),
+            (agent, "form.point", {"session_id": sid, "field": "nik"}),
+            (agent, "form.confirm", {"session_id": sid, "check": "account_holder"}),
+        ]:
+            ack = await client.call(event, payload)
+            assert ack["ok"] is False and ack["error"]["code"] == "invalid_state", (event, ack)
+        assert ss.store.form(sid) is None, "nothing stored"
+        assert pushed(k_seen) == 0 and pushed(a_seen) == 0, "nothing shown"
+        form = await open_form(agent, kiosk)
+        assert form["open"] is True
+        assert (await agent.call("form.edit", {"session_id": sid, "field": "full_name", "value": "Siti"}))["ok"]
+    finally:
+        await close_all(kiosk, agent)
+
+
 async def test_nobody_else_gets_or_changes_the_form_documents_or_recording(server):
     setup_accounts(server.hub)
     agent, (kiosk,) = await make_room(server.url, 1)
@@ -167,6 +191,7 @@ async def test_nobody_else_gets_or_changes_the_form_documents_or_recording(serve
         status, body = await upload(server.url, sid, req["request_id"], png(64, 48))
         assert status == 201, body
         doc_id = body["document"]["document_id"]
+        await agent.call("consent.request", {"session_id": sid})
         await kiosk.call("consent.answer", {"session_id": sid, "recording": True})
         before = (ss.store.form(sid), ss.store.documents(sid), ss.store.requests(sid))
 
@@ -302,10 +327,18 @@ async def test_recording_needs_consent_and_both_screens_see_it(server, monkeypat
     try:
         ack = await agent.call("rec.start", {"session_id": sid})
         assert ack["error"]["code"] == "forbidden" and not calls
+        # A yes nobody asked for does not count, and recording stays forbidden.
+        ack = await kiosk.call("consent.answer", {"session_id": sid, "recording": True})
+        assert ack["error"]["code"] == "invalid_state", ack
+        assert (await agent.call("rec.start", {"session_id": sid}))["error"]["code"] == "forbidden" and not calls
         assert (await agent.call("consent.request", {"session_id": sid}))["ok"]
         await until(lambda: k_seen["consent.request"], 5, "consent.request at the kiosk")
         assert (await kiosk.call("consent.answer", {"session_id": sid, "recording": False}))["ok"]
         assert (await agent.call("rec.start", {"session_id": sid}))["error"]["code"] == "forbidden"
+        # The question was answered: a later yes needs a new question.
+        ack = await kiosk.call("consent.answer", {"session_id": sid, "recording": True})
+        assert ack["error"]["code"] == "invalid_state", ack
+        assert (await agent.call("consent.request", {"session_id": sid}))["ok"]
         assert (await kiosk.call("consent.answer", {"session_id": sid, "recording": True}))["ok"]
         await until(lambda: a_seen["consent.state"] and a_seen["consent.state"][-1]["recording"] is True, 5, "consent at agent")
         ack = await agent.call("rec.start", {"session_id": sid})
@@ -324,6 +357,7 @@ async def test_recording_needs_consent_and_both_screens_see_it(server, monkeypat
         rec = server.app[SELFSERVICE].store.recordings(sid)[0]
         assert rec["seconds"] == 1.5
         # Recording again, then the session ends: the server stops it.
+        await agent.call("consent.request", {"session_id": sid})
         await kiosk.call("consent.answer", {"session_id": sid, "recording": True})
         assert (await agent.call("rec.start", {"session_id": sid}))["ok"]
         await agent.end(sid)
@@ -339,6 +373,7 @@ async def test_recording_end_to_end_through_the_router(server):
     sid = kiosk.session_id
     try:
         await agent.focus([sid])
+        await agent.call("consent.request", {"session_id": sid})
         await kiosk.call("consent.answer", {"session_id": sid, "recording": True})
         assert (await agent.call("rec.start", {"session_id": sid}))["ok"]
         import asyncio

@@ -40,7 +40,7 @@ async def test_refused_moves_give_a_reason_and_store_nothing(server):
         assert server.hub.storage.transitions(sid) == before
         # Rating before the end is refused; after it, once.
         ack = await member.call("session.rate", {"session_id": sid, "score": 5})
-        assert ack["error"]["code"] == "unknown_session"
+        assert ack["error"]["code"] == "invalid_state"
         assert (await agent.end(sid, "resolved", "done"))["ok"]
         await member.wait_state("ended", 5)
         assert (await member.call("session.rate", {"session_id": sid, "score": 4}))["ok"]
