@@ -76,6 +76,7 @@ def serve_separately(app: web.Application, handler: Handler) -> None:
         side = web.Application()
         side[appkeys.CONFIG] = config
         side[appkeys.HUB] = app[appkeys.HUB]
+        side[appkeys.SIGNALING] = app[appkeys.SIGNALING]
         side[SEPARATE] = True
         side.router.add_get("/metrics", handler)
         runner = web.AppRunner(side, access_log=None)
