@@ -61,6 +61,36 @@ async def hearing(pages_list, ms=900, settle=1.5):
     return await asyncio.gather(*(spectrum(p, ALL_TONES, ms=ms) for p in pages_list))
 
 
+def assert_no_member_heard(kiosk_spectra):
+    """No kiosk hears any member's tone: checked on every measurement, never retried."""
+    for i, s in enumerate(kiosk_spectra):
+        for j, tone in enumerate(KIOSK_TONES):
+            assert absent(s, tone), f"kiosk {i + 1} hears kiosk {j + 1}'s tone: {s}"
+
+
+async def expect_room(kiosks, talking, agent=None, tries=3):
+    """Privacy on every measurement; talk/hold audio once the browsers' jitter buffers drained.
+
+    A member's tone at another kiosk fails at once. Whether a held kiosk still
+    hears the tail of its agent's voice depends on how busy the machine is, so
+    the talk/hold expectations are measured again (up to ``tries`` times)
+    before they fail.
+    """
+    pages = [*kiosks, agent] if agent is not None else list(kiosks)
+    for attempt in range(tries):
+        spectra = await hearing(pages)
+        ks = spectra[: len(kiosks)]
+        assert_no_member_heard(ks)
+        try:
+            assert_private(ks, talking)
+            if agent is not None:
+                assert_agent_hears(spectra[-1], talking)
+            return
+        except AssertionError:
+            if attempt == tries - 1:
+                raise
+
+
 def assert_private(kiosk_spectra, talking):
     """Each kiosk hears the agent iff talking, hold music iff held, no member ever."""
     for i, s in enumerate(kiosk_spectra):
@@ -110,27 +140,21 @@ async def test_six_members_talk_all_one_and_hold_all(lapak, pages):
     await wait_kiosk_states(kiosks, ["on_hold"] * 6)
     for k in kiosks:
         assert await k.is_visible("text=Petugas akan segera kembali melayani Anda")
-    *ks, ag = await hearing([*kiosks, agent])
-    assert_private(ks, talking=set())
-    assert_agent_hears(ag, talking=set())
+    await expect_room(kiosks, set(), agent)
 
     # Talk to all: every member sees and hears the agent, and only the agent.
     await agent.click("#talk-all")
     await wait_kiosk_states(kiosks, ["talking"] * 6)
     await wait_focused(agent, [1, 2, 3, 4, 5, 6])
     assert all(await asyncio.gather(*(frames_advancing(k, "#agent-video") for k in kiosks)))
-    *ks, ag = await hearing([*kiosks, agent])
-    assert_private(ks, talking=set(range(6)))
-    assert_agent_hears(ag, talking=set(range(6)))
+    await expect_room(kiosks, set(range(6)), agent)
 
     # Key 3: talk to booth 3 only.
     await agent.mouse.move(5, 5)
     await agent.keyboard.press("3")
     await wait_kiosk_states(kiosks, ["on_hold", "on_hold", "talking", "on_hold", "on_hold", "on_hold"])
     await wait_focused(agent, [3])
-    *ks, ag = await hearing([*kiosks, agent])
-    assert_private(ks, talking={2})
-    assert_agent_hears(ag, talking={2})
+    await expect_room(kiosks, {2}, agent)
 
     # Hold all.
     await agent.click("#hold-all")
@@ -147,8 +171,7 @@ async def test_tile_buttons_push_to_talk_and_end(lapak, pages):
     # Talk button on tile 1, then its hold button.
     await agent.click("#tile-1 .tile-talk")
     await wait_kiosk_states(kiosks, ["talking", "on_hold"])
-    s1, s2 = await hearing([k1, k2])
-    assert_private([s1, s2], talking={0})
+    await expect_room([k1, k2], {0})
     await agent.click("#tile-1 .tile-hold")
     await wait_kiosk_states(kiosks, ["on_hold", "on_hold"])
 
@@ -158,8 +181,7 @@ async def test_tile_buttons_push_to_talk_and_end(lapak, pages):
     await agent.keyboard.down("Space")
     await wait_kiosk_states(kiosks, ["on_hold", "talking"])
     await agent.wait_for_selector("#tile-2[data-focused='1']")
-    s1, s2 = await hearing([k1, k2])
-    assert_private([s1, s2], talking={1})
+    await expect_room([k1, k2], {1})
     await agent.keyboard.up("Space")
     await wait_kiosk_states(kiosks, ["on_hold", "on_hold"])
     await agent.wait_for_selector("#tile-2[data-focused='0']")
