@@ -22,7 +22,7 @@ from .forms import FormDesk
 from .recording import Recorder
 
 if TYPE_CHECKING:  # pragma: no cover
-    from server.config import AgentIdentity
+    from .base import AgentIdentity
 
     from ..session import Session
 

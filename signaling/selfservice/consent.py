@@ -14,7 +14,7 @@ from .base import Part
 from .recording import Recorder
 
 if TYPE_CHECKING:  # pragma: no cover
-    from server.config import AgentIdentity, KioskIdentity
+    from .base import AgentIdentity, KioskIdentity
 
     from ..session import Session
 

@@ -17,7 +17,7 @@ from .base import Part
 from .images import image_info
 
 if TYPE_CHECKING:  # pragma: no cover
-    from server.config import AgentIdentity, KioskIdentity
+    from .base import AgentIdentity, KioskIdentity
 
     from ..session import Session
 

@@ -15,7 +15,7 @@ from ..schemas import EventError
 from .base import Part
 
 if TYPE_CHECKING:  # pragma: no cover
-    from server.config import AgentIdentity, KioskIdentity
+    from .base import AgentIdentity, KioskIdentity
 
     from ..session import Session
 

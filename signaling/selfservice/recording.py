@@ -19,7 +19,7 @@ from .base import Part
 from .context import LIVE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from server.config import AgentIdentity
+    from .base import AgentIdentity
 
     from ..session import Session
 

@@ -24,7 +24,7 @@ from .retention import Retention
 from .store import Store
 
 if TYPE_CHECKING:  # pragma: no cover
-    from server.config import AgentIdentity, KioskIdentity
+    from .base import AgentIdentity, KioskIdentity
 
     from ..hub import Hub
     from ..session import Session
