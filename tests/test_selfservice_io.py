@@ -114,3 +114,15 @@ async def test_dates_are_wib_by_the_services_clock(server, monkeypatch):
         await close_all(kiosk, agent)
         monkeypatch.undo()
         time.tzset()
+
+
+async def test_the_daily_sweep_is_owned_and_ends_with_the_server(tmp_path):
+    from conftest import make_config, start_server
+
+    srv = await start_server(make_config(tmp_path))
+    ss = srv.app[SELFSERVICE]
+    try:
+        assert len(ss.tasks) == 1  # the daily retention sweep, waiting for its day
+    finally:
+        await srv.runner.cleanup()
+    assert len(ss.tasks) == 0  # cancelled and awaited at shutdown
