@@ -10,13 +10,14 @@ from aiohttp import web
 from signaling.access import Access
 from signaling.hub import Hub
 from signaling.board import BoardPublisher
-from signaling.selfservice import SelfService
+from signaling.selfservice import SelfService, Settings as SelfServiceSettings
 from signaling.server import SignalingServer
 from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
 
 from . import appkeys
 from .config import Config
 from .headers import security_headers
+from .selfservice_store import SelfServiceStore
 from .storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,11 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.SIGNALING] = sio
     hub = Hub(config, storage, router, sio.emit)
     router.on_event = hub.on_media_event
-    selfservice = SelfService(hub, clock=config.clock)
+    selfservice = SelfService(
+        hub,
+        SelfServiceStore(storage.db, clock=config.clock),
+        SelfServiceSettings(data_dir=config.data_dir, retention_days=config.retention_days, clock=config.clock),
+    )
     app[appkeys.SELFSERVICE] = selfservice
     board = BoardPublisher(hub)
     namespaces = [

@@ -13,6 +13,7 @@ theirs), and a refused request stores nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from signaling.selfservice import SelfService, UploadError
+from signaling.selfservice.files import claim_file
 
 from . import appkeys
 from .audit import act, refused_request
@@ -63,7 +65,7 @@ async def upload_document(request: web.Request) -> web.Response:
     if who[0] != "kiosk":
         return _error(403, "forbidden", "Only the session's booth uploads documents.")
     ss = _ss(request)
-    limit = ss.config.max_document_bytes
+    limit = request.app[appkeys.CONFIG].max_document_bytes
     if request.content_length is not None and request.content_length > limit + 64 * 1024:
         return _error(413, "too_large", f"The photo is too large: at most {limit} bytes.")
     if not request.content_type.startswith("multipart/"):
@@ -125,7 +127,7 @@ async def list_claims(request: web.Request) -> web.Response:
 
 @require_role("supervisor")
 async def get_claim(request: web.Request) -> web.Response:
-    manifest = _ss(request).manifest(request.match_info["reference"][:40])
+    manifest = await _ss(request).manifest(request.match_info["reference"][:40])
     if manifest is None:
         return _error(404, "not_found", "No such claim.")
     act(request, "claim.view", request.match_info["reference"][:40])
@@ -140,9 +142,8 @@ async def get_claim_file(request: web.Request) -> web.StreamResponse:
     claim = _ss(request).store.claim(reference)
     if claim is None or kind not in ("documents", "recordings") or "/" in name or name.startswith("."):
         return _error(404, "not_found", "No such file in this claim.")
-    folder = Path(claim["folder"]).resolve()
-    path = (folder / kind / name).resolve()
-    if folder not in path.parents or not path.is_file():
+    path = await asyncio.to_thread(claim_file, Path(claim["folder"]), kind, name)
+    if path is None:
         return _error(404, "not_found", "No such file in this claim (it may have been deleted after the retention period).")
     act(request, "claim.file", reference, file=f"{kind}/{name}")
     return web.FileResponse(path, headers={"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{reference}-{name}"'})
@@ -170,7 +171,7 @@ async def set_retention(request: web.Request) -> web.Response:
     before = ss.retention_days()
     ss.set_retention_days(days, f"supervisor:{user.username if user else '?'}")
     act(request, "retention.set", "retention", days=days, was=before)
-    deleted = ss.sweep()
+    deleted = await ss.sweep()
     return web.json_response({"ok": True, "days": days, "deleted": deleted})
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 SCHEMA = """
@@ -96,10 +97,15 @@ CLAIM_COLUMNS = ("reference", "seq", "session_id", "service", "kiosk_id", "branc
 
 
 class SelfServiceStore:
-    """Reads and writes the self-service tables (one SQLite connection, autocommit)."""
+    """Reads and writes the self-service tables (one SQLite connection, autocommit).
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    It implements :class:`signaling.selfservice.store.Store`; ``clock`` (the
+    service's ``Config.clock``) stamps events and form saves.
+    """
+
+    def __init__(self, db: sqlite3.Connection, clock: Callable[[], float] = time.time) -> None:
         self.db = db
+        self.clock = clock
         self.db.executescript(SCHEMA)
 
     # -- forms ---------------------------------------------------------------
@@ -123,14 +129,14 @@ class SelfServiceStore:
             (
                 session_id, form["service"], json.dumps(form["fields"], ensure_ascii=False),
                 json.dumps(form["confirmed"], ensure_ascii=False), int(form["opened"]), form["pointed"],
-                form["revision"], form["submitted"], time.time(),
+                form["revision"], form["submitted"], self.clock(),
             ),
         )
 
     # -- events (consent, reviews, recordings, deletions: the audit trail) ----
 
     def add_event(self, session_id: str | None, kind: str, data: dict, actor: str, at: float | None = None) -> float:
-        at = time.time() if at is None else at
+        at = self.clock() if at is None else at
         self.db.execute(
             "INSERT INTO ss_events (session_id, kind, data, actor, at) VALUES (?, ?, ?, ?, ?)",
             (session_id, kind, json.dumps(data, ensure_ascii=False), actor, at),
@@ -262,3 +268,11 @@ class SelfServiceStore:
 
     def set_setting(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO ss_settings (key, value) VALUES (?, ?)", (key, value))
+
+    # -- the session's history (the service's transitions table) ---------------------
+
+    def transitions(self, session_id: str) -> list[tuple]:
+        """``(from_state, to_state, actor, reason, at)`` of the session's state moves, in order."""
+        return self.db.execute(
+            "SELECT from_state, to_state, actor, reason, at FROM transitions WHERE session_id = ? ORDER BY id", (session_id,)
+        ).fetchall()

@@ -170,7 +170,7 @@ class KioskNamespace(RoleNamespace):
         "session.leave": (SessionLeave, "leave"),
         "session.rate": (SessionRate, "rate"),
         "security.call": (SecurityCall, "call_security"),
-        # self-service (signaling/selfservice.py)
+        # self-service (signaling/selfservice/)
         "form.edit": (FormEdit, "form_edit"),
         "consent.answer": (ConsentAnswer, "consent_answer"),
     }
@@ -228,7 +228,7 @@ class AgentNamespace(RoleNamespace):
         "session.hold": (SessionRef, "hold"),
         "session.end": (SessionEnd, "end"),
         "session.transfer": (SessionTransfer, "transfer"),
-        # self-service (signaling/selfservice.py)
+        # self-service (signaling/selfservice/)
         "form.open": (FormOpen, "form_open"),
         "form.edit": (FormEdit, "form_edit"),
         "form.point": (FormPoint, "form_point"),

@@ -423,9 +423,9 @@ async def test_retention_deletes_old_files_and_records_it(server):
                 assert r.status == 400
             async with http.post(server.url + "/api/retention", json={"days": 30}) as r:
                 assert (await r.json()) == {"ok": True, "days": 30, "deleted": {"documents": 0, "recordings": 0}}
-        assert ss.sweep(now=server.config.clock() + 29 * 86400) == {"documents": 0, "recordings": 0}
+        assert await ss.sweep(now=server.config.clock() + 29 * 86400) == {"documents": 0, "recordings": 0}
         # 31 days on (a fake clock): the photo is gone, everywhere, and the deletion is on record.
-        assert ss.sweep(now=server.config.clock() + 31 * 86400) == {"documents": 1, "recordings": 0}
+        assert await ss.sweep(now=server.config.clock() + 31 * 86400) == {"documents": 1, "recordings": 0}
         assert not list((Path(server.config.data_dir) / "selfservice" / "documents" / sid).iterdir())
         assert not (claim_dir / "documents" / f"{doc['document_id']}.png").exists()
         manifest = json.loads((claim_dir / "manifest.json").read_text())

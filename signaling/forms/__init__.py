@@ -68,15 +68,14 @@ def message(key: str, **params: Any) -> dict[str, str]:
     return out
 
 
-def today() -> _dt.date:
-    return _dt.date.today()
-
-
 # -- field checks --------------------------------------------------------------
 
 
-def nik_birth_date(nik: str, ref: _dt.date | None = None) -> tuple[_dt.date, str] | None:
-    """The birth date and sex ("F"/"M") encoded in a NIK's digits 7-12 (DDMMYY; women add 40 to DD)."""
+def nik_birth_date(nik: str, ref: _dt.date) -> tuple[_dt.date, str] | None:
+    """The birth date and sex ("F"/"M") encoded in a NIK's digits 7-12 (DDMMYY; women add 40 to DD).
+
+    ``ref`` is today (the caller's clock, in WIB): a two-digit year after it is of the 1900s.
+    """
     if len(nik) != 16 or not nik.isdigit():
         return None
     day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
@@ -84,7 +83,6 @@ def nik_birth_date(nik: str, ref: _dt.date | None = None) -> tuple[_dt.date, str
     if day > 40:
         day -= 40
         sex = "F"
-    ref = ref or today()
     year = 2000 + yy if 2000 + yy <= ref.year else 1900 + yy
     try:
         return _dt.date(year, month, day), sex
@@ -92,14 +90,14 @@ def nik_birth_date(nik: str, ref: _dt.date | None = None) -> tuple[_dt.date, str
         return None
 
 
-def check_nik(value: str) -> dict | None:
+def check_nik(value: str, today: _dt.date) -> dict | None:
     if len(value) != 16:
         return message("nik_length", count=len(value))
     if int(value[:2]) not in PROVINCES:
         return message("nik_province", code=value[:2])
     if value[2:4] == "00" or value[4:6] == "00":
         return message("nik_region")
-    if nik_birth_date(value) is None:
+    if nik_birth_date(value, today) is None:
         return message("nik_birth_date")
     if value[12:] == "0000":
         return message("nik_serial")
@@ -136,11 +134,11 @@ class Field:
     options: tuple[str, ...] = ()
     past: bool = False
 
-    def check(self, value: str) -> dict | None:
-        """The problem with a stored non-empty value, or None."""
+    def check(self, value: str, today: _dt.date) -> dict | None:
+        """The problem with a stored non-empty value, or None (``today``: the date in WIB by the service's clock)."""
         t = self.type
         if t == "nik":
-            return check_nik(value)
+            return check_nik(value, today)
         if t == "digits":
             if self.min_length == self.max_length and len(value) != self.min_length:
                 return message("digits_length", min=self.min_length, count=len(value))
@@ -159,7 +157,7 @@ class Field:
             date = parse_date(value)
             if date is None:
                 return message("date_invalid")
-            if self.past and date > today():
+            if self.past and date > today:
                 return message("date_future")
             if date.year < 1900:
                 return message("date_too_old")
@@ -252,8 +250,13 @@ class FormSchema:
     def check_values(self, check: dict, values: dict[str, str]) -> list[str]:
         return [values.get(check[k], "") for k in ("nik", "date", "field", "other") if k in check]
 
-    def evaluate(self, values: dict[str, str], confirmed: dict[str, list[str]] | None = None) -> Evaluation:
-        """Errors per field, what is missing, and whether the form may be submitted."""
+    def evaluate(
+        self, values: dict[str, str], confirmed: dict[str, list[str]] | None = None, *, today: _dt.date
+    ) -> Evaluation:
+        """Errors per field, what is missing, and whether the form may be submitted.
+
+        ``today`` is the date in WIB by the service's injected clock (never the machine's).
+        """
         confirmed = confirmed or {}
         errors: dict[str, dict] = {}
         missing: list[str] = []
@@ -263,7 +266,7 @@ class FormSchema:
                 if field.required:
                     missing.append(name)
                 continue
-            problem = field.check(value)
+            problem = field.check(value, today)
             if problem is not None:
                 errors[name] = problem
         needs: dict[str, list[str]] = {}
@@ -272,7 +275,7 @@ class FormSchema:
                 nik, date_field = check["nik"], check["date"]
                 if nik in errors or date_field in errors or not values.get(nik) or not values.get(date_field):
                     continue
-                encoded = nik_birth_date(values[nik])
+                encoded = nik_birth_date(values[nik], today)
                 date = parse_date(values[date_field])
                 if encoded and date and (encoded[0].day, encoded[0].month, encoded[0].year % 100) != (
                     date.day, date.month, date.year % 100
