@@ -9,13 +9,11 @@ neither the machine's clock nor its time zone decides what a report shows.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 
 from aiohttp import web
 
-from . import appkeys, metrics_access
+from . import appkeys, csv_export, metrics_access
 from .audit import act
 from .auth import require_role, request_user
 from .config import SERVICES
@@ -178,20 +176,16 @@ async def history_csv(request: web.Request) -> web.Response:
     filters = _checked_filters(request)
     rows = history(request.app[appkeys.HUB].storage.db, filters)
     act(request, "history.export", "history.csv", rows=len(rows), **filters)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        row = dict(row)
-        for key in ("created_at", "ended_at"):
-            if row[key]:
-                row[key] = datetime.fromtimestamp(row[key], LOCAL).isoformat(timespec="seconds")
-        writer.writerow(row)
-    stamp = datetime.fromtimestamp(request.app[appkeys.CONFIG].clock(), LOCAL).strftime("%Y%m%d-%H%M")
-    return web.Response(
-        text=out.getvalue(),
-        content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="lapak-sessions-{stamp}.csv"'},
+
+    def when(at: float | None) -> str:
+        return datetime.fromtimestamp(at, LOCAL).isoformat(timespec="seconds") if at else ""
+
+    stamped = ({**dict(row), "created_at": when(row["created_at"]), "ended_at": when(row["ended_at"])} for row in rows)
+    return csv_export.download(
+        "lapak-sessions",
+        request.app[appkeys.CONFIG].clock(),
+        HISTORY_COLUMNS,
+        ([row.get(column) for column in HISTORY_COLUMNS] for row in stamped),
     )
 
 

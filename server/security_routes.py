@@ -14,13 +14,11 @@ Dates are days in the branches' time (WIB), as in the history.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 
 from aiohttp import web
 
-from . import appkeys
+from . import appkeys, csv_export
 from .accounts import AccountError
 from .audit import ACTIONS, act
 from .auth import require_role
@@ -60,12 +58,6 @@ def _entries(request: web.Request) -> tuple[dict[str, str], list[dict]]:
     return filters, audit.entries(actor=filters.get("actor", ""), action=action, since=since, until=until)
 
 
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula (names are typed by anyone)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @staff_page("supervisor")
 async def audit_page(request: web.Request) -> web.Response:
     filters = {k: request.query.get(k, "")[:80] for k in ("actor", "action", "from", "to")}
@@ -83,18 +75,19 @@ async def audit_json(request: web.Request) -> web.Response:
 async def audit_csv(request: web.Request) -> web.Response:
     filters, rows = _entries(request)
     act(request, "audit.export", "audit.csv", rows=len(rows), **filters)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        when = datetime.fromtimestamp(r["at"], LOCAL).isoformat(timespec="seconds")
-        detail = ", ".join(f"{k}={v}" for k, v in sorted(r["detail"].items()))
-        writer.writerow([_cell(v) for v in (when, r["actor"], r["role"], r["action"], r["target"], r["address"], detail)])
-    stamp = datetime.fromtimestamp(request.app[appkeys.HUB].storage.audit.clock(), LOCAL).strftime("%Y%m%d-%H%M")
-    return web.Response(
-        text=out.getvalue(),
-        content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="lapak-audit-{stamp}.csv"'},
+    now = request.app[appkeys.HUB].storage.audit.clock()
+    return csv_export.download(
+        "lapak-audit",
+        now,
+        CSV_COLUMNS,
+        (
+            (
+                datetime.fromtimestamp(r["at"], LOCAL).isoformat(timespec="seconds"),
+                r["actor"], r["role"], r["action"], r["target"], r["address"],
+                ", ".join(f"{k}={v}" for k, v in sorted(r["detail"].items())),
+            )
+            for r in rows
+        ),
     )
 
 
