@@ -14,6 +14,7 @@ transport's RTP handler: they read the header by hand, count packets, frames
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import struct
 import time
@@ -124,11 +125,19 @@ class Pump:
         self._counter += 1
         heapq.heappush(self._heap, (stream.next_at, self._counter, stream))
         if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+            self._task = asyncio.create_task(self._run(), name="rtp pump")
         self._wake.set()
 
     def pause(self) -> None:
         self.paused = True
+
+    async def close(self) -> None:
+        """Stop sending: cancel the pump's task and wait for it."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def resume(self) -> None:
         if not self.paused:
