@@ -18,7 +18,7 @@ from kiosk_client.external_media import parked
 from .generator import Generator
 from .janus import JanusSession
 from .pumped import PumpedMedia
-from .rtp import Counter, Stream, tap_receive
+from .rtp import Counter, Stream, payload_type, tap_receive
 
 
 class JanusClient:
@@ -84,8 +84,8 @@ class JanusClient:
         await pc.setLocalDescription(await pc.createAnswer())
         for t in pc.getTransceivers():
             c = by_mid.get(t.mid)
-            if c is not None and t._codecs:
-                c.payload_types = {t._codecs[0].payloadType}
+            if c is not None and payload_type(t) is not None:
+                c.payload_types = {payload_type(t)}
         tap_receive(pc.getTransceivers()[0].receiver.transport, by_mid)
         await s.message(
             self.sub_handle, {"request": "start"},

@@ -17,13 +17,12 @@ import random
 from collections.abc import Callable
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
 
 from kiosk_client.client import until
 from signaling.tasks import Tasks
 
 from .media import Clips
-from .rtp import Counter, Pump, Stream, tap_receive
+from .rtp import Counter, Pump, Stream, on_keyframe_request, payload_type, sender_ssrc, tap_receive
 
 logger = logging.getLogger("bench.pumped")
 
@@ -57,7 +56,7 @@ class PumpedMedia:
             if t.direction in ("sendrecv", "recvonly"):
                 counter = self.counter_for(t, index)
                 if counter is not None:
-                    counter.payload_types = {t._codecs[0].payloadType}
+                    counter.payload_types = {payload_type(t)}
                     by_mid[t.mid] = counter
         tap_receive(transceivers[0].sender.transport, by_mid)
         for t in transceivers:
@@ -67,18 +66,14 @@ class PumpedMedia:
 
     def _keyframes_on_request(self, t: RTCRtpTransceiver) -> None:
         """A PLI or FIR makes this kind's stream jump to its next keyframe; other RTCP goes to aiortc."""
-        original = t.sender._handle_rtcp_packet
         kind = t.kind
 
-        async def handle(packet) -> None:
-            if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
-                stream = self.streams.get(kind)
-                if stream is not None:
-                    stream.request_keyframe()
-                return
-            await original(packet)
+        def request() -> None:
+            stream = self.streams.get(kind)
+            if stream is not None:
+                stream.request_keyframe()
 
-        t.sender._handle_rtcp_packet = handle
+        on_keyframe_request(t, request)
 
     async def _start_when_connected(self, pc: RTCPeerConnection) -> None:
         try:
@@ -92,8 +87,8 @@ class PumpedMedia:
             if t.direction in ("sendrecv", "sendonly") and t.kind not in self.streams:
                 clip = self.clips.video[self.pattern] if t.kind == "video" else self.clips.audio[self.pattern]
                 stream = Stream(
-                    f"{self.name}:{t.kind}", t.kind, t.sender.transport, t.sender._ssrc,
-                    t._codecs[0].payloadType, t.mid, clip,
+                    f"{self.name}:{t.kind}", t.kind, t.sender.transport, sender_ssrc(t),
+                    payload_type(t), t.mid, clip,
                 )
                 stream.routed = self.initially_routed(t.kind)
                 self.streams[t.kind] = stream
