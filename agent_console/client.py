@@ -7,23 +7,28 @@ connection laid out as audio, camera, and six tile m-lines.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import socketio
 from aiortc import RTCSessionDescription
 
 from kiosk_client.client import SignalingClient, new_peer_connection, until
+from kiosk_client.external_media import ExternalMedia, parked
 from kiosk_client.synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
 from kiosk_client.video_starts import VideoStarts, watch
 from server.media.ice import use_host_addresses
 from server.media.matrix import MAX_KIOSKS
+from signaling.tasks import Tasks
 
 logger = logging.getLogger(__name__)
 
 
 class HeadlessAgent(SignalingClient):
-    """One simulated agent: a socket to ``/agent`` and one peer connection."""
+    """One simulated agent: a socket to ``/agent`` and one peer connection.
+
+    With ``media`` (:mod:`kiosk_client.external_media`) the same m-lines are
+    negotiated but sending and receiving are left to it (the benchmark).
+    """
 
     namespace = "/agent"
 
@@ -38,9 +43,11 @@ class HeadlessAgent(SignalingClient):
         height: int = 240,
         fps: int = 15,
         ice_addresses: list[str] | None = ("127.0.0.1",),  # type: ignore[assignment]
+        media: ExternalMedia | None = None,
     ) -> None:
         self.server_url = server_url
         self.token = token
+        self.media = media
         self.tone_hz = tone_hz
         self.pattern = pattern
         self.width, self.height, self.fps = width, height, fps
@@ -56,7 +63,7 @@ class HeadlessAgent(SignalingClient):
         self.tiles = [VideoProbe() for _ in range(MAX_KIOSKS)]
         #: Per tile: every fresh start of its video, and whether it was a keyframe.
         self.tile_starts = [VideoStarts() for _ in range(MAX_KIOSKS)]
-        self._tasks: list[asyncio.Task] = []
+        self.tasks = Tasks("headless agent")
         self._register()
 
     def _register(self) -> None:
@@ -73,7 +80,7 @@ class HeadlessAgent(SignalingClient):
 
         @self.sio.on("media.restart", namespace=ns)
         async def on_restart(data: dict) -> None:
-            asyncio.ensure_future(self.start_media())
+            self.tasks.spawn(self.start_media(), "agent media restart")
 
         @self.sio.on("room.levels", namespace=ns)
         async def on_levels(data: dict) -> None:
@@ -101,28 +108,33 @@ class HeadlessAgent(SignalingClient):
         if self.pc is not None:
             await self.pc.close()
         pc = self.pc = new_peer_connection()
-        pc.addTransceiver(ToneTrack(self.tone_hz), direction="sendrecv")
-        pc.addTransceiver(PatternTrack(self.pattern, self.width, self.height, self.fps), direction="sendonly")
+        external = self.media is not None
+        pc.addTransceiver(parked("audio") if external else ToneTrack(self.tone_hz), direction="sendrecv")
+        camera = parked("video") if external else PatternTrack(self.pattern, self.width, self.height, self.fps)
+        pc.addTransceiver(camera, direction="sendonly")
         for _ in range(MAX_KIOSKS):
             pc.addTransceiver("video", direction="recvonly")
         transceivers = pc.getTransceivers()
-        for t, starts in zip(transceivers[2:], self.tile_starts):
-            watch(t.receiver, starts)
+        if not external:
+            for t, starts in zip(transceivers[2:], self.tile_starts):
+                watch(t.receiver, starts)
 
-        @pc.on("track")
-        def on_track(track) -> None:
-            if track.kind == "audio":
-                probe = self.audio
-            else:
-                index = next(i for i, t in enumerate(transceivers) if t.receiver.track is track)
-                probe = self.tiles[index - 2]
-            self._tasks.append(asyncio.ensure_future(consume(track, probe)))
+            @pc.on("track")
+            def on_track(track) -> None:
+                if track.kind == "audio":
+                    probe = self.audio
+                else:
+                    index = next(i for i, t in enumerate(transceivers) if t.receiver.track is track)
+                    probe = self.tiles[index - 2]
+                self.tasks.spawn(consume(track, probe), f"agent {track.kind} probe")
 
         await pc.setLocalDescription(await pc.createOffer())
         ack = await self.call("media.offer", {"sdp": pc.localDescription.sdp})
         if not ack.get("ok"):
             raise RuntimeError(f"media.offer refused: {ack}")
         await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+        if self.media is not None:
+            self.media.attach(pc)
 
     # -- what an agent does -------------------------------------------------
 
@@ -168,8 +180,7 @@ class HeadlessAgent(SignalingClient):
         return "\n".join(lines)
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        await self.tasks.close()
         if self.pc is not None:
             await self.pc.close()
         if self.sio.connected:

@@ -13,7 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from .run import Options, Progress, run_all
+from .progress import Progress
+from .run import Options, run_all
 
 
 def _ints(text: str) -> tuple[int, ...]:

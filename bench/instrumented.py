@@ -46,7 +46,7 @@ class InstrumentedRouter(Router):
 
     def _start_writer(self) -> None:
         if self._stats_dir and self._writer is None:
-            self._writer = asyncio.ensure_future(self._write_forever())
+            self._writer = asyncio.create_task(self._write_forever(), name="bench stats writer")
 
     async def set_room(self, room_id: str, state) -> None:
         t0 = time.monotonic()
@@ -89,4 +89,6 @@ class InstrumentedRouter(Router):
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
         await super().close()

@@ -163,7 +163,7 @@ class JanusSession:
     async def create(self) -> None:
         reply = await self._post(self.url, {"janus": "create", "transaction": self._tx()})
         self.session_id = reply["data"]["id"]
-        self._poll = asyncio.ensure_future(self._long_poll())
+        self._poll = asyncio.create_task(self._long_poll(), name="janus long poll")
 
     async def _long_poll(self) -> None:
         while True:
@@ -217,92 +217,7 @@ class JanusSession:
     async def close(self) -> None:
         if self._poll:
             self._poll.cancel()
+            await asyncio.gather(self._poll, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self._post(f"{self.url}/{self.session_id}", {"janus": "destroy", "transaction": self._tx()})
         await self.http.close()
-
-
-
-class JanusRoom:
-    """One agent and six kiosks as Janus VideoRoom publishers and subscribers."""
-
-    def __init__(self, gen, url: str, index: int) -> None:
-        from .loadgen import JanusClient
-
-        self.gen = gen
-        self.url = url
-        self.index = index
-        self.room = 5000 + index
-        self.session = JanusSession(url)
-        self.agent = JanusClient(self, 0, feed=self.room * 10)
-        self.kiosks = [JanusClient(self, i, feed=self.room * 10 + i) for i in range(1, 7)]
-
-    async def start(self) -> dict:
-        await self.session.create()
-        handle = await self.session.attach()
-        reply = await self.session._post(
-            f"{self.url}/{self.session.session_id}/{handle}",
-            {"janus": "message", "transaction": JanusSession._tx(), "body": {
-                "request": "create", "room": self.room, "publishers": 10, "bitrate": 0,
-                "videocodec": "vp8", "audiocodec": "opus", "fir_freq": 0, "notify_joining": False,
-            }},
-        )
-        data = reply.get("plugindata", {}).get("data", {})
-        if data.get("videoroom") != "created":
-            raise RuntimeError(f"janus could not create the room: {reply}")
-        from .loadgen import wait_for
-
-        clients = [self.agent, *self.kiosks]
-        for c in clients:
-            await c.publish()
-        await wait_for(lambda: all(len(c.streams) == 2 for c in clients), 60, "janus publishers connected")
-        await asyncio.sleep(0.3)
-        # The agent: six members' video, the focused member's (kiosk 1) audio.
-        await self.agent.subscribe(
-            [{"feed": k.feed, "mid": k.pub_mid["video"]} for k in self.kiosks]
-            + [{"feed": self.kiosks[0].feed, "mid": self.kiosks[0].pub_mid["audio"]}]
-        )
-        for i, k in enumerate(self.kiosks):
-            streams = [{"feed": self.agent.feed, "mid": self.agent.pub_mid["audio"]}]
-            if i == 0:
-                streams.append({"feed": self.agent.feed, "mid": self.agent.pub_mid["video"]})
-            await k.subscribe(streams)
-        await wait_for(lambda: all(c.sub_connected for c in clients), 60, "janus subscribers connected")
-        for k in self.kiosks[1:]:
-            k.streams["audio"].routed = False
-        await wait_for(lambda: all(t.frames > 0 for t in self.agent.tiles), 30, "video on every janus tile")
-        return {"ok": True}
-
-    def add_counts(self, out: dict) -> None:
-        agent = self.agent
-        for k in self.kiosks:
-            v = k.streams.get("video")
-            a = k.streams.get("audio")
-            if v:
-                out["video_sent"] += v.frames
-                out["video_packets_sent"] += v.packets
-                out["keyframe_requests"] += v.keyframe_requests
-            if a:
-                out["audio_sent"] += a.routed_packets
-                out["audio_packets_sent"] += a.packets
-            out["video_delivered"] += k.video.frames
-            out["video_packets_delivered"] += k.video.packets
-            out["kiosk_audio"] += k.audio.packets
-            out["kiosk_video_frames"].append(k.video.frames)
-        v = agent.streams.get("video")
-        a = agent.streams.get("audio")
-        if v:
-            out["video_sent"] += v.frames
-            out["video_packets_sent"] += v.packets
-            out["keyframe_requests"] += v.keyframe_requests
-        if a:
-            out["audio_packets_sent"] += a.packets
-        for tile in agent.tiles:
-            out["video_delivered"] += tile.frames
-            out["video_packets_delivered"] += tile.packets
-            out["tile_frames"].append(tile.frames)
-        out["audio_delivered"] += agent.audio.packets
-
-    async def close(self) -> None:
-        await asyncio.gather(*(c.close() for c in [self.agent, *self.kiosks]), return_exceptions=True)
-        await self.session.close()

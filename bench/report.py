@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from .run import Series, Step, ms
+from .measure import Series, Step, ms
 
 #: Forwarded streams in a full room: 6 tiles + the agent's video to the focused
 #: member; the focused member's audio to the agent, the agent's to the member,

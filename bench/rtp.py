@@ -9,22 +9,58 @@ straight to the socket of the nominated ICE pair — the same bytes aiortc would
 send, without its per-packet coroutines. Receivers replace the DTLS
 transport's RTP handler: they read the header by hand, count packets, frames
 (marker bits) and bytes per stream, and decode only samples.
+
+This is the benchmark's one module that touches aiortc's private internals
+(the nominated ICE pair, the SRTP context, the RTP and RTCP handlers, a
+transceiver's negotiated codec and a sender's SSRC); the rest of ``bench/``
+calls the functions here. (The routers under test, :mod:`bench.transcode`,
+use aiortc's codecs as the server's media package does.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import struct
 import time
 from collections.abc import Callable
 
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 
 from .media import AUDIO_FRAME, VideoClip
 
 _SEQ_TS = struct.Struct("!HI")
 _SSRC = struct.Struct("!I")
+
+
+def payload_type(transceiver) -> int | None:
+    """The payload type ``transceiver`` negotiated (its first codec), or ``None`` before negotiation."""
+    codecs = transceiver._codecs
+    return codecs[0].payloadType if codecs else None
+
+
+def sender_ssrc(transceiver) -> int:
+    """The SSRC aiortc chose for ``transceiver``'s sender (the pump sends with it)."""
+    return transceiver.sender._ssrc
+
+
+def on_keyframe_request(transceiver, request: Callable[[], None]) -> None:
+    """Call ``request`` when the server asks ``transceiver``'s sender for a keyframe (PLI or FIR).
+
+    The request is consumed here (aiortc's own sender sends nothing); any other
+    RTCP still goes to aiortc.
+    """
+    sender = transceiver.sender
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            request()
+            return
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle
 
 
 def _direct_send(dtls) -> Callable[[bytes], None]:
@@ -124,11 +160,19 @@ class Pump:
         self._counter += 1
         heapq.heappush(self._heap, (stream.next_at, self._counter, stream))
         if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+            self._task = asyncio.create_task(self._run(), name="rtp pump")
         self._wake.set()
 
     def pause(self) -> None:
         self.paused = True
+
+    async def close(self) -> None:
+        """Stop sending: cancel the pump's task and wait for it."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def resume(self) -> None:
         if not self.paused:

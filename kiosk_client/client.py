@@ -18,7 +18,9 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from server.media.ice import use_host_addresses
+from signaling.tasks import Tasks
 
+from .external_media import ExternalMedia, parked
 from .synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
 from .video_starts import VideoStarts, watch
 
@@ -45,6 +47,10 @@ class SignalingClient:
     """What every headless client shares: one socket.io namespace and acknowledged calls."""
 
     namespace = ""
+    #: Seconds to wait for the namespace to connect, and for an acknowledgement (a loaded
+    #: benchmark machine raises them).
+    connect_timeout: float = 10.0
+    call_timeout: float = 20.0
 
     async def connect_socket(self) -> None:
         await self.sio.connect(
@@ -52,11 +58,12 @@ class SignalingClient:
             namespaces=[self.namespace],
             auth={"token": self.token},
             transports=["websocket"],
-            wait_timeout=10,
+            wait_timeout=self.connect_timeout,
         )
 
-    async def call(self, event: str, data: Any = None, timeout: float = 20.0) -> dict:
+    async def call(self, event: str, data: Any = None, timeout: float | None = None) -> dict:
         """Emit ``event`` and return the server's acknowledgement."""
+        timeout = self.call_timeout if timeout is None else timeout
         if data is None:
             return await self.sio.call(event, namespace=self.namespace, timeout=timeout)
         return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
@@ -68,6 +75,8 @@ class HeadlessKiosk(SignalingClient):
     With ``auto_media`` (the default) it offers the way the kiosk page does
     (docs/protocol.md, "When a booth offers"): exactly once for each media
     attempt the server announces, and once after its own socket reconnects.
+    With ``media`` (:mod:`kiosk_client.external_media`) the same m-lines are
+    negotiated but sending and receiving are left to it (the benchmark).
     """
 
     namespace = "/kiosk"
@@ -85,9 +94,11 @@ class HeadlessKiosk(SignalingClient):
         fps: int = 15,
         auto_media: bool = True,
         ice_addresses: list[str] | None = ("127.0.0.1",),  # type: ignore[assignment]
+        media: ExternalMedia | None = None,
     ) -> None:
         self.server_url = server_url
         self.token = token
+        self.media = media
         self.tone_hz = tone_hz
         self.tone_amplitude = tone_amplitude
         self.pattern = pattern
@@ -107,7 +118,9 @@ class HeadlessKiosk(SignalingClient):
         #: Every fresh start of the agent's video we received, and whether it was a keyframe.
         self.video_starts = VideoStarts()
         self.help_answered = 0
-        self._tasks: list[asyncio.Task] = []
+        #: ``time.monotonic()`` of the latest ``session.request`` (the benchmark's session-start latency).
+        self.requested_at = 0.0
+        self.tasks = Tasks("headless kiosk")
         self._media_lock = asyncio.Lock()
         #: (session, attempt) the current peer connection answers; None after a reconnect.
         self._offered: tuple[str, int] | None = None
@@ -153,6 +166,7 @@ class HeadlessKiosk(SignalingClient):
         await self.connect_socket()
 
     async def request(self, service: str = "jht", language: str = "id") -> str:
+        self.requested_at = time.monotonic()
         ack = await self.call("session.request", {"service": service, "language": language})
         if not ack.get("ok"):
             raise RuntimeError(f"session.request refused: {ack}")
@@ -170,7 +184,7 @@ class HeadlessKiosk(SignalingClient):
         if target == self._offered:
             return
         self._offered = target
-        self._tasks.append(asyncio.ensure_future(self._start_media_or_retry(target)))
+        self.tasks.spawn(self._start_media_or_retry(target), "kiosk media start")
 
     async def _start_media_or_retry(self, target: tuple[str, int]) -> None:
         """Offer media; if that fails, note why and try again while it is still wanted."""
@@ -202,24 +216,31 @@ class HeadlessKiosk(SignalingClient):
             if old is not None:
                 await old.close()
             pc = self.pc
-            self.camera = PatternTrack(self.pattern, self.width, self.height, self.fps)
-            pc.addTransceiver(ToneTrack(self.tone_hz, self.tone_amplitude), direction="sendrecv")
-            pc.addTransceiver(self.camera, direction="sendrecv")
             # A media path that fails while the socket stays up is not rebuilt from here:
             # the server sees it fail too and announces a new attempt (docs/protocol.md).
+            if self.media is None:
+                self.camera = PatternTrack(self.pattern, self.width, self.height, self.fps)
+                pc.addTransceiver(ToneTrack(self.tone_hz, self.tone_amplitude), direction="sendrecv")
+                pc.addTransceiver(self.camera, direction="sendrecv")
 
-            @pc.on("track")
-            def on_track(track) -> None:
-                probe = self.audio if track.kind == "audio" else self.video
-                self._tasks.append(asyncio.ensure_future(consume(track, probe)))
+                @pc.on("track")
+                def on_track(track) -> None:
+                    probe = self.audio if track.kind == "audio" else self.video
+                    self.tasks.spawn(consume(track, probe), f"kiosk {track.kind} probe")
+            else:
+                pc.addTransceiver(parked("audio"), direction="sendrecv")
+                pc.addTransceiver(parked("video"), direction="sendrecv")
 
             await pc.setLocalDescription(await pc.createOffer())
-            watch(pc.getTransceivers()[1].receiver, self.video_starts)
+            if self.media is None:
+                watch(pc.getTransceivers()[1].receiver, self.video_starts)
             self.offers.append(target)
             ack = await self.call("media.offer", {"session_id": target[0], "sdp": pc.localDescription.sdp})
             if not ack.get("ok"):
                 raise RuntimeError(f"media.offer refused: {ack}")
             await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+            if self.media is not None:
+                self.media.attach(pc)
 
     async def reconnect(self) -> None:
         """Come back after a drop: a new socket, then a new peer connection for the same session.
@@ -253,8 +274,7 @@ class HeadlessKiosk(SignalingClient):
             raise TimeoutError(f"{exc}; now {self.state!r}, errors {self.errors[-3:]}") from None
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        await self.tasks.close()
         if self.pc is not None:
             await self.pc.close()
         if self.sio.connected:
