@@ -22,7 +22,8 @@ from aiohttp import web
 from . import appkeys
 from .accounts import Accounts, User
 from .client_address import environ_address
-from .config import AgentIdentity, Config, KioskIdentity, StaffIdentity
+from .config import Config
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity, StaffIdentity
 from .signin import Refusal
 
 COOKIE = "lapak_session"

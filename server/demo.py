@@ -19,7 +19,8 @@ import sys
 
 from .accounts import AccountError
 from .cli import _wait_for_signal, run_app
-from .config import AgentIdentity, Config, KioskIdentity
+from .config import Config
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity
 from .lifeline import child_options
 from .storage import Storage
 

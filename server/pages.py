@@ -29,7 +29,7 @@ from aiohttp import web
 from . import appkeys
 from .appkeys import CONFIG, HUB
 from .auth import HOME, require_role, request_user
-from .config import DEFAULT_CAPACITY, SERVICES
+from signaling.core.vocabulary import DEFAULT_CAPACITY, SERVICES
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogues, normalise
 
 HERE = Path(__file__).resolve().parent

@@ -3,7 +3,7 @@
 History rows join each session with the times of its transitions (when it
 was first assigned, when it ended), so waiting and handling times come from
 the stored record, not from memory: a restart loses none of it. "Now" is
-always ``Config.clock()`` and days are WIB days (:mod:`server.daytime`), so
+always ``Config.clock()`` and days are WIB days (:mod:`signaling.core.daytime`), so
 neither the machine's clock nor its time zone decides what a report shows.
 """
 
@@ -18,8 +18,8 @@ from aiohttp import web
 from . import appkeys, metrics_access
 from .audit import act
 from .auth import require_role, request_user
-from .config import SERVICES
-from .daytime import BUCKET_MINUTES, CLOSING_HOUR, LOCAL, OPENING_HOUR, board_window, day_bounds, early_span
+from signaling.core.vocabulary import SERVICES
+from signaling.core.daytime import BUCKET_MINUTES, CLOSING_HOUR, LOCAL, OPENING_HOUR, board_window, day_bounds, early_span
 
 ENDED = ("closed", "cancelled", "abandoned", "failed")
 
@@ -135,7 +135,7 @@ def day_series(db, start: float, end: float, now: float, bucket_minutes: int = B
 
 
 def board_series(db, now: float) -> dict:
-    """The board chart's series: :func:`server.daytime.board_window` at ``now``."""
+    """The board chart's series: :func:`signaling.core.daytime.board_window` at ``now``."""
     early_from, early_to = early_span(now)
     (earliest,) = db.execute(
         "SELECT MIN(at) FROM transitions WHERE at >= ? AND at < ?", (early_from, early_to)

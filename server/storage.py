@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from signaling.session import Session
+from signaling.core.session import Session
 
 from .accounts import Accounts
 from .audit import AuditLog

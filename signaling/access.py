@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from aiohttp import web
 
-from server.config import AgentIdentity, Config, KioskIdentity, StaffIdentity
+from server.config import Config
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity, StaffIdentity
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import Hub

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from server.config import SERVICES
-from server.daytime import today_start
+from signaling.core.vocabulary import SERVICES
+from signaling.core.daytime import today_start
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import Hub

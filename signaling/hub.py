@@ -16,17 +16,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from server.config import AgentIdentity, Config, KioskIdentity, StaffIdentity
+from server.config import Config
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity, StaffIdentity
 from server.media.matrix import MAX_KIOSKS, RoomState
 from server.media.peer import OfferError
 from server.storage import Storage
 
 from . import views
-from .dispatcher import AgentLoad, choose_agent
-from .queue import Queues
+from .core.dispatcher import AgentLoad, choose_agent
+from .core.queue import Queues
 from .schemas import EventError
 from .screens import LastTold
-from .session import WITH_AGENT, IllegalTransition, Session
+from .core.session import WITH_AGENT, IllegalTransition, Session
 
 logger = logging.getLogger(__name__)
 

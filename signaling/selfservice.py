@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from server.config import AgentIdentity, KioskIdentity
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity
 from server.selfservice_store import SelfServiceStore
 
 from . import forms
@@ -37,7 +37,7 @@ from .schemas import EventError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import Hub
-    from .session import Session
+    from .core.session import Session
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .session import Session
+from .core.session import Session
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import Agent, Hub

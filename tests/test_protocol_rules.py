@@ -9,7 +9,7 @@ import aiohttp
 from helpers import close_all, make_room
 from kiosk_client.client import until
 from rawsocket import RawSocket
-from server.config import MAX_NOTE_CHARS, OUTCOMES
+from signaling.core.vocabulary import MAX_NOTE_CHARS, OUTCOMES
 from test_authorization import PASSWORD, setup_accounts, sign_in
 
 

@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
 
 from agent_console.client import HeadlessAgent
 from server.appkeys import SELFSERVICE
-from server.config import AgentIdentity
+from signaling.core.vocabulary import AgentIdentity
 
 from .harness import wait_for
 from .staff import (
