@@ -229,16 +229,16 @@ async def metrics(request: web.Request) -> web.Response:
 
     now = request.app[appkeys.CONFIG].clock()
     metric("lapak_queue_waiting", "gauge", "Members waiting, per service.",
-           [({"service": s}, len(hub.queues.waiting(s))) for s in SERVICES])
+           [({"service": s}, len(hub.state.waiting(s))) for s in SERVICES])
     metric("lapak_queue_longest_wait_seconds", "gauge", "Longest current wait, per service.",
-           [({"service": s}, round(max([now - (x.queued_at or now) for x in hub.queues.waiting(s)] or [0]), 1))
+           [({"service": s}, round(max([now - (x.queued_at or now) for x in hub.state.waiting(s)] or [0]), 1))
             for s in SERVICES])
     metric("lapak_agent_sessions", "gauge", "Sessions in progress, per agent.",
-           [({"agent": a.agent_id}, len(a.sessions)) for a in hub.agents.values()])
+           [({"agent": a.agent_id}, len(a.sessions)) for a in hub.state.agents()])
     metric("lapak_agent_capacity", "gauge", "Session capacity, per agent.",
-           [({"agent": a.agent_id}, a.capacity) for a in hub.agents.values()])
+           [({"agent": a.agent_id}, a.capacity) for a in hub.state.agents()])
     states: dict[str, int] = {}
-    for s in hub.sessions.values():
+    for s in hub.state.sessions():
         states[s.state] = states.get(s.state, 0) + 1
     metric("lapak_sessions", "gauge", "Sessions known to the hub, per state.", [({"state": k}, v) for k, v in states.items()])
     stats = await hub.router.stats()

@@ -147,7 +147,7 @@ class Access:
         for ns, sid, _ in live:
             await self._close(ns, sid, "account_disabled", tell=True, transport=True)
         agents = {i.agent_id for _, _, i in live if isinstance(i, AgentIdentity)}
-        agents |= {a.agent_id for a in self.hub.agents.values() if a.identity.username == username}
+        agents |= {a.agent_id for a in self.hub.state.agents() if a.identity.username == username}
         for agent_id in sorted(agents):
             await self.hub.end_agent_access(agent_id, "agent_disabled")
         self.accounts.access_log.record(f"user:{username}", "account_disabled", actor, len(live))
@@ -165,13 +165,13 @@ class Access:
     async def sweep(self) -> None:
         """Compare every live socket and open session with the database; end what is no longer granted."""
         kiosks = {i.kiosk_id: i for _, _, i in self.sockets(lambda i: isinstance(i, KioskIdentity))}
-        for session in list(self.hub.sessions.values()):
+        for session in self.hub.state.sessions():
             if not session.ended and session.kiosk_id not in kiosks:
                 kiosks[session.kiosk_id] = KioskIdentity(session.kiosk_id, branch=session.branch, booth=session.booth)
         for kiosk_id in sorted(self.accounts.revoked_kiosks(kiosks)):
             await self.kiosk_revoked(kiosks[kiosk_id], "server")
         users = {username_of(i) for _, _, i in self.sockets(lambda i: username_of(i) is not None)}
-        users |= {a.identity.username for a in self.hub.agents.values() if a.identity.username and a.sessions}
+        users |= {a.identity.username for a in self.hub.state.agents() if a.identity.username and a.sessions}
         for username in sorted(self.accounts.disabled_users(u for u in users if u)):
             await self.user_disabled(username, "server")
 

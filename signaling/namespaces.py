@@ -126,6 +126,10 @@ class RoleNamespace(socketio.AsyncNamespace):
     async def left(self, sid: str, identity: Any) -> None:
         """Hook: a client of this role disconnected."""
 
+    def still_here(self, device: str, device_of: Callable[[Any], str]) -> bool:
+        """Is another socket of this device still connected here (a replaced socket leaving)?"""
+        return any(device_of(i) == device for i in self.identities.values())
+
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
@@ -179,12 +183,14 @@ class KioskNamespace(RoleNamespace):
         return auth_kiosk(self.config, self.accounts, auth)
 
     async def joined(self, sid, identity) -> None:
-        await self.hub.kiosk_connected(identity, sid)
+        await self.enter_room(sid, f"kiosk:{identity.kiosk_id}")  # the booth's screen (signaling/notifier.py)
+        await self.hub.kiosk_connected(identity)
         if self.selfservice is not None:
             await self.selfservice.kiosk_joined(identity)
 
     async def left(self, sid, identity) -> None:
-        await self.hub.kiosk_disconnected(identity, sid)
+        if not self.still_here(identity.kiosk_id, lambda i: i.kiosk_id):
+            await self.hub.kiosk_disconnected(identity)
 
     async def request(self, kiosk, p: SessionRequest) -> dict:
         if not self.config.kiosk_self_start:
@@ -246,12 +252,14 @@ class AgentNamespace(RoleNamespace):
         return auth_agent(self.config, self.accounts, auth, environ)
 
     async def joined(self, sid, identity) -> None:
-        await self.hub.agent_connected(identity, sid)
+        await self.enter_room(sid, f"agent:{identity.agent_id}")  # the console's screen (signaling/notifier.py)
+        await self.hub.agent_connected(identity)
         if self.selfservice is not None:
             await self.selfservice.agent_joined(identity)
 
     async def left(self, sid, identity) -> None:
-        await self.hub.agent_disconnected(identity, sid)
+        if not self.still_here(identity.agent_id, lambda i: i.agent_id):
+            await self.hub.agent_disconnected(identity)
 
     async def offer(self, agent, p: AgentOffer) -> dict:
         return {"sdp": await self.hub.agent_offer(agent, p.sdp)}

@@ -33,7 +33,7 @@ async def test_refused_moves_give_a_reason_and_store_nothing(server):
     try:
         # The officer may cancel a waiting session, not one the agent has taken up.
         sid = member.session_id
-        server.hub.sessions[sid].branch = "jkt"
+        server.hub.state.session(sid).branch = "jkt"
         before = server.hub.storage.transitions(sid)
         ack = await officer.call("session.cancel", {"session_id": sid}, namespace="/officer", timeout=5)
         assert ack["error"]["code"] == "invalid_state" and "agent" in ack["error"]["message"]
