@@ -18,6 +18,8 @@ from signaling.server import SignalingServer
 from signaling.tasks import Tasks
 
 from . import appkeys, pages, reports, routes, security_routes, selfservice_routes, static_routes
+from .audit import refused_event
+from .auth import SocketAuthenticator
 from .config import Config
 from .headers import security_headers
 from .storage import Storage
@@ -68,11 +70,12 @@ def create_app(config: Config) -> web.Application:
     selfservice = SelfService(hub, clock=config.clock)
     app[appkeys.SELFSERVICE] = selfservice
     board = BoardPublisher(hub)
+    ports = {"authenticator": SocketAuthenticator(config, storage.accounts), "audit": refused_event}
     namespaces = [
-        KioskNamespace("/kiosk", hub, config, selfservice),
-        AgentNamespace("/agent", hub, config, selfservice),
-        OfficerNamespace("/officer", hub, config),
-        SupervisorNamespace("/supervisor", hub, config, board),
+        KioskNamespace("/kiosk", hub, config, selfservice, **ports),
+        AgentNamespace("/agent", hub, config, selfservice, **ports),
+        OfficerNamespace("/officer", hub, config, **ports),
+        SupervisorNamespace("/supervisor", hub, config, board, **ports),
     ]
     for namespace in namespaces:
         sio.register_namespace(namespace)

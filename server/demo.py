@@ -18,7 +18,7 @@ import secrets
 import sys
 
 from .accounts import AccountError
-from .cli import _wait_for_signal, run_app
+from .running import run_app, wait_for_signal
 from .config import Config
 from signaling.core.vocabulary import AgentIdentity, KioskIdentity
 from .lifeline import child_options
@@ -98,7 +98,7 @@ Press Ctrl+C to stop.
         flush=True,
     )
     try:
-        await _wait_for_signal()
+        await wait_for_signal()
     finally:
         with contextlib.suppress(ProcessLookupError):
             booths.terminate()

@@ -38,11 +38,11 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from aiohttp import web
 
-from server.config import Config
 from signaling.core.vocabulary import AgentIdentity, KioskIdentity, StaffIdentity
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import Hub
+    from .ports import Settings
     from .namespaces import RoleNamespace
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def device_of(identity: Any) -> str | None:
 class Access:
     """Ends live access that is no longer granted, and keeps one socket per device."""
 
-    def __init__(self, hub: "Hub", sio: socketio.AsyncServer, config: Config, namespaces: Iterable["RoleNamespace"]) -> None:
+    def __init__(self, hub: "Hub", sio: socketio.AsyncServer, config: "Settings", namespaces: Iterable["RoleNamespace"]) -> None:
         self.hub = hub
         self.sio = sio
         self.config = config

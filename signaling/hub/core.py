@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from server.config import Config  # a signaling settings Protocol replaces this (issue 11, item 6)
 from server.media.peer import OfferError  # media moves it to signaling.core.errors
 
 from .. import views
@@ -21,6 +20,7 @@ from ..changes import Changes
 from ..core.session import WITH_AGENT, IllegalTransition, Session
 from ..core.vocabulary import KioskIdentity
 from ..notifier import Emit, Notifier
+from ..ports import Settings
 from ..schemas import EventError
 from ..state.base import AgentRecord, State
 from ..state.memory import MemoryState
@@ -34,7 +34,7 @@ class HubCore:
 
     def __init__(
         self,
-        config: Config,
+        config: Settings,
         storage: Any,
         router: Any,
         emit: Emit,
