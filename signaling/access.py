@@ -191,11 +191,11 @@ class Access:
                 logger.exception("checking for revoked booths and disabled accounts failed")
 
     def setup(self, app: web.Application) -> None:
-        """Run the watcher while the app runs."""
+        """Run the watcher while the app runs (on the hub's tasks, so it is also cancelled if shutdown skips this)."""
 
         async def start(app: web.Application) -> None:
             self._version = self._data_version()
-            self._task = asyncio.create_task(self._watch())
+            self._task = self.hub.tasks.spawn(self._watch(), name="access watch")
 
         async def stop(app: web.Application) -> None:
             if self._task is not None:
