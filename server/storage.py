@@ -148,3 +148,7 @@ class Storage:
 
     def count_sessions(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+
+    def data_version(self) -> int:
+        """SQLite's counter of writes by other connections (another process, ``lapak admin``)."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]

@@ -176,7 +176,7 @@ class Access:
             await self.user_disabled(username, "server")
 
     def _data_version(self) -> int:
-        return self.hub.storage.db.execute("PRAGMA data_version").fetchone()[0]
+        return self.hub.storage.data_version()
 
     async def _watch(self) -> None:
         """Sweep whenever another connection (``lapak admin``, another process) has written to the database."""

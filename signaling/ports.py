@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from .core.session import Session
 from .core.vocabulary import AgentIdentity, KioskIdentity, StaffIdentity
 
 
@@ -43,3 +44,20 @@ class AccessGuard(Protocol):
     def forget(self, namespace: Any, sid: str) -> None: ...
     def still_valid(self, identity: Any) -> bool: ...
     async def refuse(self, identity: Any) -> None: ...
+
+
+class Records(Protocol):
+    """The session records store the hub, board and access use (``server.storage.Storage`` fits).
+
+    ``accounts`` answers which booths a branch has and branch names
+    (``kiosks(branch)``, ``branch_name(branch)``, ``access_log``,
+    ``revoked_kiosks``, ``disabled_users``).
+    """
+
+    accounts: Any
+
+    def save(self, session: Session, from_state: str | None, actor: str, reason: str | None) -> None: ...
+    def load_open(self) -> list[Session]: ...
+    def session(self, session_id: str) -> Session | None: ...
+    def handled_since(self, since: float) -> dict[str, int]: ...
+    def data_version(self) -> int: ...

@@ -20,7 +20,7 @@ from ..changes import Changes
 from ..core.session import WITH_AGENT, IllegalTransition, Session
 from ..core.vocabulary import KioskIdentity
 from ..notifier import Emit, Notifier
-from ..ports import Settings
+from ..ports import Records, Settings
 from ..schemas import EventError
 from ..state.base import AgentRecord, State
 from ..state.memory import MemoryState
@@ -35,7 +35,7 @@ class HubCore:
     def __init__(
         self,
         config: Settings,
-        storage: Any,
+        storage: Records,
         router: Any,
         emit: Emit,
         *,
