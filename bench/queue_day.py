@@ -3,8 +3,8 @@
 A discrete-time simulation (10 s steps) of one day, 08:00-16:00, with a
 June-like month and a July-like surge (claims jumped after a rule change).
 Members arrive per service (Poisson, a morning peak); the queues and the
-assignment rule are Lapak's own (:class:`signaling.queue.Queues`,
-:func:`signaling.dispatcher.choose_agent`). An agent serving ``n`` members
+assignment rule are Lapak's own (:class:`signaling.core.queue.Queues`,
+:func:`signaling.core.dispatcher.choose_agent`). An agent serving ``n`` members
 at once gives each ``1 / (n * attention)`` of the pace a single member gets
 (capped at 1): members spend most of a session on self-service (forms,
 documents), so ``attention`` is the share of a session the agent must talk.
@@ -21,9 +21,9 @@ import random
 import statistics
 from dataclasses import dataclass, field
 
-from signaling.dispatcher import AgentLoad, choose_agent
-from signaling.queue import Queues
-from signaling.session import Session
+from signaling.core.dispatcher import AgentLoad, choose_agent
+from signaling.core.queue import Queues
+from signaling.core.session import Session
 
 OPEN, CLOSE = 8 * 3600, 16 * 3600
 STEP = 10.0

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from server.appkeys import CONFIG, HUB
 from server.auth import kiosk_identity
-from server.config import SERVICES
+from signaling.core.vocabulary import SERVICES
 from server.i18n import DEFAULT_LANGUAGE, catalogues, normalise
 from signaling.forms import all_schemas
 

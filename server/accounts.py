@@ -18,10 +18,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .access_log import AccessLog
-from .config import DEFAULT_CAPACITY, SERVICES, AgentIdentity, KioskIdentity
+from signaling.core.vocabulary import DEFAULT_CAPACITY, ROLES, SERVICES, AgentIdentity, KioskIdentity
 from .signin import SignInLimiter
 
-ROLES = ("supervisor", "agent", "officer")
+
 
 #: How long a browser session lasts without use (seconds).
 WEB_SESSION_SECONDS = 12 * 3600

@@ -13,8 +13,9 @@ import getpass
 import sys
 from pathlib import Path
 
-from .accounts import ROLES, AccountError
-from .config import SERVICES
+from signaling.core.vocabulary import ROLES, SERVICES
+
+from .accounts import AccountError
 from .storage import Storage
 
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+import agent_console.web
+import kiosk_client.web
 from signaling.access import Access
-from signaling.hub import Hub
 from signaling.board import BoardPublisher
+from signaling.hub import Hub
+from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
 from signaling.selfservice import SelfService, Settings as SelfServiceSettings
 from signaling.server import SignalingServer
-from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
+from signaling.tasks import Tasks
 
-from . import appkeys
+from . import appkeys, pages, reports, routes, security_routes, selfservice_routes, static_routes
+from .audit import refused_event
+from .auth import SocketAuthenticator
 from .config import Config
 from .headers import security_headers
 from .selfservice_store import SelfServiceStore
@@ -22,10 +27,16 @@ from .storage import Storage
 
 logger = logging.getLogger(__name__)
 
-#: Modules that add pages to the app, each with ``setup(app)``; a missing one is skipped.
-PAGE_MODULES = (
-    "server.static_routes", "server.routes", "server.reports", "server.pages", "kiosk_client.web", "agent_console.web",
-    "server.selfservice_routes", "server.security_routes",
+#: Every module that adds pages or routes to the app, in order; each is imported, so a missing one is an error.
+PAGE_SETUPS: tuple[Callable[[web.Application], None], ...] = (
+    static_routes.setup,
+    routes.setup,
+    reports.setup,
+    pages.setup,
+    kiosk_client.web.setup,
+    agent_console.web.setup,
+    selfservice_routes.setup,
+    security_routes.setup,
 )
 
 
@@ -54,7 +65,8 @@ def create_app(config: Config) -> web.Application:
     )
     sio.attach(app)
     app[appkeys.SIGNALING] = sio
-    hub = Hub(config, storage, router, sio.emit)
+    tasks = Tasks("hub")
+    hub = Hub(config, storage, router, sio.emit, tasks=tasks)
     router.on_event = hub.on_media_event
     selfservice = SelfService(
         hub,
@@ -63,11 +75,12 @@ def create_app(config: Config) -> web.Application:
     )
     app[appkeys.SELFSERVICE] = selfservice
     board = BoardPublisher(hub)
+    ports = {"authenticator": SocketAuthenticator(config, storage.accounts), "audit": refused_event}
     namespaces = [
-        KioskNamespace("/kiosk", hub, config, selfservice),
-        AgentNamespace("/agent", hub, config, selfservice),
-        OfficerNamespace("/officer", hub, config),
-        SupervisorNamespace("/supervisor", hub, config, board),
+        KioskNamespace("/kiosk", hub, config, selfservice, **ports),
+        AgentNamespace("/agent", hub, config, selfservice, **ports),
+        OfficerNamespace("/officer", hub, config, **ports),
+        SupervisorNamespace("/supervisor", hub, config, board, **ports),
     ]
     for namespace in namespaces:
         sio.register_namespace(namespace)
@@ -81,14 +94,16 @@ def create_app(config: Config) -> web.Application:
 
     app.router.add_get("/healthz", health)
 
-    for name in PAGE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.setup(app)
+    for setup in PAGE_SETUPS:
+        setup(app)
+
+    async def owned_tasks(app: web.Application) -> AsyncIterator[None]:
+        """The hub's background tasks (grace timers, media events, board updates) end with the app."""
+        yield
+        board.close()
+        await tasks.close()
+
+    app.cleanup_ctx.append(owned_tasks)
 
     async def start(app: web.Application) -> None:
         if hasattr(router, "start"):

@@ -22,7 +22,8 @@ from aiohttp import web
 from . import appkeys
 from .accounts import Accounts, User
 from .client_address import environ_address
-from .config import AgentIdentity, Config, KioskIdentity, StaffIdentity
+from .config import Config
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity, StaffIdentity
 from .signin import Refusal
 
 COOKIE = "lapak_session"
@@ -156,3 +157,20 @@ def landing(role: str, target: str | None) -> str:
         if any(target == p or target.startswith(p + "/") or target.startswith(p + "?") for p in PAGES[role]):
             return target
     return HOME[role]
+
+
+class SocketAuthenticator:
+    """The socket namespaces' :class:`signaling.ports.Authenticator`: tokens, accounts and cookies."""
+
+    def __init__(self, config: Config, accounts: Accounts) -> None:
+        self.config = config
+        self.accounts = accounts
+
+    def kiosk(self, auth: Any) -> KioskIdentity | None:
+        return kiosk_identity(self.config, self.accounts, auth)
+
+    def agent(self, auth: Any, environ: dict | None) -> AgentIdentity | None:
+        return agent_identity(self.config, self.accounts, auth, environ)
+
+    def staff(self, auth: Any, environ: dict | None, role: str) -> StaffIdentity | None:
+        return staff_identity(self.accounts, auth, environ, role)

@@ -8,11 +8,9 @@ import contextlib
 import logging
 import os
 import secrets
-import signal
 import sys
 from pathlib import Path
 
-from aiohttp import web
 
 from .config import Config
 from .metrics_access import host_port
@@ -144,24 +142,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return config
 
 
-async def run_app(config: Config) -> web.AppRunner:
-    from .app import create_app
-
-    runner = web.AppRunner(create_app(config))
-    await runner.setup()
-    await web.TCPSite(runner, config.host, config.port).start()
-    return runner
-
-
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
-
 async def serve(args: argparse.Namespace) -> None:
+    from .running import run_app, wait_for_signal
+
     config = config_from_args(args)
     runner = await run_app(config)
     metrics = ""
@@ -170,7 +153,7 @@ async def serve(args: argparse.Namespace) -> None:
         metrics = f", metrics on http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
     print(f"Lapak is serving on http://{config.host}:{config.port}/ (data in {config.data_dir}{metrics})", flush=True)
     try:
-        await _wait_for_signal()
+        await wait_for_signal()
     finally:
         await runner.cleanup()
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from .daytime import LOCAL
+from signaling.core.daytime import LOCAL
 
 #: First characters a spreadsheet treats as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -18,8 +18,9 @@ import secrets
 import sys
 
 from .accounts import AccountError
-from .cli import _wait_for_signal, run_app
-from .config import AgentIdentity, Config, KioskIdentity
+from .running import run_app, wait_for_signal
+from .config import Config
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity
 from .lifeline import child_options
 from .storage import Storage
 
@@ -97,7 +98,7 @@ Press Ctrl+C to stop.
         flush=True,
     )
     try:
-        await _wait_for_signal()
+        await wait_for_signal()
     finally:
         with contextlib.suppress(ProcessLookupError):
             booths.terminate()

@@ -29,7 +29,7 @@ from aiohttp import web
 from . import appkeys
 from .appkeys import CONFIG, HUB
 from .auth import HOME, require_role, request_user
-from .config import DEFAULT_CAPACITY, SERVICES
+from signaling.core.vocabulary import DEFAULT_CAPACITY, SERVICES
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogues, normalise
 
 HERE = Path(__file__).resolve().parent
@@ -128,7 +128,7 @@ def known_agents(request: web.Request) -> list[dict]:
     config = request.app.get(CONFIG)
     for identity in (config.agent_tokens.values() if config else ()):
         agents.setdefault(identity.agent_id, identity.name)
-    for agent in hub.agents.values():
+    for agent in hub.state.agents():
         agents.setdefault(agent.agent_id, agent.identity.name)
     return [{"agent_id": k, "name": v} for k, v in sorted(agents.items(), key=lambda kv: kv[1].lower())]
 

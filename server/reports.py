@@ -3,7 +3,7 @@
 History rows join each session with the times of its transitions (when it
 was first assigned, when it ended), so waiting and handling times come from
 the stored record, not from memory: a restart loses none of it. "Now" is
-always ``Config.clock()`` and days are WIB days (:mod:`server.daytime`), so
+always ``Config.clock()`` and days are WIB days (:mod:`signaling.core.daytime`), so
 neither the machine's clock nor its time zone decides what a report shows.
 """
 
@@ -16,8 +16,8 @@ from aiohttp import web
 from . import appkeys, csv_export, metrics_access
 from .audit import act
 from .auth import require_role, request_user
-from .config import SERVICES
-from .daytime import BUCKET_MINUTES, CLOSING_HOUR, LOCAL, OPENING_HOUR, board_window, day_bounds, early_span
+from signaling.core.vocabulary import SERVICES
+from signaling.core.daytime import BUCKET_MINUTES, CLOSING_HOUR, LOCAL, OPENING_HOUR, board_window, day_bounds, early_span
 
 ENDED = ("closed", "cancelled", "abandoned", "failed")
 
@@ -133,7 +133,7 @@ def day_series(db, start: float, end: float, now: float, bucket_minutes: int = B
 
 
 def board_series(db, now: float) -> dict:
-    """The board chart's series: :func:`server.daytime.board_window` at ``now``."""
+    """The board chart's series: :func:`signaling.core.daytime.board_window` at ``now``."""
     early_from, early_to = early_span(now)
     (earliest,) = db.execute(
         "SELECT MIN(at) FROM transitions WHERE at >= ? AND at < ?", (early_from, early_to)
@@ -223,16 +223,16 @@ async def metrics(request: web.Request) -> web.Response:
 
     now = request.app[appkeys.CONFIG].clock()
     metric("lapak_queue_waiting", "gauge", "Members waiting, per service.",
-           [({"service": s}, len(hub.queues.waiting(s))) for s in SERVICES])
+           [({"service": s}, len(hub.state.waiting(s))) for s in SERVICES])
     metric("lapak_queue_longest_wait_seconds", "gauge", "Longest current wait, per service.",
-           [({"service": s}, round(max([now - (x.queued_at or now) for x in hub.queues.waiting(s)] or [0]), 1))
+           [({"service": s}, round(max([now - (x.queued_at or now) for x in hub.state.waiting(s)] or [0]), 1))
             for s in SERVICES])
     metric("lapak_agent_sessions", "gauge", "Sessions in progress, per agent.",
-           [({"agent": a.agent_id}, len(a.sessions)) for a in hub.agents.values()])
+           [({"agent": a.agent_id}, len(a.sessions)) for a in hub.state.agents()])
     metric("lapak_agent_capacity", "gauge", "Session capacity, per agent.",
-           [({"agent": a.agent_id}, a.capacity) for a in hub.agents.values()])
+           [({"agent": a.agent_id}, a.capacity) for a in hub.state.agents()])
     states: dict[str, int] = {}
-    for s in hub.sessions.values():
+    for s in hub.state.sessions():
         states[s.state] = states.get(s.state, 0) + 1
     metric("lapak_sessions", "gauge", "Sessions known to the hub, per state.", [({"state": k}, v) for k, v in states.items()])
     stats = await hub.router.stats()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from signaling.session import Session
+from signaling.core.session import Session
 
 from .accounts import Accounts
 from .audit import AuditLog
@@ -148,3 +148,7 @@ class Storage:
 
     def count_sessions(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+
+    def data_version(self) -> int:
+        """SQLite's counter of writes by other connections (another process, ``lapak admin``)."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints, ValidationError
 
-from .config import DEFAULT_CAPACITY, SERVICES, AgentIdentity, KioskIdentity
+from signaling.core.vocabulary import DEFAULT_CAPACITY, SERVICES, AgentIdentity, KioskIdentity
 
 Token = Annotated[str, StringConstraints(min_length=8, max_length=256, pattern=r"^[A-Za-z0-9_.~:-]+$")]
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")]

@@ -38,10 +38,11 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from aiohttp import web
 
-from server.config import AgentIdentity, Config, KioskIdentity, StaffIdentity
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity, StaffIdentity
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import Hub
+    from .ports import Settings
     from .namespaces import RoleNamespace
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def device_of(identity: Any) -> str | None:
 class Access:
     """Ends live access that is no longer granted, and keeps one socket per device."""
 
-    def __init__(self, hub: "Hub", sio: socketio.AsyncServer, config: Config, namespaces: Iterable["RoleNamespace"]) -> None:
+    def __init__(self, hub: "Hub", sio: socketio.AsyncServer, config: "Settings", namespaces: Iterable["RoleNamespace"]) -> None:
         self.hub = hub
         self.sio = sio
         self.config = config
@@ -146,7 +147,7 @@ class Access:
         for ns, sid, _ in live:
             await self._close(ns, sid, "account_disabled", tell=True, transport=True)
         agents = {i.agent_id for _, _, i in live if isinstance(i, AgentIdentity)}
-        agents |= {a.agent_id for a in self.hub.agents.values() if a.identity.username == username}
+        agents |= {a.agent_id for a in self.hub.state.agents() if a.identity.username == username}
         for agent_id in sorted(agents):
             await self.hub.end_agent_access(agent_id, "agent_disabled")
         self.accounts.access_log.record(f"user:{username}", "account_disabled", actor, len(live))
@@ -164,18 +165,18 @@ class Access:
     async def sweep(self) -> None:
         """Compare every live socket and open session with the database; end what is no longer granted."""
         kiosks = {i.kiosk_id: i for _, _, i in self.sockets(lambda i: isinstance(i, KioskIdentity))}
-        for session in list(self.hub.sessions.values()):
+        for session in self.hub.state.sessions():
             if not session.ended and session.kiosk_id not in kiosks:
                 kiosks[session.kiosk_id] = KioskIdentity(session.kiosk_id, branch=session.branch, booth=session.booth)
         for kiosk_id in sorted(self.accounts.revoked_kiosks(kiosks)):
             await self.kiosk_revoked(kiosks[kiosk_id], "server")
         users = {username_of(i) for _, _, i in self.sockets(lambda i: username_of(i) is not None)}
-        users |= {a.identity.username for a in self.hub.agents.values() if a.identity.username and a.sessions}
+        users |= {a.identity.username for a in self.hub.state.agents() if a.identity.username and a.sessions}
         for username in sorted(self.accounts.disabled_users(u for u in users if u)):
             await self.user_disabled(username, "server")
 
     def _data_version(self) -> int:
-        return self.hub.storage.db.execute("PRAGMA data_version").fetchone()[0]
+        return self.hub.storage.data_version()
 
     async def _watch(self) -> None:
         """Sweep whenever another connection (``lapak admin``, another process) has written to the database."""
@@ -190,11 +191,11 @@ class Access:
                 logger.exception("checking for revoked booths and disabled accounts failed")
 
     def setup(self, app: web.Application) -> None:
-        """Run the watcher while the app runs."""
+        """Run the watcher while the app runs (on the hub's tasks, so it is also cancelled if shutdown skips this)."""
 
         async def start(app: web.Application) -> None:
             self._version = self._data_version()
-            self._task = asyncio.create_task(self._watch())
+            self._task = self.hub.tasks.spawn(self._watch(), name="access watch")
 
         async def stop(app: web.Application) -> None:
             if self._task is not None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from server.config import SERVICES
-from server.daytime import today_start
+from signaling.core.vocabulary import SERVICES
+from signaling.core.daytime import today_start
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import Hub
@@ -27,20 +27,20 @@ def board_view(hub: "Hub") -> dict:
     handled = hub.storage.handled_since(today_start(now))
     queues = {}
     for service in SERVICES:
-        waiting = hub.queues.waiting(service)
+        waiting = hub.state.waiting(service)
         queues[service] = {
             "waiting": len(waiting),
             "longest_wait_seconds": int(now - min(s.queued_at or now for s in waiting)) if waiting else 0,
-            "mean_handling_seconds": int(hub.queues.mean_handling(service)),
+            "mean_handling_seconds": int(hub.state.mean_handling(service)),
         }
     agents = []
-    for agent in sorted(hub.agents.values(), key=lambda a: a.agent_id):
+    for agent in sorted(hub.state.agents(), key=lambda a: a.agent_id):
         agents.append(
             {
                 "agent_id": agent.agent_id,
                 "name": agent.identity.name,
-                "online": agent.sid is not None,
-                "availability": agent.availability if agent.sid is not None else "offline",
+                "online": agent.online,
+                "availability": agent.availability if agent.online else "offline",
                 "in_progress": len(agent.sessions),
                 "capacity": agent.capacity,
                 "handled_today": handled.get(agent.agent_id, 0),
@@ -53,7 +53,7 @@ def board_view(hub: "Hub") -> dict:
             kiosk.branch, {"branch": kiosk.branch, "name": hub.branch_name(kiosk.branch), "booths": set(), "busy": 0}
         )
         b["booths"].add(kiosk.kiosk_id)
-    for session in hub.sessions.values():
+    for session in hub.state.sessions():
         if session.state in BUSY_STATES or session.state == "queued":
             b = branches.setdefault(
                 session.branch, {"branch": session.branch, "name": hub.branch_name(session.branch), "booths": set(), "busy": 0}
@@ -68,9 +68,9 @@ def board_view(hub: "Hub") -> dict:
             for b in sorted(branches.values(), key=lambda b: b["branch"])
         ],
         "totals": {
-            "waiting": len(hub.queues),
-            "in_progress": sum(len(a.sessions) for a in hub.agents.values()),
-            "agents_online": sum(1 for a in hub.agents.values() if a.sid is not None),
+            "waiting": len(hub.state.queued()),
+            "in_progress": sum(len(a.sessions) for a in hub.state.agents()),
+            "agents_online": sum(1 for a in hub.state.agents() if a.online),
         },
     }
 
@@ -87,7 +87,7 @@ class BoardPublisher:
 
     async def changed(self) -> None:
         if self.viewers and (self._pending is None or self._pending.done()):
-            self._pending = asyncio.ensure_future(self._publish_soon())
+            self._pending = self.hub.tasks.spawn(self._publish_soon(), name="board update")
 
     async def _publish_soon(self) -> None:
         await asyncio.sleep(self.interval)

@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import socketio
 
-from server.audit import refused_event
-from server.auth import agent_identity as auth_agent
-from server.auth import kiosk_identity as auth_kiosk
-from server.auth import staff_identity as auth_staff
-from server.config import Config
 
 from .board import BoardPublisher
 from .hub import Hub
+from .ports import AccessGuard, Authenticator, RefusalAudit, Settings
 from .schemas import (
     AgentOffer,
     Availability,
@@ -59,9 +55,6 @@ from .schemas import (
     parse,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .access import Access
-
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Payload], Awaitable[dict]]
@@ -76,12 +69,23 @@ class RoleNamespace(socketio.AsyncNamespace):
     role = ""
     events: dict[str, tuple[type[Payload], str]] = {}
     #: Ends access that is no longer granted (set by :class:`signaling.access.Access`).
-    access: "Access | None" = None
+    access: AccessGuard | None = None
 
-    def __init__(self, namespace: str, hub: Hub, config: Config, selfservice=None) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        hub: Hub,
+        config: Settings,
+        selfservice=None,
+        *,
+        authenticator: Authenticator,
+        audit: RefusalAudit,
+    ) -> None:
         super().__init__(namespace)
         self.hub = hub
         self.config = config
+        self.authenticator = authenticator
+        self.audit = audit
         self.identities: dict[str, Any] = {}
         #: The booth's self-service (signaling.selfservice.SelfService), if the app has it.
         self.selfservice = selfservice
@@ -126,6 +130,10 @@ class RoleNamespace(socketio.AsyncNamespace):
     async def left(self, sid: str, identity: Any) -> None:
         """Hook: a client of this role disconnected."""
 
+    def still_here(self, device: str, device_of: Callable[[Any], str]) -> bool:
+        """Is another socket of this device still connected here (a replaced socket leaving)?"""
+        return any(device_of(i) == device for i in self.identities.values())
+
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
@@ -150,7 +158,7 @@ class RoleNamespace(socketio.AsyncNamespace):
             return {"ok": True, **(result or {})}
         except EventError as exc:
             if exc.code == "unknown_session":  # someone else's session, or none: in the audit trail (capped)
-                refused_event(self, sid, identity, event, args)
+                self.audit(self, sid, identity, event, args)
             await self.emit("error", exc.to_dict(shown), to=sid)
             return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
         except Exception:
@@ -176,15 +184,17 @@ class KioskNamespace(RoleNamespace):
     }
 
     def identify(self, auth, environ):
-        return auth_kiosk(self.config, self.accounts, auth)
+        return self.authenticator.kiosk(auth)
 
     async def joined(self, sid, identity) -> None:
-        await self.hub.kiosk_connected(identity, sid)
+        await self.enter_room(sid, f"kiosk:{identity.kiosk_id}")  # the booth's screen (signaling/notifier.py)
+        await self.hub.kiosk_connected(identity)
         if self.selfservice is not None:
             await self.selfservice.kiosk_joined(identity)
 
     async def left(self, sid, identity) -> None:
-        await self.hub.kiosk_disconnected(identity, sid)
+        if not self.still_here(identity.kiosk_id, lambda i: i.kiosk_id):
+            await self.hub.kiosk_disconnected(identity)
 
     async def request(self, kiosk, p: SessionRequest) -> dict:
         if not self.config.kiosk_self_start:
@@ -243,15 +253,17 @@ class AgentNamespace(RoleNamespace):
     }
 
     def identify(self, auth, environ):
-        return auth_agent(self.config, self.accounts, auth, environ)
+        return self.authenticator.agent(auth, environ)
 
     async def joined(self, sid, identity) -> None:
-        await self.hub.agent_connected(identity, sid)
+        await self.enter_room(sid, f"agent:{identity.agent_id}")  # the console's screen (signaling/notifier.py)
+        await self.hub.agent_connected(identity)
         if self.selfservice is not None:
             await self.selfservice.agent_joined(identity)
 
     async def left(self, sid, identity) -> None:
-        await self.hub.agent_disconnected(identity, sid)
+        if not self.still_here(identity.agent_id, lambda i: i.agent_id):
+            await self.hub.agent_disconnected(identity)
 
     async def offer(self, agent, p: AgentOffer) -> dict:
         return {"sdp": await self.hub.agent_offer(agent, p.sdp)}
@@ -334,7 +346,7 @@ class OfficerNamespace(RoleNamespace):
     }
 
     def identify(self, auth, environ):
-        return auth_staff(self.accounts, auth, environ, "officer")
+        return self.authenticator.staff(auth, environ, "officer")
 
     async def joined(self, sid, officer) -> None:
         await self.enter_room(sid, f"branch:{officer.branch}")
@@ -361,12 +373,12 @@ class SupervisorNamespace(RoleNamespace):
     credentials = "sign-in (cookie, or username and password)"
     events: dict = {}
 
-    def __init__(self, namespace: str, hub: Hub, config: Config, board: BoardPublisher) -> None:
-        super().__init__(namespace, hub, config)
+    def __init__(self, namespace: str, hub: Hub, config: Settings, board: BoardPublisher, **ports: Any) -> None:
+        super().__init__(namespace, hub, config, **ports)
         self.board = board
 
     def identify(self, auth, environ):
-        return auth_staff(self.accounts, auth, environ, "supervisor")
+        return self.authenticator.staff(auth, environ, "supervisor")
 
     async def joined(self, sid, supervisor) -> None:
         await self.enter_room(sid, "supervisors")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, StringConstraints, ValidationError
 
-from server.config import MAX_NOTE_CHARS, OUTCOMES, SERVICES
+from signaling.core.vocabulary import MAX_NOTE_CHARS, OUTCOMES, SERVICES
 
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Sdp = Annotated[str, StringConstraints(min_length=10, max_length=48 * 1024)]

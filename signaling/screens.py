@@ -1,13 +1,13 @@
 """What each screen was last told, so that no screen is told the same thing twice in a row.
 
-The hub recomputes a screen's view (a booth's ``session.state``, an agent's
-``room.state``) after every change anywhere near it; many of those changes do
-not change what that screen shows. :class:`LastTold` remembers the last view
-sent to each connection (namespace and socket id) per event, and lets the hub
-send a view only when it differs. A client can therefore act on each
+The notifier (:mod:`signaling.notifier`) recomputes a screen's view (a booth's
+``session.state``, an agent's ``room.state``) after each change near it; many
+of those changes do not change what that screen shows. :class:`LastTold`
+remembers the last view sent to each screen (namespace and screen room, e.g.
+``kiosk:<id>``) per event, and lets the notifier send a view only when it differs. A client can therefore act on each
 ``session.state`` it receives (docs/protocol.md, "When a booth offers"). A
-new connection (a new socket id) starts with nothing remembered, so it is
-always told its current state.
+new connection to a screen forgets what it was told, so it is always told its
+current state.
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ class LastTold:
     def __init__(self) -> None:
         self._last: dict[tuple[str, str], dict[str, dict]] = {}
 
-    def is_news(self, namespace: str, sid: str, event: str, view: dict) -> bool:
+    def is_news(self, namespace: str, screen: str, event: str, view: dict) -> bool:
         """True (and remembered) if ``view`` differs from what this screen was last sent for ``event``."""
-        told = self._last.setdefault((namespace, sid), {})
+        told = self._last.setdefault((namespace, screen), {})
         if told.get(event) == view:
             return False
         told[event] = view
         return True
 
-    def forget(self, namespace: str, sid: str) -> None:
+    def forget(self, namespace: str, screen: str) -> None:
         """The connection is gone: a later one with the same id starts afresh."""
-        self._last.pop((namespace, sid), None)
+        self._last.pop((namespace, screen), None)
 
     def __len__(self) -> int:
         return len(self._last)

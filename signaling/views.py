@@ -1,6 +1,7 @@
 """What each person's screen is told: the payloads of server-to-client events.
 
-Pure functions of the hub's state, one per audience, so that what a role may
+Pure functions of the state (read through a :class:`ViewSource`, which the
+hub is), one per audience, so that what a role may
 see is decided in one readable place: a kiosk sees its own session, an agent
 their own room, a security officer the states of their branch's booths and
 never form contents, notes or media.
@@ -8,12 +9,35 @@ never form contents, notes or media.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from .session import Session
+from server.media.matrix import RoomState, derive  # media moves it to signaling.core.matrix
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .hub import Agent, Hub
+from .core.session import Session
+from .core.vocabulary import KioskIdentity
+from .state.base import AgentRecord, State
+
+
+class ViewSource(Protocol):
+    """What the views read: the state and a few lookups (the hub provides them)."""
+
+    state: State
+
+    def now(self) -> float: ...
+    def branch_name(self, branch: str) -> str: ...
+    def branch_kiosks(self, branch: str) -> list[KioskIdentity]: ...
+    def queue_position(self, session: Session) -> tuple[int | None, int | None]: ...
+
+
+def routing_state(agent: AgentRecord) -> RoomState:
+    """The room's routing state: an agent who is away from their console talks to nobody."""
+    tiles = tuple(agent.tiles)
+    present = set(agent.sessions)
+    return RoomState(
+        agent=agent.agent_id if agent.online else None,
+        tiles=tiles,
+        focus=frozenset(agent.focus & present) if agent.online else frozenset(),
+    )
 
 #: What the kiosk is told, per session state (``active`` depends on focus).
 KIOSK_STATE = {
@@ -35,23 +59,30 @@ QUALITY = {
 }
 
 
-def kiosk_state(hub: "Hub", session: Session) -> str:
+def hears_agent(agent: AgentRecord | None, session_id: str) -> bool:
+    """Does the routing matrix give this booth its agent (talking) rather than hold?"""
+    if agent is None or session_id not in agent.tiles:
+        return False
+    row = derive(routing_state(agent)).row(session_id)
+    return any(feed.source == agent.agent_id for feed in row.audio)
+
+
+def kiosk_state(src: ViewSource, session: Session) -> str:
     if session.state == "active":
-        agent = hub.agents.get(session.agent_id or "")
-        talking = agent is not None and agent.sid is not None and session.session_id in agent.focus
-        return "talking" if talking else "on_hold"
+        agent = src.state.agent(session.agent_id or "")
+        return "talking" if hears_agent(agent, session.session_id) else "on_hold"
     if session.state == "queued" and session.reason == "transferred":
         return "transferred"
     return KIOSK_STATE[session.state]
 
 
-def kiosk_view(hub: "Hub", session: Session) -> dict:
+def kiosk_view(src: ViewSource, session: Session) -> dict:
     """``session.state`` for the member's kiosk."""
-    agent = hub.agents.get(session.agent_id or "")
-    position, eta = hub.queue_position(session)
+    agent = src.state.agent(session.agent_id or "")
+    position, eta = src.queue_position(session)
     return {
         "session_id": session.session_id,
-        "state": kiosk_state(hub, session),
+        "state": kiosk_state(src, session),
         "service": session.service,
         "position": position,
         "eta_seconds": eta,
@@ -62,24 +93,34 @@ def kiosk_view(hub: "Hub", session: Session) -> dict:
     }
 
 
-def room_view(hub: "Hub", agent: "Agent") -> dict:
+def colleagues(src: ViewSource, agent_id: str) -> list[dict]:
+    """The agents ``agent_id`` can transfer to: online, available, with a free tile."""
+    return [
+        {"agent_id": a.agent_id, "name": a.identity.name, "free": a.capacity - len(a.sessions)}
+        for a in sorted(src.state.agents(), key=lambda a: a.identity.name)
+        if a.agent_id != agent_id and a.takes_work and len(a.sessions) < a.capacity
+    ]
+
+
+def room_view(src: ViewSource, agent: AgentRecord) -> dict:
     """``room.state`` for the agent's console."""
     tiles = []
     for index, session_id in enumerate(agent.tiles):
         if session_id is None:
             tiles.append(None)
             continue
-        session = hub.sessions[session_id]
+        session = src.state.session(session_id)
+        assert session is not None, session_id
         tiles.append(
             {
                 "tile": index + 1,
                 "session_id": session_id,
                 "kiosk_id": session.kiosk_id,
-                "branch": hub.branch_name(session.branch),
+                "branch": src.branch_name(session.branch),
                 "booth": session.booth,
                 "service": session.service,
                 "language": session.language,
-                "state": kiosk_state(hub, session),
+                "state": kiosk_state(src, session),
                 "since": session.created_at,
             }
         )
@@ -88,17 +129,13 @@ def room_view(hub: "Hub", agent: "Agent") -> dict:
         "name": agent.identity.name,
         "capacity": agent.capacity,
         "availability": agent.availability,
-        "colleagues": [
-            {"agent_id": a.agent_id, "name": a.identity.name, "free": a.capacity - len(a.sessions)}
-            for a in sorted(hub.agents.values(), key=lambda a: a.identity.name)
-            if a is not agent and a.sid is not None and a.availability == "available" and len(a.sessions) < a.capacity
-        ],
+        "colleagues": colleagues(src, agent.agent_id),
         "tiles": tiles,
         "focus": sorted(agent.focus),
     }
 
 
-def booth_state(hub: "Hub", kiosk_id: str, online: bool, session: Session | None) -> str:
+def booth_state(src: ViewSource, kiosk_id: str, online: bool, session: Session | None) -> str:
     if session is None:
         return "free" if online else "offline"
     if not online and session.state not in ("queued",):
@@ -107,29 +144,29 @@ def booth_state(hub: "Hub", kiosk_id: str, online: bool, session: Session | None
         return "requested"
     if session.state == "wrap_up":
         return "wrap_up"
-    state = kiosk_state(hub, session)
+    state = kiosk_state(src, session)
     return "waiting" if state in ("waiting", "transferred") else state
 
 
-def branch_view(hub: "Hub", branch: str) -> dict:
+def branch_view(src: ViewSource, branch: str) -> dict:
     """``branch.state`` for the branch's security officers: states only, no contents."""
     booths = []
-    for kiosk in hub.branch_kiosks(branch):
-        online = kiosk.kiosk_id in hub.kiosk_sids
-        session = hub.open_session_of(kiosk.kiosk_id)
-        position, _ = hub.queue_position(session) if session else (None, None)
+    for kiosk in src.branch_kiosks(branch):
+        online = src.state.kiosk_online(kiosk.kiosk_id)
+        session = src.state.open_session_of(kiosk.kiosk_id)
+        position, _ = src.queue_position(session) if session else (None, None)
         booths.append(
             {
                 "kiosk_id": kiosk.kiosk_id,
                 "booth": kiosk.booth,
                 "online": online,
-                "state": booth_state(hub, kiosk.kiosk_id, online, session),
-                "needs_help": kiosk.kiosk_id in hub.help_calls,
-                "help_since": hub.help_calls.get(kiosk.kiosk_id),
+                "state": booth_state(src, kiosk.kiosk_id, online, session),
+                "needs_help": src.state.help_since(kiosk.kiosk_id) is not None,
+                "help_since": src.state.help_since(kiosk.kiosk_id),
                 "session_id": session.session_id if session else None,
                 "service": session.service if session else None,
                 "position": position,
                 "since": session.created_at if session else None,
             }
         )
-    return {"branch": branch, "name": hub.branch_name(branch), "at": hub.config.clock(), "booths": booths}
+    return {"branch": branch, "name": src.branch_name(branch), "at": src.now(), "booths": booths}

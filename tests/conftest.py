@@ -23,8 +23,9 @@ import pytest
 from aiohttp import web
 
 from server.app import create_app
-from server.config import AgentIdentity, Config, KioskIdentity
-from server.daytime import RunningClock
+from server.config import Config
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity
+from signaling.core.daytime import RunningClock
 
 from browser.harness import TEST_TIME  # one test time for every server (see harness.py)
 

@@ -37,7 +37,7 @@ async def _booth_with_agent(server, booth: int = 3):
 async def _ended_for_revocation(server, kiosk, agent, officer, kiosk_id, session_id, mark: int, actor: str) -> None:
     """What must hold once a booth is revoked: socket gone, session ended with the reason, agent told, booth told nothing."""
     await until(lambda: kiosk.disconnected, 5, "the revoked booth's socket closed by the server")
-    assert kiosk_id not in server.hub.kiosk_sids
+    assert not server.hub.state.kiosk_online(kiosk_id)
     record = server.hub.storage.session(session_id)
     assert (record.state, record.reason) == ("cancelled", "kiosk_revoked")
     assert server.hub.storage.transitions(session_id)[-1][2:] == (actor, "kiosk_revoked")
@@ -61,7 +61,7 @@ async def test_revoking_a_booth_on_the_admin_page_closes_its_socket_and_ends_its
         async with http.post(f"{server.url}/api/admin/kiosks/{kiosk_id}/revoke", json={}) as r:
             assert r.status == 200
         # At once: by the time the page's revoke is answered, the server holds no socket of the booth.
-        assert kiosk_id not in server.hub.kiosk_sids
+        assert not server.hub.state.kiosk_online(kiosk_id)
         await _ended_for_revocation(server, kiosk, agent, officer, kiosk_id, session_id, mark, "supervisor:boss")
         assert await refused(server.url, "/kiosk", {"token": token})
         row = server.hub.storage.accounts.access_log.events(subject=f"kiosk:{kiosk_id}")[-1]
@@ -92,7 +92,7 @@ async def test_a_revoked_booths_next_event_is_refused_before_the_server_polls(se
         await kiosk.emit("security.call", {})
         await kiosk.emit("form.edit", {"session_id": session_id, "field": "full_name", "value": "Eve"})
         await until(lambda: kiosk.disconnected, 5, "the socket closed on its first event")
-        assert kiosk_id not in server.hub.help_calls and not officer.named("help.call")
+        assert server.hub.state.help_since(kiosk_id) is None and not officer.named("help.call")
         assert "Eve" not in str(agent.events)
         assert server.hub.storage.session(session_id).reason == "kiosk_revoked"
     finally:
@@ -117,7 +117,7 @@ async def test_disabling_an_agent_closes_their_console_and_requeues_their_member
         await until(lambda: later.named("session.state")[-1]["position"] == 1, 5, "the later member waits")
         async with http.post(f"{server.url}/api/admin/users/tono/active", json={"active": False}) as r:
             assert r.status == 200
-        assert server.hub.agents["agent-tono"].sid is None, "the console's socket is closed before the answer"
+        assert server.hub.state.agent("agent-tono").node is None, "the console's socket is closed before the answer"
         await until(lambda: agent.disconnected, 5, "the disabled agent's socket closed")
         assert agent.named("access.ended") == [{"reason": "account_disabled"}]
         # The member goes back to the front of the queue, ahead of the one who came later.
@@ -162,7 +162,7 @@ async def test_disabling_staff_with_lapak_admin_is_noticed_by_the_running_server
         await lapak_admin(tmp_path, "disable-user", "sari")
         await lapak_admin(tmp_path, "disable-user", "budi")
         await until(lambda: agent.disconnected and officer.disconnected, 5, "both sockets closed")
-        assert server.hub.agents["agent-sari"].sid is None
+        assert server.hub.state.agent("agent-sari").node is None
         await lapak_admin(tmp_path, "enable-user", "sari")
         assert not await refused(server.url, "/agent", staff("sari"))
     finally:

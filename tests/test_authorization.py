@@ -232,7 +232,7 @@ async def test_each_namespace_admits_only_its_role(server, role):
 
 async def test_an_officer_reaches_only_their_own_branch(server):
     setup_accounts(server.hub)
-    from server.config import KioskIdentity
+    from signaling.core.vocabulary import KioskIdentity
 
     server.config.kiosk_tokens["jkt-token"] = KioskIdentity("jkt-1", branch="jkt", booth=1)
     booth, _ = await connect(server.url, "/kiosk", {"token": "jkt-token"})

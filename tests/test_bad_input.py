@@ -27,9 +27,9 @@ def snapshot(server) -> tuple:
     hub = server.hub
     return (
         hub.storage.count_sessions(),
-        tuple(sorted((s.session_id, s.state) for s in hub.sessions.values())),
-        tuple(s.session_id for s in hub.queues.oldest_first()),
-        tuple((a.agent_id, tuple(a.tiles), tuple(sorted(a.focus))) for a in hub.agents.values()),
+        tuple(sorted((s.session_id, s.state) for s in hub.state.sessions())),
+        tuple(s.session_id for s in hub.state.queued()),
+        tuple((a.agent_id, tuple(a.tiles), tuple(sorted(a.focus))) for a in hub.state.agents()),
     )
 
 
@@ -212,7 +212,7 @@ async def test_a_null_or_missing_payload_is_refused_and_changes_nothing(server):
             ack = await client.sio.call(event, namespace=client.namespace, timeout=5)
             assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload", (event, ack)
         assert snapshot(server) == before
-        assert server.hub.help_calls == {}, "a refused security.call calls nobody"
+        assert all(server.hub.state.help_since(k.kiosk_id) is None for k in server.config.kiosk_tokens.values()), "a refused security.call calls nobody"
         assert kiosk.state == "on_hold", "a refused focus.all talks to nobody"
         # {} is the payload of an event that needs nothing.
         assert (await kiosk.call("security.call", {}))["ok"]

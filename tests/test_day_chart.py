@@ -1,6 +1,6 @@
 """The board's day chart and "today" follow the service's injected clock, by day and at night.
 
-The window rule (server/daytime.py, docs/queue.md): today's service hours
+The window rule (signaling/core/daytime.py, docs/queue.md): today's service hours
 (07:00-18:00 WIB) by day; at night, everything since yesterday's opening, so
 a supervisor at 02:00 sees the evening's surge. Times here are WIB wall-clock
 times turned into UNIX seconds; nothing reads the machine's clock or zone.
@@ -13,7 +13,7 @@ import pytest
 
 from helpers import SMALL, close_all, make_agent
 from kiosk_client.client import HeadlessKiosk
-from server.daytime import board_window, local, wib
+from signaling.core.daytime import board_window, local, wib
 from signaling.board import board_view
 from test_authorization import sign_in, setup_accounts
 

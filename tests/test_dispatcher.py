@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 from bench.queue_day import run as simulate_days
-from signaling.dispatcher import AgentLoad, choose_agent
-from signaling.queue import Queues
-from signaling.session import Session
+from signaling.core.dispatcher import AgentLoad, choose_agent
+from signaling.core.queue import Queues
+from signaling.core.session import Session
 
 
 def load(agent_id, in_progress, last=0.0, capacity=6, skills=None, available=True):

@@ -71,8 +71,8 @@ async def test_fifty_agents_and_three_hundred_booths_connect_at_once(tmp_path):
         for b in booths:
             assert b.states[0] == {"session_id": None, "state": "idle"}, b.states[0]
         # The server knows every one of them, and nothing went wrong on its side.
-        assert sum(1 for a in srv.hub.agents.values() if a.sid is not None) == AGENTS
-        assert len(srv.hub.kiosk_sids) == BOOTHS
+        assert sum(1 for a in srv.hub.state.agents() if a.online) == AGENTS
+        assert len(srv.hub.state.online_kiosks()) == BOOTHS
         assert [r.getMessage() for r in failures.records] == []
         # Each agent's console lists every colleague once everybody is in.
         await until(lambda: all(len(a.room["colleagues"]) == AGENTS - 1 for a in agents), 10, "colleague lists")

@@ -49,7 +49,7 @@ async def test_an_agent_back_after_the_grace_gets_live_tiles_again(server):
         # and a member without an agent is in nobody's talk set, also on record.
         for k in kiosks:
             await k.wait_state("waiting", 10)
-        assert all(server.hub.sessions[k.session_id].state == "queued" for k in kiosks)
+        assert all(server.hub.state.session(k.session_id).state == "queued" for k in kiosks)
         assert not any(server.hub.storage.session(k.session_id).talking for k in kiosks)
 
         t0 = time.monotonic()
@@ -83,7 +83,7 @@ async def test_a_member_transferred_back_to_the_same_agent_offers_again(server):
         assert ack["ok"], ack
         await until(lambda: any(s["state"] == "transferred" for s in kiosk.states), 5, "told of the transfer")
         await kiosk.wait_state("on_hold", 15)
-        assert server.hub.sessions[kiosk.session_id].agent_id == "agent-1"
+        assert server.hub.state.session(kiosk.session_id).agent_id == "agent-1"
         before = tile_frames(agent, kiosk)
         await until(lambda: tile_frames(agent, kiosk) > before + 3, 10, "the member's video on a tile again")
         await agent.talk(kiosk.session_id)
@@ -133,7 +133,7 @@ async def test_a_connection_that_fails_at_the_server_gets_one_new_offer(server):
         await kiosk.wait_state("on_hold", 15)
         before = tile_frames(agent, kiosk)
         await until(lambda: tile_frames(agent, kiosk) > before + 3, 10, "the member's video on its tile")
-        assert server.hub.sessions[kiosk.session_id].state == "active"
+        assert server.hub.state.session(kiosk.session_id).state == "active"
         assert_one_offer_per_attempt(kiosk)
         assert_no_repeated_state(kiosk)
         assert len(other.offers) == 1, "the other member's media is not touched"

@@ -36,7 +36,7 @@ async def test_a_dropped_kiosk_resumes_its_session_and_the_others_are_untouched(
         await dropped.vanish()
         await asyncio.sleep(1.5)
         assert session_id in agent.sessions(), "the tile is kept during the grace period"
-        assert server.hub.sessions[session_id].state in ("active", "connecting")
+        assert server.hub.state.session(session_id).state in ("active", "connecting")
 
         frames_at_return = agent.tiles[tile].frames
         t0 = time.monotonic()

@@ -67,7 +67,7 @@ async def test_a_booth_whose_link_drops_for_seconds_keeps_its_session(tmp_path):
             t0 = time.monotonic()
             await until(lambda: agent.tiles[tile].frames > stalled + 10, 20, "the booth's video back")
             print(f"booth video back {time.monotonic() - t0:.2f}s after its link came back")
-            session = hub.sessions[session_id]
+            session = hub.state.session(session_id)
             assert session.state == "active" and agent.tile_of(session_id) == tile
             assert hub.storage.transitions(session_id) == history, "a short drop changes nothing on record"
         finally:

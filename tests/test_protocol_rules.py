@@ -9,7 +9,7 @@ import aiohttp
 from helpers import close_all, make_room
 from kiosk_client.client import until
 from rawsocket import RawSocket
-from server.config import MAX_NOTE_CHARS, OUTCOMES
+from signaling.core.vocabulary import MAX_NOTE_CHARS, OUTCOMES
 from test_authorization import PASSWORD, setup_accounts, sign_in
 
 
@@ -25,7 +25,7 @@ async def test_session_end_takes_only_the_listed_outcomes_and_a_bounded_note(ser
         ]:
             ack = await agent.call("session.end", payload)
             assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload", (payload, ack)
-        assert server.hub.sessions[sid].state == "active"
+        assert server.hub.state.session(sid).state == "active"
         assert set(OUTCOMES) == {"resolved", "follow_up", "documents_missing", "referred", "member_left"}
         ack = await agent.call("session.end", {"session_id": sid, "outcome": "referred", "note": "é" * MAX_NOTE_CHARS})
         assert ack["ok"], ack
@@ -41,7 +41,7 @@ async def test_a_booth_that_reconnects_gets_its_session_its_quality_and_its_self
     assert (await agent.call("form.open", {"session_id": sid}))["ok"]
     await until(lambda: kiosk.quality and kiosk.quality["level"] == "thumbnail", 5, "the held booth's quality")
     await kiosk.sio.disconnect()  # the booth's page reloads: its socket is gone, the session waits
-    await until(lambda: "kiosk-1" not in server.hub.kiosk_sids, 5, "the socket gone")
+    await until(lambda: not server.hub.state.kiosk_online("kiosk-1"), 5, "the socket gone")
     raw = await RawSocket.open(server.url)
     try:
         assert (await raw.connect("/kiosk", {"token": "kiosk-token-1"}))[0] == "connected"

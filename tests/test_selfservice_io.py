@@ -12,7 +12,7 @@ import pytest
 from helpers import close_all, make_room
 from selfservice_helpers import JHT, png, upload
 from server.appkeys import SELFSERVICE
-from server.daytime import RunningClock, wib
+from signaling.core.daytime import RunningClock, wib
 from signaling.selfservice import files
 
 #: How long the fake slow disk takes for each write, link or delete.

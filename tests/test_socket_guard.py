@@ -71,7 +71,7 @@ async def test_a_binary_header_drops_the_connection_and_keeps_nothing(server, na
         assert signaling(server).refusals.counts["binary"] == 1
     finally:
         await raw.close()
-    assert server.hub.kiosk_sids == {}, "the dropped booth is gone from the hub"
+    assert server.hub.state.online_kiosks() == [], "the dropped booth is gone from the hub"
 
 
 async def test_binary_messages_and_binary_packet_types_drop_the_connection(server):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import close_all, make_room
-from signaling.session import TRANSITIONS, IllegalTransition, Session
+from signaling.core.session import TRANSITIONS, IllegalTransition, Session
 from test_authorization import PASSWORD, connect, setup_accounts
 
 
@@ -25,7 +25,7 @@ def test_only_listed_transitions_are_legal():
 
 async def test_refused_moves_give_a_reason_and_store_nothing(server):
     setup_accounts(server.hub)
-    from server.config import KioskIdentity
+    from signaling.core.vocabulary import KioskIdentity
 
     server.config.kiosk_tokens["jkt-token"] = KioskIdentity("jkt-1", branch="jkt", booth=1)
     officer, _ = await connect(server.url, "/officer", {"username": "budi", "password": PASSWORD})
@@ -33,7 +33,7 @@ async def test_refused_moves_give_a_reason_and_store_nothing(server):
     try:
         # The officer may cancel a waiting session, not one the agent has taken up.
         sid = member.session_id
-        server.hub.sessions[sid].branch = "jkt"
+        server.hub.state.session(sid).branch = "jkt"
         before = server.hub.storage.transitions(sid)
         ack = await officer.call("session.cancel", {"session_id": sid}, namespace="/officer", timeout=5)
         assert ack["error"]["code"] == "invalid_state" and "agent" in ack["error"]["message"]

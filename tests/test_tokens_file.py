@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import free_port
-from server.config import AgentIdentity, KioskIdentity
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity
 from server.tokens import TokensError, load_tokens
 
 GOOD = {

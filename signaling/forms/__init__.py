@@ -306,6 +306,6 @@ def load(service: str) -> FormSchema:
 
 def all_schemas() -> dict[str, dict]:
     """Every service's form, for the pages."""
-    from server.config import SERVICES
+    from ..core.vocabulary import SERVICES
 
     return {s: load(s).public() for s in SERVICES}

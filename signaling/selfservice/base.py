@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.config import AgentIdentity, KioskIdentity
+from ..core.vocabulary import AgentIdentity, KioskIdentity
 
 from ..schemas import EventError
 from .context import LIVE, HubContext, Settings
 from .store import Store
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Session
+    from ..core.session import Session
 
 
 class Part:

@@ -24,7 +24,7 @@ from .recording import Recorder
 if TYPE_CHECKING:  # pragma: no cover
     from .base import AgentIdentity
 
-    from ..session import Session
+    from ..core.session import Session
 
 _DOC_KEYS = ("document_id", "kind", "sha256", "bytes", "mime", "width", "height", "status", "created_at")
 

@@ -16,7 +16,7 @@ from .recording import Recorder
 if TYPE_CHECKING:  # pragma: no cover
     from .base import AgentIdentity, KioskIdentity
 
-    from ..session import Session
+    from ..core.session import Session
 
 
 class ConsentDesk(Part):

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from server.daytime import local
+from ..core.daytime import local
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..hub import Hub
-    from ..session import Session
+    from ..core.session import Session
 
 #: Session states in which a member and agent work on self-service.
 LIVE = ("assigned", "connecting", "active")
@@ -60,7 +60,7 @@ class HubContext:
 
     def session(self, session_id: str) -> "Session | None":
         """The session, open or ended, if this process knows it."""
-        return self._hub.sessions.get(session_id)
+        return self._hub.session(session_id)
 
     def kiosk_session(self, session_id: str, kiosk_id: str) -> "Session":
         """The kiosk's own open session, or ``EventError("unknown_session")``."""
@@ -76,8 +76,7 @@ class HubContext:
 
     def agent_sessions(self, agent_id: str) -> list["Session"]:
         """The agent's open sessions (its room's tiles)."""
-        holder = self._hub.agents.get(agent_id)
-        sessions = (self._hub.sessions.get(s) for s in (holder.sessions if holder else []))
+        sessions = (self._hub.session(s) for s in self._hub.agent_sessions(agent_id))
         return [s for s in sessions if s is not None and not s.ended]
 
     def on_change(self, watcher: Callable[[], Awaitable[None]]) -> None:
@@ -88,14 +87,7 @@ class HubContext:
 
     async def tell(self, session: "Session", event: str, data: dict, *, kiosk: bool = True, agent: bool = True) -> None:
         """Send to the session's kiosk and its assigned agent, and nobody else."""
-        if kiosk:
-            sid = self._hub.kiosk_sids.get(session.kiosk_id)
-            if sid is not None:
-                await self._hub.emit(event, data, to=sid, namespace="/kiosk")
-        if agent and session.agent_id is not None:
-            holder = self._hub.agents.get(session.agent_id)
-            if holder is not None and holder.sid is not None:
-                await self._hub.emit(event, data, to=holder.sid, namespace="/agent")
+        await self._hub.tell_session(session, event, data, kiosk=kiosk, agent=agent)
 
     # -- media ---------------------------------------------------------------------------
 

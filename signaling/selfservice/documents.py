@@ -19,7 +19,7 @@ from .images import image_info
 if TYPE_CHECKING:  # pragma: no cover
     from .base import AgentIdentity, KioskIdentity
 
-    from ..session import Session
+    from ..core.session import Session
 
 DOCUMENT_KINDS = ("ktp", "kk", "bank_book", "resignation_letter", "death_certificate", "other")
 _PUBLIC = ("document_id", "request_id", "kind", "sha256", "bytes", "mime", "width", "height")

@@ -17,7 +17,7 @@ from .base import Part
 if TYPE_CHECKING:  # pragma: no cover
     from .base import AgentIdentity, KioskIdentity
 
-    from ..session import Session
+    from ..core.session import Session
 
 
 class FormDesk(Part):

@@ -21,7 +21,7 @@ from .context import LIVE
 if TYPE_CHECKING:  # pragma: no cover
     from .base import AgentIdentity
 
-    from ..session import Session
+    from ..core.session import Session
 
 logger = logging.getLogger(__name__)
 

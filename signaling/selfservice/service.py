@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .base import AgentIdentity, KioskIdentity
 
     from ..hub import Hub
-    from ..session import Session
+    from ..core.session import Session
 
 
 class SelfService:

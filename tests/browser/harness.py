@@ -12,7 +12,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 
-from server.daytime import RunningClock, wib
+from signaling.core.daytime import RunningClock, wib
 
 #: The browser binary. LAPAK_CHROMIUM may name another, e.g. a wrapper script that
 #: unsets LD_PRELOAD/FAKETIME so a faked clock stays in the tests and out of Chromium.
@@ -251,7 +251,8 @@ async def start_server(data_dir, reconnect_grace: float = 30.0, clock=None, medi
     from aiohttp import web
 
     from server.app import create_app
-    from server.config import AgentIdentity, Config, KioskIdentity
+    from server.config import Config
+    from signaling.core.vocabulary import AgentIdentity, KioskIdentity
 
     kiosks = {
         f"kiosk-token-{i}": KioskIdentity(kiosk_id=f"kiosk-{i}", branch="KC Jakarta Salemba", booth=i)

@@ -24,7 +24,7 @@ async def test_away_takes_no_new_members_and_transfer_hands_one_to_a_colleague(l
     try:
         # Away: the console's own agent takes no new member.
         await console.select_option("#availability-select", "away")
-        await wait_for(lambda: lapak.hub.agents["agent-1"].availability == "away", message="agent away")
+        await wait_for(lambda: lapak.hub.state.agent("agent-1").availability == "away", message="agent away")
         await wait_for(lambda: console.evaluate("document.getElementById('availability').dataset.availability === 'away'"),
                        message="the console shows away")
         await kiosk.connect()
@@ -34,7 +34,7 @@ async def test_away_takes_no_new_members_and_transfer_hands_one_to_a_colleague(l
         # Available again: the member is served by this agent.
         await console.select_option("#availability-select", "available")
         await kiosk.wait_state("on_hold", 20)
-        assert lapak.hub.sessions[kiosk.session_id].agent_id == "agent-1"
+        assert lapak.hub.state.session(kiosk.session_id).agent_id == "agent-1"
 
         # Transfer to a colleague from the tile's dialog.
         await colleague.connect()

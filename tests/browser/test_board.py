@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from agent_console.client import HeadlessAgent
-from server.daytime import wib
+from signaling.core.daytime import wib
 
 from .harness import wait_for
 from .staff import PASSWORD, _eq, accounts, close_all, connected_kiosk, no_page_errors, sign_in, text_of

@@ -197,7 +197,7 @@ async def test_tile_buttons_push_to_talk_and_end(lapak, pages):
     await wait_state(k1, "ended")
     assert await k1.is_visible("text=Terima kasih")
     assert await k1.is_visible(".rate[data-rating='5']")
-    session = lapak.hub.sessions[session_1]
+    session = lapak.hub.state.session(session_1)
     assert (session.outcome, session.note) == ("documents_missing", "KTP sudah dicek, kartu peserta belum dibawa")
     await agent.wait_for_selector("#tile-1[data-state=empty]")
     assert (await tile_sessions(agent))[1] == before[1]

@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
 
 from agent_console.client import HeadlessAgent
 from server.appkeys import SELFSERVICE
-from server.config import AgentIdentity
+from signaling.core.vocabulary import AgentIdentity
 
 from .harness import wait_for
 from .staff import (
@@ -129,7 +129,7 @@ async def test_officer_console_start_cancel_help_and_branch_isolation(lapak, pag
         assert "Jaminan Kecelakaan Kerja" in await text_of(page, f"{card('jkt-booth-1')} .booth-service")
         assert "Antrean ke-1" in await text_of(page, f"{card('jkt-booth-1')} .booth-detail")
         session_id = kiosk.session_id
-        assert lapak.hub.sessions[session_id].service == "jkk"
+        assert lapak.hub.state.session(session_id).service == "jkk"
 
         # Cancel it.
         await page.click(f"{card('jkt-booth-1')} .booth-cancel")

@@ -21,7 +21,7 @@ import pytest
 
 from agent_console.client import HeadlessAgent
 from server.appkeys import SELFSERVICE
-from server.config import AgentIdentity
+from signaling.core.vocabulary import AgentIdentity
 
 from .harness import start_session, wait_for, wait_state
 

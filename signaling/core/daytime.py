@@ -1,7 +1,7 @@
 """Branch-local time for reports and the live board: WIB days, service hours, the chart's window.
 
 Every function takes ``now`` (UNIX seconds) from its caller, who reads it
-from :attr:`server.config.Config.clock`; nothing here reads the machine's
+from the service clock (``Config.clock``); nothing here reads the machine's
 clock or its time zone, so a test decides what time it is.
 
 The board's chart window (:func:`board_window`), in words: it starts at the

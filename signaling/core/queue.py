@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from server.config import SERVICES
+from .vocabulary import SERVICES
 
 from .session import Session
 

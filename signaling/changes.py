@@ -1,0 +1,28 @@
+"""What a command changed, so that each screen concerned is told once (:mod:`signaling.notifier`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Changes:
+    """The result of a hub command: which screens' states may have changed.
+
+    ``sessions``: session ids whose booth screen changed; ``rooms``: agent ids
+    whose room changed (routing and console); ``consoles``: agent ids whose
+    console changed but not its routing; ``branches``: branch ids whose
+    officers' board changed; ``queue``: queue order or waits changed (every
+    waiting booth); ``colleagues``: the transfer targets changed (every online
+    console).
+    """
+
+    sessions: set[str] = field(default_factory=set)
+    rooms: set[str] = field(default_factory=set)
+    consoles: set[str] = field(default_factory=set)
+    branches: set[str] = field(default_factory=set)
+    queue: bool = False
+    colleagues: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.sessions or self.rooms or self.consoles or self.branches or self.queue or self.colleagues)

@@ -1,0 +1,87 @@
+"""Dispatching and ending: waiting sessions onto free tiles, and a session leaving its tile."""
+
+from __future__ import annotations
+
+import time
+
+from ..changes import Changes
+from ..core.dispatcher import choose_agent
+from ..core.session import Session
+from .grace import Graces
+
+
+class Dispatching(Graces):
+    """Fill free tiles from the queues; free a tile when a session ends or moves on."""
+
+    async def dispatch(self) -> Changes:
+        """Give waiting sessions, oldest first, to agents with free tiles (a command of its own)."""
+        changes = Changes()
+        await self._dispatch(changes)
+        return await self.finish(changes)
+
+    async def _dispatch(self, changes: Changes) -> None:
+        assigned = False
+        async with self._lock:
+            for session in self.state.queued():
+                preferred = session.preferred_agent
+                loads = [a.load() for a in self.state.agents() if preferred is None or a.agent_id == preferred]
+                agent_id = choose_agent(loads, session.service)
+                if agent_id is None:
+                    continue
+                agent = self.state.agent(agent_id)
+                assert agent is not None
+                tile = agent.tiles.index(None)
+                session.agent_id = agent_id
+                session.tile = tile + 1
+                session.preferred_agent = None
+                self._move(session, "assigned", "dispatcher", f"{agent_id}, tile {tile + 1}")
+                self._new_attempt(session, "dispatcher", "assigned")
+                agent.tiles[tile] = session.session_id
+                agent.last_assigned_at = time.monotonic()
+                self.state.put_agent(agent)
+                self.state.dequeue(session.session_id)
+                changes.rooms.add(agent_id)
+                changes.sessions.add(session.session_id)
+                assigned = True
+        if assigned:
+            changes.queue = changes.colleagues = True
+
+    async def _end(self, session: Session, state: str, actor: str, reason: str, changes: Changes) -> None:
+        async with self._lock:
+            self._move(session, state, actor, reason)
+            self.state.dequeue(session.session_id)
+        changes.queue = True
+        await self._release(session, changes)
+
+    async def _release(self, session: Session, changes: Changes, dispatch: bool = True) -> None:
+        """Free the session's tile and media, then refill the tile."""
+        self._cancel_grace(session.session_id)
+        self.notifier.session_over(session.session_id)
+        changes.sessions.add(session.session_id)
+        changes.branches.add(session.branch)
+        agent = self.state.agent(session.agent_id or "")
+        if agent is not None and session.session_id in agent.tiles:
+            agent.tiles[agent.tiles.index(session.session_id)] = None
+            agent.focus.discard(session.session_id)
+            self.state.put_agent(agent)
+            await self.router.remove_peer(agent.agent_id, session.session_id)
+            changes.rooms.add(agent.agent_id)
+            changes.colleagues = True
+        if dispatch:
+            await self._dispatch(changes)
+
+    async def end_kiosk_access(self, kiosk, actor: str, reason: str) -> Changes:
+        """A revoked booth: end its open session with ``reason``, tell its agent; the booth is told nothing."""
+        self.state.set_kiosk_node(kiosk.kiosk_id, None)
+        self.state.answer_help(kiosk.kiosk_id)
+        changes = Changes(branches={kiosk.branch})
+        session = self.state.open_session_of(kiosk.kiosk_id)
+        if session is not None:
+            agent = self.state.agent(session.agent_id or "")
+            await self._end(session, "failed" if session.state == "active" else "cancelled", actor, reason, changes)
+            await self.finish(changes)
+            if agent is not None and agent.online:
+                notice = {"session_id": session.session_id, "booth": session.booth, "reason": reason}
+                await self.emit("session.ended", notice, to=f"agent:{agent.agent_id}", namespace="/agent")
+            return changes
+        return await self.finish(changes)

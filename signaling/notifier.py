@@ -1,0 +1,127 @@
+"""The one place that turns what changed into what each screen is told, once per change.
+
+A hub command collects a :class:`~signaling.changes.Changes`; :meth:`Notifier.tell`
+then sends each booth, console and branch board concerned one message:
+the booths of changed sessions (and of changed rooms, and every waiting
+booth when the queue moved), the consoles of changed rooms (every online
+console only when the transfer targets changed), each branch once. Screens
+are socket.io rooms named after them (``kiosk:<id>`` on ``/kiosk``,
+``agent:<id>`` on ``/agent``, ``branch:<id>`` on ``/officer``), so nothing
+here knows a socket id or on which node a socket lives. A booth or console
+is never sent the same state twice in a row (:class:`~signaling.screens.LastTold`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from . import views
+from .changes import Changes
+from .core.session import Session
+from .screens import LastTold
+from .state.base import AgentRecord
+
+logger = logging.getLogger(__name__)
+
+Emit = Callable[..., Awaitable[None]]
+
+
+def kiosk_screen(kiosk_id: str) -> str:
+    return f"kiosk:{kiosk_id}"
+
+
+def agent_screen(agent_id: str) -> str:
+    return f"agent:{agent_id}"
+
+
+def branch_screen(branch: str) -> str:
+    return f"branch:{branch}"
+
+
+class Notifier:
+    """Tells screens what changed; owns what each screen was last told."""
+
+    def __init__(self, source: views.ViewSource, emit: Emit) -> None:
+        self.source = source
+        self._emit = emit
+        self._told = LastTold()
+        #: The media quality each session's booth was last asked for.
+        self._quality: dict[str, str] = {}
+
+    @property
+    def state(self):
+        return self.source.state
+
+    async def send(self, event: str, data: dict, *, to: str, namespace: str) -> None:
+        """One message to one room; a vanished client must not break the caller."""
+        try:
+            await self._emit(event, data, to=to, namespace=namespace)
+        except Exception:
+            logger.debug("emit %s to %s failed", event, to, exc_info=True)
+
+    def new_screen(self, namespace: str, screen: str) -> None:
+        """A new connection shows this screen: it knows nothing yet, so it is told everything again."""
+        self._told.forget(namespace, screen)
+        if namespace == "/kiosk":
+            session = self.state.open_session_of(screen.removeprefix("kiosk:"))
+            if session is not None:
+                self._quality.pop(session.session_id, None)
+
+    def session_over(self, session_id: str) -> None:
+        """The session left its agent: a later agent asks for the booth's quality afresh."""
+        self._quality.pop(session_id, None)
+
+    async def _tell_screen(self, event: str, view: dict, screen: str, namespace: str) -> None:
+        if self._told.is_news(namespace, screen, event, view):
+            await self.send(event, view, to=screen, namespace=namespace)
+
+    # -- one screen --------------------------------------------------------------------
+
+    async def idle(self, kiosk_id: str) -> None:
+        await self._tell_screen("session.state", {"session_id": None, "state": "idle"}, kiosk_screen(kiosk_id), "/kiosk")
+
+    async def tell_kiosk(self, session: Session) -> None:
+        if not self.state.kiosk_online(session.kiosk_id):
+            return
+        screen = kiosk_screen(session.kiosk_id)
+        view = views.kiosk_view(self.source, session)
+        await self._tell_screen("session.state", view, screen, "/kiosk")
+        if view["state"] in ("talking", "on_hold"):
+            level = "full" if view["state"] == "talking" else "thumbnail"
+            if self._quality.get(session.session_id) != level:
+                self._quality[session.session_id] = level
+                quality = {"session_id": session.session_id, **views.QUALITY[level]}
+                await self.send("media.quality", quality, to=screen, namespace="/kiosk")
+
+    async def tell_agent(self, agent: AgentRecord) -> None:
+        if agent.online:
+            await self._tell_screen("room.state", views.room_view(self.source, agent), agent_screen(agent.agent_id), "/agent")
+
+    async def tell_branch(self, branch: str) -> None:
+        await self.send("branch.state", views.branch_view(self.source, branch), to=branch_screen(branch), namespace="/officer")
+
+    # -- a change ------------------------------------------------------------------------
+
+    async def tell(self, changes: Changes) -> None:
+        """Tell every screen ``changes`` concerns, each once."""
+        state = self.state
+        agents = {a: state.agent(a) for a in sorted(changes.rooms | changes.consoles)}
+        if changes.colleagues:
+            agents.update({a.agent_id: a for a in state.agents() if a.online})
+        session_ids = dict.fromkeys(sorted(changes.sessions))
+        for agent_id in sorted(changes.rooms):
+            record = agents.get(agent_id)
+            session_ids.update(dict.fromkeys(record.sessions if record else ()))
+        if changes.queue:
+            session_ids.update(dict.fromkeys(s.session_id for s in state.queued()))
+        sessions = [s for s in (state.session(i) for i in session_ids) if s is not None]
+        for session in sessions:
+            await self.tell_kiosk(session)
+        for agent in agents.values():
+            if agent is not None:
+                await self.tell_agent(agent)
+        branches = set(changes.branches)
+        branches |= {s.branch for s in sessions if s.session_id in changes.sessions or s.agent_id in changes.rooms}
+        for branch in sorted(branches):
+            await self.tell_branch(branch)

@@ -1,0 +1,111 @@
+"""What the hub knows, as plain records behind one interface, so a shared store can hold it later.
+
+:class:`State` is the only way the hub and everything around it read or change
+sessions, agents, presence, queues, help calls and grace deadlines. Records go
+in and out as plain data (a :class:`~signaling.core.session.Session`, an
+:class:`AgentRecord`); presence is "online, on which node", never a socket id,
+and no asyncio handle is stored (a grace timer is a deadline here, armed by
+:mod:`signaling.hub.grace`). :class:`~signaling.state.memory.MemoryState` is
+today's single-process behaviour; a Redis-backed state (several nodes) is
+written against this same Protocol.
+
+Whoever changes a record it got from the state writes it back with
+``put_session`` / ``put_agent`` (a no-op in memory, a write in a shared store).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from signaling.core.dispatcher import AgentLoad
+from signaling.core.session import Session
+from signaling.core.vocabulary import AgentIdentity
+from server.media.matrix import MAX_KIOSKS  # media moves it to signaling.core.matrix
+
+
+
+
+
+@dataclass(eq=False)
+class AgentRecord:
+    """An agent as the state holds them: identity, presence, tiles, talk set, availability."""
+
+    identity: AgentIdentity
+    #: The node (process) whose socket this agent's console is on; None: offline.
+    node: str | None = None
+    tiles: list[str | None] = field(default_factory=lambda: [None] * MAX_KIOSKS)
+    focus: set[str] = field(default_factory=set)
+    availability: str = "available"
+    last_assigned_at: float = 0.0
+
+    @property
+    def agent_id(self) -> str:
+        return self.identity.agent_id
+
+    @property
+    def online(self) -> bool:
+        return self.node is not None
+
+    @property
+    def sessions(self) -> list[str]:
+        return [s for s in self.tiles if s is not None]
+
+    @property
+    def capacity(self) -> int:
+        return min(MAX_KIOSKS, self.identity.capacity)
+
+    @property
+    def takes_work(self) -> bool:
+        """Online and available: counted for dispatch, waits and transfer targets."""
+        return self.online and self.availability == "available"
+
+    def load(self) -> AgentLoad:
+        return AgentLoad(
+            self.agent_id,
+            self.capacity,
+            len(self.sessions),
+            self.last_assigned_at,
+            available=self.takes_work,
+            skills=self.identity.skills,
+        )
+
+
+class State(Protocol):
+    """Sessions, agents, presence, queues, help calls and grace deadlines: queries and commands."""
+
+    # -- sessions --------------------------------------------------------------------
+    def session(self, session_id: str) -> Session | None: ...
+    def sessions(self) -> list[Session]: ...
+    def open_session_of(self, kiosk_id: str) -> Session | None: ...
+    def put_session(self, session: Session) -> None: ...
+
+    # -- agents ------------------------------------------------------------------------
+    def agent(self, agent_id: str) -> AgentRecord | None: ...
+    def agents(self) -> list[AgentRecord]: ...
+    def put_agent(self, agent: AgentRecord) -> None: ...
+
+    # -- presence of booths ------------------------------------------------------------
+    def kiosk_online(self, kiosk_id: str) -> bool: ...
+    def online_kiosks(self) -> list[str]: ...
+    def set_kiosk_node(self, kiosk_id: str, node: str | None) -> None: ...
+
+    # -- queues ------------------------------------------------------------------------
+    def enqueue(self, session: Session) -> None: ...
+    def dequeue(self, session_id: str) -> None: ...
+    def queued(self) -> list[Session]: ...
+    def waiting(self, service: str) -> list[Session]: ...
+    def queue_position(self, session: Session) -> int | None: ...
+    def estimate(self, position: int, service: str, slots: int) -> int | None: ...
+    def record_handling(self, service: str, seconds: float) -> None: ...
+    def mean_handling(self, service: str) -> float: ...
+
+    # -- help calls --------------------------------------------------------------------
+    def help_since(self, kiosk_id: str) -> float | None: ...
+    def call_help(self, kiosk_id: str, at: float) -> float: ...
+    def answer_help(self, kiosk_id: str) -> None: ...
+
+    # -- grace deadlines (``session:<id>`` / ``agent:<id>``) ------------------------------
+    def set_grace(self, key: str, deadline: float) -> bool: ...
+    def clear_grace(self, key: str) -> bool: ...
+    def grace(self, key: str) -> float | None: ...

@@ -1,0 +1,108 @@
+"""The in-memory :class:`~signaling.state.base.State`: one process, records kept as live objects."""
+
+from __future__ import annotations
+
+from signaling.core.queue import Queues
+from signaling.core.session import Session
+
+from .base import AgentRecord
+
+
+class MemoryState:
+    """Everything the hub knows, in this process's memory (today's behaviour)."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._agents: dict[str, AgentRecord] = {}
+        self._kiosk_nodes: dict[str, str] = {}
+        self._help: dict[str, float] = {}
+        self._graces: dict[str, float] = {}
+        self._queues = Queues()
+
+    # -- sessions --------------------------------------------------------------------
+    def session(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    def sessions(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    def open_session_of(self, kiosk_id: str) -> Session | None:
+        for session in self._sessions.values():
+            if session.kiosk_id == kiosk_id and not session.ended:
+                return session
+        return None
+
+    def put_session(self, session: Session) -> None:
+        self._sessions[session.session_id] = session
+
+    # -- agents ------------------------------------------------------------------------
+    def agent(self, agent_id: str) -> AgentRecord | None:
+        return self._agents.get(agent_id)
+
+    def agents(self) -> list[AgentRecord]:
+        return list(self._agents.values())
+
+    def put_agent(self, agent: AgentRecord) -> None:
+        self._agents[agent.agent_id] = agent
+
+    # -- presence of booths ------------------------------------------------------------
+    def kiosk_online(self, kiosk_id: str) -> bool:
+        return kiosk_id in self._kiosk_nodes
+
+    def online_kiosks(self) -> list[str]:
+        return list(self._kiosk_nodes)
+
+    def set_kiosk_node(self, kiosk_id: str, node: str | None) -> None:
+        if node is None:
+            self._kiosk_nodes.pop(kiosk_id, None)
+        else:
+            self._kiosk_nodes[kiosk_id] = node
+
+    # -- queues ------------------------------------------------------------------------
+    def enqueue(self, session: Session) -> None:
+        self._queues.add(session)
+
+    def dequeue(self, session_id: str) -> None:
+        self._queues.remove(session_id)
+
+    def queued(self) -> list[Session]:
+        return self._queues.oldest_first()
+
+    def waiting(self, service: str) -> list[Session]:
+        return self._queues.waiting(service)
+
+    def queue_position(self, session: Session) -> int | None:
+        return self._queues.position(session)
+
+    def estimate(self, position: int, service: str, slots: int) -> int | None:
+        return self._queues.estimate(position, service, slots)
+
+    def record_handling(self, service: str, seconds: float) -> None:
+        self._queues.record_handling(service, seconds)
+
+    def mean_handling(self, service: str) -> float:
+        return self._queues.mean_handling(service)
+
+    # -- help calls --------------------------------------------------------------------
+    def help_since(self, kiosk_id: str) -> float | None:
+        return self._help.get(kiosk_id)
+
+    def call_help(self, kiosk_id: str, at: float) -> float:
+        return self._help.setdefault(kiosk_id, at)
+
+    def answer_help(self, kiosk_id: str) -> None:
+        self._help.pop(kiosk_id, None)
+
+    # -- grace deadlines ----------------------------------------------------------------
+    def set_grace(self, key: str, deadline: float) -> bool:
+        """Start a grace period unless one runs already; True if this one is new."""
+        if key in self._graces:
+            return False
+        self._graces[key] = deadline
+        return True
+
+    def clear_grace(self, key: str) -> bool:
+        return self._graces.pop(key, None) is not None
+
+    def grace(self, key: str) -> float | None:
+        return self._graces.get(key)

@@ -1,0 +1,74 @@
+"""What each screen is sent, counted: one change, one message to each screen it concerns.
+
+A session start must reach the officers of its branch with one ``branch.state``
+per change (not one per internal step), and none of another branch's
+officers; with twenty agents signed in, one agent's focus change must reach
+that agent's console alone. Real sockets through the real server; media off
+(signaling is what is counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from access_helpers import Spy, staff
+from agent_console.client import HeadlessAgent
+from conftest import make_config, start_server
+from helpers import close_all
+from kiosk_client.client import HeadlessKiosk, until
+from test_authorization import setup_accounts
+from signaling.core.vocabulary import KioskIdentity
+
+AGENTS = 20
+
+
+async def settle() -> None:
+    """Let every message already sent arrive (loopback: well under this)."""
+    await asyncio.sleep(0.3)
+
+
+async def test_a_session_start_tells_its_branch_once_and_no_other_branch(tmp_path):
+    srv = await start_server(make_config(tmp_path, kiosks=0, agents=0, kiosk_self_start=True))
+    setup_accounts(srv.hub)
+    srv.config.kiosk_tokens["jkt-token"] = KioskIdentity("jkt-1", branch="jkt", booth=1)
+    kiosk = HeadlessKiosk(srv.url, "jkt-token", auto_media=False)
+    agent = await Spy.connect(srv.url, "/agent", staff("sari"))
+    own = await Spy.connect(srv.url, "/officer", staff("budi"))
+    other = await Spy.connect(srv.url, "/officer", staff("dewi"))
+    try:
+        await kiosk.connect()
+        await until(lambda: own.named("branch.state") and own.named("branch.state")[-1]["booths"][0]["online"], 5, "online")
+        await settle()
+        before_own, before_other = len(own.named("branch.state")), len(other.named("branch.state"))
+        await kiosk.request("jht")  # queued and given to Sari at once: one change
+        await kiosk.wait_state("connecting", 5)
+        await settle()
+        told = own.named("branch.state")[before_own:]
+        assert [b["booths"][0]["state"] for b in told] == ["connecting"], told
+        assert len(other.named("branch.state")) == before_other, "another branch's officer was told"
+    finally:
+        await close_all(kiosk, agent, own, other)
+        await srv.runner.cleanup()
+
+
+async def test_with_twenty_agents_a_focus_change_tells_one_console(tmp_path):
+    srv = await start_server(make_config(tmp_path, kiosks=1, agents=AGENTS))
+    agents = [HeadlessAgent(srv.url, f"agent-token-{i}") for i in range(1, AGENTS + 1)]
+    kiosk = HeadlessKiosk(srv.url, "kiosk-token-1", auto_media=False)
+    try:
+        for agent in agents:
+            await agent.connect(media=False)
+        await kiosk.connect()
+        session_id = await kiosk.request("jht")
+        await until(lambda: any(session_id in a.sessions() for a in agents), 5, "assigned")
+        (serving,) = [a for a in agents if session_id in a.sessions()]
+        await settle()
+        before = {a.token: len(a.rooms) for a in agents}
+        assert (await serving.talk(session_id))["ok"]
+        await until(lambda: serving.room["focus"] == [session_id], 5, "focus shown")
+        await settle()
+        sent = {a.token: len(a.rooms) - before[a.token] for a in agents if len(a.rooms) != before[a.token]}
+        assert sent == {serving.token: 1}, sent
+    finally:
+        await close_all(kiosk, *agents)
+        await srv.runner.cleanup()
