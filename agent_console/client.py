@@ -17,7 +17,7 @@ from kiosk_client.client import SignalingClient, new_peer_connection, until
 from kiosk_client.synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
 from kiosk_client.video_starts import VideoStarts, watch
 from server.media.ice import use_host_addresses
-from server.media.matrix import MAX_KIOSKS
+from signaling.core.matrix import MAX_KIOSKS
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from server.config import AgentIdentity, Config, KioskIdentity, StaffIdentity
-from server.media.matrix import MAX_KIOSKS, RoomState
+from signaling.core.matrix import MAX_KIOSKS, RoomState
 from server.media.peer import OfferError
 from server.storage import Storage
 

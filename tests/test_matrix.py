@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.media.matrix import HOLD, MAX_KIOSKS, Matrix, PrivacyViolation, Row, Feed, RoomState, check_privacy, derive
+from signaling.core.matrix import HOLD, MAX_KIOSKS, Matrix, PrivacyViolation, Row, Feed, RoomState, check_privacy, derive
 
 
 def room(n: int, focus: set[int] = frozenset(), agent: str | None = "A") -> RoomState:

@@ -24,7 +24,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from . import bridge
 from .ice import use_host_addresses
-from .matrix import MAX_KIOSKS
+from signaling.core.matrix import MAX_KIOSKS
 from .receive import ReceiverSource
 from .rtcp import picture_loss
 from .streams import Consumer

@@ -1,7 +1,7 @@
 """A room's mechanics: applying the routing matrix to its peers' streams.
 
 The :class:`Room` holds the peers of one agent's room and wires their
-sources to consumers exactly as :func:`server.media.matrix.derive` says. It
+sources to consumers exactly as :func:`signaling.core.matrix.derive` says. It
 decides nothing itself.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from .audio import LoopSource, Mixer
-from .matrix import HOLD, MAX_KIOSKS, Matrix, RoomState, derive
+from signaling.core.matrix import HOLD, MAX_KIOSKS, Matrix, RoomState, derive
 from .peer import AGENT, Peer
 from .recorder import Recorder
 from .streams import Consumer

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from . import bridge
 from .audio import FRAME_SAMPLES, SAMPLE_RATE, LoopSource, encode_loop, hold_melody
-from .matrix import HOLD, RoomState
+from signaling.core.matrix import HOLD, RoomState
 from .peer import Peer
 from .room import Room
 

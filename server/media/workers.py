@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable
 
 from ..lifeline import child_options
-from .matrix import RoomState
+from signaling.core.matrix import RoomState
 from .peer import OfferError
 
 logger = logging.getLogger(__name__)

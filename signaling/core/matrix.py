@@ -2,7 +2,7 @@
 
 This module is the single place where a routing decision is made, and it is
 pure: :func:`derive` takes a :class:`RoomState` and returns a
-:class:`Matrix`. The router (:mod:`server.media.router`) only applies it.
+:class:`Matrix`. The media router (``server.media``) only applies it.
 
 A room is one agent and up to six kiosks (members). For each recipient the
 matrix lists the audio feeds (source and gain) and the video feeds it gets.
