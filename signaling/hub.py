@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from server.config import AgentIdentity, Config, KioskIdentity, StaffIdentity
 from signaling.core.matrix import MAX_KIOSKS, RoomState
-from server.media.peer import OfferError
+from signaling.core.errors import OfferError
 from server.storage import Storage
 
 from . import views

@@ -24,6 +24,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from . import bridge
 from .ice import use_host_addresses
+from signaling.core.errors import OfferError
 from signaling.core.matrix import MAX_KIOSKS
 from .receive import ReceiverSource
 from .rtcp import picture_loss
@@ -33,10 +34,6 @@ KIOSK = "kiosk"
 AGENT = "agent"
 
 MEDIA_CODECS = {"audio": "audio/opus", "video": "video/VP8"}
-
-
-class OfferError(ValueError):
-    """The offer cannot be answered: unparseable, or not the role's media layout."""
 
 
 class ParkedTrack(MediaStreamTrack):

@@ -13,13 +13,12 @@ import json
 import logging
 import sys
 
+from signaling.core.errors import BY_NAME
+from signaling.core.media import COMMANDS
+
 from .ice import restrict_host_addresses
-from .peer import OfferError
 from .router import load_router_class
 from .workers import LINE_LIMIT
-
-COMMANDS = ("add_peer", "remove_peer", "set_room", "close_room", "stats", "record_start", "record_stop")
-
 
 async def serve(ice_addresses: list[str] | None, router_path: str | None = None) -> None:
     restrict_host_addresses(ice_addresses)
@@ -47,8 +46,8 @@ async def serve(ice_addresses: list[str] | None, router_path: str | None = None)
                 raise ValueError(f"unknown command {cmd!r}")
             result = await getattr(router, cmd)(**message.get("args", {}))
             send({"id": request_id, "ok": True, "result": result})
-        except OfferError as exc:
-            send({"id": request_id, "ok": False, "error": {"type": "OfferError", "message": str(exc)}})
+        except tuple(BY_NAME.values()) as exc:  # refused, not failed: no traceback
+            send({"id": request_id, "ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}})
         except Exception as exc:  # report, keep serving the other rooms
             logging.getLogger(__name__).exception("command %s failed", cmd)
             send({"id": request_id, "ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}})

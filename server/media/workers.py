@@ -26,16 +26,12 @@ import sys
 from collections.abc import Callable
 
 from ..lifeline import child_options
+from signaling.core.errors import BY_NAME, WorkerError
 from signaling.core.matrix import RoomState
-from .peer import OfferError
 
 logger = logging.getLogger(__name__)
 
 LINE_LIMIT = 4 * 1024 * 1024
-
-
-class WorkerError(RuntimeError):
-    """A worker failed to carry out a command (or died)."""
 
 
 class Worker:
@@ -121,8 +117,9 @@ class Worker:
         if reply.get("ok"):
             return reply.get("result")
         error = reply.get("error") or {}
-        if error.get("type") == "OfferError":
-            raise OfferError(error.get("message", "bad offer"))
+        known = BY_NAME.get(error.get("type", ""))
+        if known is not None:
+            raise known(error.get("message", "media worker refused"))
         raise WorkerError(error.get("message", "media worker failed"))
 
     async def stop(self) -> None:
