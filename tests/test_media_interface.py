@@ -19,7 +19,8 @@ from bench.transcode import TranscodingRouter
 from server.media import worker as worker_module
 from server.media.router import Router
 from server.media.workers import WorkerPool
-from signaling.core.errors import OfferError, WorkerError
+from signaling.core.errors import OfferError, UnsupportedRouting, WorkerError
+from signaling.core.matrix import BARGE, SUPERVISOR, Participant, RoomState
 from signaling.core.media import COMMANDS, conformance
 
 IMPLEMENTATIONS = [Router, WorkerPool, TranscodingRouter, InstrumentedRouter]
@@ -69,6 +70,10 @@ async def test_a_worker_accepts_exactly_the_protocols_commands():
             await worker.call("bogus")
         with pytest.raises(OfferError):  # refused by name across the pipe
             await pool.add_peer("r", "p", "kiosk", "not sdp")
+        barge = RoomState(agent="A", tiles=("k0",) + (None,) * 5, focus=frozenset({"k0"}),
+                          participants=(Participant("S", SUPERVISOR, BARGE),))
+        with pytest.raises(UnsupportedRouting):
+            await pool.set_room("r", barge)
     finally:
         await pool.close()
 

@@ -16,6 +16,13 @@ class OfferError(ValueError):
     """
 
 
+class UnsupportedRouting(ValueError):
+    """A routing state the media router cannot carry out (for example a mix for a member).
+
+    Refused whole, before anything changes: the room keeps its previous routing.
+    """
+
+
 class WorkerError(RuntimeError):
     """A media worker failed to carry out a command (or died)."""
 
@@ -23,4 +30,4 @@ class WorkerError(RuntimeError):
 #: The errors a media worker sends back by name (``{"error": {"type": ...}}``)
 #: and the pool raises again as themselves; any other type becomes
 #: :class:`WorkerError`.
-BY_NAME: dict[str, type[Exception]] = {"OfferError": OfferError}
+BY_NAME: dict[str, type[Exception]] = {"OfferError": OfferError, "UnsupportedRouting": UnsupportedRouting}
