@@ -35,6 +35,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
 
+from server.media import bridge
 from server.media.ice import restrict_host_addresses
 from server.media.peer import ParkedTrack  # aiortc negotiates sending, the pump does the sending
 from server.media.vp8 import starts_keyframe
@@ -198,25 +199,24 @@ class LapakPeer:
             if t.direction in ("sendrecv", "recvonly"):
                 counter = self.counter_for(t)
                 if counter is not None:
-                    counter.payload_types = {t._codecs[0].payloadType}
+                    counter.payload_types = {bridge.payload_type(t)}
                     by_mid[t.mid] = counter
         tap_receive(dtls, by_mid)
         for t in pc.getTransceivers():
             if t.direction in ("sendrecv", "sendonly"):
                 holder = self
 
-                original = t.sender._handle_rtcp_packet
                 kind = t.kind
 
-                async def handle(packet, original=original, kind=kind):
+                def take(packet, kind=kind) -> bool:
                     if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
                         stream = holder.streams.get(kind)
                         if stream is not None:
                             stream.request_keyframe()
-                        return
-                    await original(packet)
+                        return True
+                    return False
 
-                t.sender._handle_rtcp_packet = handle
+                bridge.intercept_sender_rtcp(t.sender, take)
 
     def counter_for(self, transceiver) -> Counter | None:
         raise NotImplementedError
@@ -233,8 +233,8 @@ class LapakPeer:
             if t.direction in ("sendrecv", "sendonly") and t.kind not in self.streams:
                 clip = self.gen.clips.video[self.pattern] if t.kind == "video" else self.gen.clips.audio[self.pattern]
                 stream = Stream(
-                    f"{self.token[:6]}:{t.kind}", t.kind, t.sender.transport, t.sender._ssrc,
-                    t._codecs[0].payloadType, t.mid, clip,
+                    f"{self.token[:6]}:{t.kind}", t.kind, t.sender.transport, bridge.sender_ssrc(t.sender),
+                    bridge.payload_type(t), t.mid, clip,
                 )
                 stream.routed = self.initially_routed(t.kind)
                 self.streams[t.kind] = stream
@@ -561,8 +561,8 @@ class JanusClient(LapakPeer):
         await pc.setLocalDescription(await pc.createAnswer())
         for t in pc.getTransceivers():
             c = by_mid.get(t.mid)
-            if c is not None and t._codecs:
-                c.payload_types = {t._codecs[0].payloadType}
+            if c is not None and bridge.payload_type(t) is not None:
+                c.payload_types = {bridge.payload_type(t)}
         tap_receive(pc.getTransceivers()[0].receiver.transport, by_mid)
         await s.message(
             self.sub_handle, {"request": "start"},

@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 from aiortc.rtp import RtpPacket
 
+from server.media import bridge
+
 from .media import AUDIO_FRAME, VideoClip
 
 _SEQ_TS = struct.Struct("!HI")
@@ -28,17 +30,11 @@ _SSRC = struct.Struct("!I")
 
 
 def _direct_send(dtls) -> Callable[[bytes], None]:
-    """A synchronous send of one protected datagram on the nominated ICE pair."""
-    connection = dtls.transport._connection
-    pair = connection._nominated[1]
-    sendto = pair.protocol.transport.sendto
-    addr = pair.remote_addr
-    protect = dtls._tx_srtp.protect
-
-    def send(data: bytes) -> None:
-        sendto(protect(data), addr)
-
-    return send
+    """A synchronous send of one protected datagram on the nominated ICE pair (``dtls`` is connected)."""
+    path = bridge.rtp_path(dtls, None)()
+    if path is None:
+        raise RuntimeError("the DTLS transport is not connected")
+    return path[0]
 
 
 class Stream:
@@ -51,7 +47,7 @@ class Stream:
         self.clip = clip
         packet = RtpPacket(payload_type=payload_type, ssrc=ssrc)
         packet.extensions.mid = mid
-        self._header = packet.serialize(dtls._rtp_header_extensions_map)
+        self._header = packet.serialize(bridge.header_extensions(dtls))
         self._send: Callable[[bytes], None] | None = None
         self.seq = 0
         self.ts = 0
@@ -192,7 +188,7 @@ def tap_receive(dtls, counters_by_mid: dict[str, Counter]) -> None:
     ``mid`` header extension; later packets of that SSRC are only read by hand.
     """
     by_ssrc: dict[int, Counter | None] = {}
-    ext_map = dtls._rtp_header_extensions_map
+    ext_map = bridge.header_extensions(dtls)
 
     async def handle(data: bytes, arrival_time_ms: int = 0) -> None:
         ssrc = _SSRC.unpack_from(data, 8)[0]
@@ -228,4 +224,4 @@ def tap_receive(dtls, counters_by_mid: dict[str, Counter]) -> None:
         if counter.on_packet is not None:
             counter.on_packet(data[pos:end], bool(marker))
 
-    dtls._handle_rtp_data = handle
+    bridge.replace_rtp_handler(dtls, handle)

@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 LINE_LIMIT = 4 * 1024 * 1024
 
+#: Seconds a new worker has to say ``worker.ready`` (imports aiortc, checks it).
+START_TIMEOUT = 60.0
+
 
 class Worker:
     """One media worker process and the commands in flight to it."""
@@ -77,7 +80,29 @@ class Worker:
             # Dies with the control process even on kill -9 (it also exits when its stdin closes).
             **child_options(),
         )
-        self._reader = asyncio.ensure_future(self._read())
+        await self._await_ready()
+        self._reader = asyncio.get_running_loop().create_task(self._read(), name=f"media worker {self.index} reader")
+
+    async def _await_ready(self) -> None:
+        """Wait for the worker's first line; raise :class:`WorkerError` with its reason if it is not ready."""
+        assert self.process is not None and self.process.stdout is not None
+        try:
+            first = await asyncio.wait_for(self.process.stdout.readline(), START_TIMEOUT)
+            message = json.loads(first) if first else {}
+        except (asyncio.TimeoutError, ValueError):
+            message = {}
+        if message.get("event") == "worker.ready":
+            return
+        try:  # a worker that failed exits by itself, with its traceback on stderr
+            code = await asyncio.wait_for(self.process.wait(), 10)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            code = await self.process.wait()
+        raise WorkerError(
+            f"media worker {self.index} did not start (exit code {code}): "
+            f"{message.get('error', 'no ready line; see its output above')}"
+        )
 
     async def _read(self) -> None:
         assert self.process is not None and self.process.stdout is not None
@@ -138,6 +163,9 @@ class Worker:
                 await self.process.wait()
         if self._reader is not None:
             self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
 
 
 class WorkerPool:
@@ -151,13 +179,22 @@ class WorkerPool:
         for worker in self.workers:
             worker.on_death = self._worker_died
         self._room_worker: dict[str, Worker] = {}
+        #: Restarts in progress: kept, their failures logged, cancelled and awaited by close().
+        self._tasks: set[asyncio.Task] = set()
 
     def _event(self, event: dict) -> None:
         self.on_event(event)
 
     def _worker_died(self, worker: Worker) -> None:
         """Start a new process in its place; its rooms must connect their media again."""
-        asyncio.ensure_future(self._restart(worker))
+        task = asyncio.get_running_loop().create_task(self._restart(worker), name=f"restart media worker {worker.index}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("%s failed", task.get_name(), exc_info=task.exception())
 
     async def _restart(self, worker: Worker) -> None:
         worker.restarts += 1
@@ -219,4 +256,7 @@ class WorkerPool:
         return merged
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(w.stop() for w in self.workers))
