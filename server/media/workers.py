@@ -3,15 +3,18 @@
 One Python process tops out at about one core (the GIL), so the control
 process (HTTP, socket.io, hub, storage) keeps no media: each room is pinned
 to one of N worker processes, as mediasoup pins routers to its workers.
-:class:`WorkerPool` offers the same commands as
-:class:`~server.media.router.Router` and forwards them as JSON lines over the
-worker's stdin; answers and events come back on its stdout.
+:class:`WorkerPool` implements the same
+:class:`~signaling.core.media.MediaRouter` interface as
+:class:`~server.media.router.Router` and forwards each command as a JSON line
+over the worker's stdin; answers and events come back on its stdout.
 
 Wire format (one JSON object per line):
 - to a worker: ``{"id": 7, "cmd": "add_peer", "args": {...}}``
 - reply: ``{"id": 7, "ok": true, "result": ...}`` or
   ``{"id": 7, "ok": false, "error": {"type": "OfferError", "message": "..."}}``
-- event: ``{"event": "peer.state", ...}`` (no id)
+- event: ``{"event": "peer.state", ...}`` (no id; see ``signaling.core.media.EVENTS``)
+- first line of a worker: ``{"event": "worker.ready"}``, or
+  ``{"event": "worker.failed", "error": "..."}`` before it exits
 """
 
 from __future__ import annotations
