@@ -17,7 +17,7 @@ from kiosk_client.external_media import ExternalMedia, parked
 from kiosk_client.synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
 from kiosk_client.video_starts import VideoStarts, watch
 from server.media.ice import use_host_addresses
-from server.media.matrix import MAX_KIOSKS
+from signaling.core.matrix import MAX_KIOSKS
 from signaling.tasks import Tasks
 
 logger = logging.getLogger(__name__)

@@ -28,6 +28,8 @@ from collections.abc import Callable
 
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 
+from server.media import bridge
+
 from .media import AUDIO_FRAME, VideoClip
 
 _SEQ_TS = struct.Struct("!HI")
@@ -36,13 +38,12 @@ _SSRC = struct.Struct("!I")
 
 def payload_type(transceiver) -> int | None:
     """The payload type ``transceiver`` negotiated (its first codec), or ``None`` before negotiation."""
-    codecs = transceiver._codecs
-    return codecs[0].payloadType if codecs else None
+    return bridge.payload_type(transceiver)
 
 
 def sender_ssrc(transceiver) -> int:
     """The SSRC aiortc chose for ``transceiver``'s sender (the pump sends with it)."""
-    return transceiver.sender._ssrc
+    return bridge.sender_ssrc(transceiver.sender)
 
 
 def on_keyframe_request(transceiver, request: Callable[[], None]) -> None:
@@ -51,30 +52,22 @@ def on_keyframe_request(transceiver, request: Callable[[], None]) -> None:
     The request is consumed here (aiortc's own sender sends nothing); any other
     RTCP still goes to aiortc.
     """
-    sender = transceiver.sender
-    original = sender._handle_rtcp_packet
 
-    async def handle(packet) -> None:
+    def take(packet) -> bool:
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             request()
-            return
-        await original(packet)
+            return True
+        return False
 
-    sender._handle_rtcp_packet = handle
+    bridge.intercept_sender_rtcp(transceiver.sender, take)
 
 
 def _direct_send(dtls) -> Callable[[bytes], None]:
-    """A synchronous send of one protected datagram on the nominated ICE pair."""
-    connection = dtls.transport._connection
-    pair = connection._nominated[1]
-    sendto = pair.protocol.transport.sendto
-    addr = pair.remote_addr
-    protect = dtls._tx_srtp.protect
-
-    def send(data: bytes) -> None:
-        sendto(protect(data), addr)
-
-    return send
+    """A synchronous send of one protected datagram on the nominated ICE pair (``dtls`` is connected)."""
+    path = bridge.rtp_path(dtls, None)()
+    if path is None:
+        raise RuntimeError("the DTLS transport is not connected")
+    return path[0]
 
 
 class Stream:
@@ -87,7 +80,7 @@ class Stream:
         self.clip = clip
         packet = RtpPacket(payload_type=payload_type, ssrc=ssrc)
         packet.extensions.mid = mid
-        self._header = packet.serialize(dtls._rtp_header_extensions_map)
+        self._header = packet.serialize(bridge.header_extensions(dtls))
         self._send: Callable[[bytes], None] | None = None
         self.seq = 0
         self.ts = 0
@@ -236,7 +229,7 @@ def tap_receive(dtls, counters_by_mid: dict[str, Counter]) -> None:
     ``mid`` header extension; later packets of that SSRC are only read by hand.
     """
     by_ssrc: dict[int, Counter | None] = {}
-    ext_map = dtls._rtp_header_extensions_map
+    ext_map = bridge.header_extensions(dtls)
 
     async def handle(data: bytes, arrival_time_ms: int = 0) -> None:
         ssrc = _SSRC.unpack_from(data, 8)[0]
@@ -272,4 +265,4 @@ def tap_receive(dtls, counters_by_mid: dict[str, Counter]) -> None:
         if counter.on_packet is not None:
             counter.on_packet(data[pos:end], bool(marker))
 
-    dtls._handle_rtp_data = handle
+    bridge.replace_rtp_handler(dtls, handle)

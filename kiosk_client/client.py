@@ -17,6 +17,7 @@ import socketio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
+from server.media import bridge
 from server.media.ice import use_host_addresses
 from signaling.tasks import Tasks
 
@@ -257,11 +258,7 @@ class HeadlessKiosk(SignalingClient):
         """Disappear without goodbye: drop the peer connection's transport and the socket."""
         if self.pc is not None:
             for t in self.pc.getTransceivers():
-                transport = t.receiver.transport.transport
-                connection = transport._connection
-                for protocol in list(connection._protocols):
-                    if protocol.transport is not None:
-                        protocol.transport.abort()
+                bridge.abort_ice(t.receiver.transport)  # max-bundle: one transport for all
                 break
         if self.sio.eio.ws is not None:
             await self.sio.eio.ws.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from server.media import bridge
 from server.media.vp8 import starts_keyframe
 
 
@@ -74,10 +75,4 @@ class VideoStarts:
 def watch(receiver, starts: VideoStarts) -> None:
     """Feed every packet an aiortc ``RTCRtpReceiver`` gets to ``starts`` (a new connection)."""
     starts.new_connection()
-    original = receiver._handle_rtp_packet
-
-    async def handle(packet, arrival_time_ms):
-        starts.packet(packet.sequence_number, packet.payload)
-        await original(packet, arrival_time_ms)
-
-    receiver._handle_rtp_packet = handle
+    bridge.watch_rtp(receiver, lambda packet: starts.packet(packet.sequence_number, packet.payload))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from server.media.matrix import RoomState, derive  # media moves it to signaling.core.matrix
+from .core.matrix import RoomState, derive
 
 from .core.session import Session
 from .core.vocabulary import KioskIdentity

@@ -1,7 +1,8 @@
-"""The one place where the router reaches into aiortc's and aioice's internals.
+"""The one place where Lapak reaches into aiortc's and aioice's internals.
 
-Everything the router's own code needs from a peer connection comes out of
-here as a plain callable or a replaced handler:
+The router, the headless clients and the benchmark touch nothing private of
+aiortc or aioice anywhere else. The router's parts come out of here as plain
+callables or replaced handlers:
 
 - :func:`rtp_path`: a consumer's send path (the transport's SRTP session
   and the nominated ICE pair's socket, synchronously);
@@ -12,16 +13,19 @@ here as a plain callable or a replaced handler:
 - :func:`own_sender_reports` and :func:`take_feedback`: the server-side
   ``RTCRtpSender``'s RTCP, which carries the router's own sender reports
   and hands the recipient's NACKs and keyframe requests to the consumer;
-- :func:`guard_sockets`: the ICE sockets drop datagrams from strangers.
+- :func:`guard_sockets`: the ICE sockets drop datagrams from strangers;
+- small accessors (:func:`offer_direction`, :func:`codecs`,
+  :func:`sender_ssrc`, ...) and the clients' hooks (:func:`abort_ice`,
+  :func:`watch_rtp`, :func:`intercept_sender_rtcp`, :func:`replace_rtp_handler`).
 
 ``pyproject.toml`` pins aiortc to 1.16.x for this module's sake, and
-:func:`check_compatibility` (run when a router starts) fails early and
-clearly if what it replaces is not there.
+:func:`check_compatibility` (run when a media worker or in-process router
+starts) fails early, naming what is missing, if what it uses is not there.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import struct
 from collections.abc import Callable
 
@@ -36,18 +40,14 @@ from aiortc.rtp import (
     RtpPacket,
 )
 
-from .receive import ReceiverSource
+from .receive import ReceiverSource, fast_rtp_handler
 from .streams import Connect, Consumer, Send
 
-logger = logging.getLogger(__name__)
-
-_SEQ_TS = struct.Struct("!HL")
-_SSRC = struct.Struct("!L")
 _EXT = struct.Struct("!HH")
 _STUN_COOKIE = b"\x21\x12\xa4\x42"
 
 
-#: (class, method) pairs this module replaces or calls on instances.
+#: What this module replaces or calls, found on the class (``module:Class``) or the module.
 _NEEDED = (
     ("aiortc.rtcrtpsender:RTCRtpSender", ("_send_rtcp", "_handle_rtcp_packet", "_run_rtcp")),
     ("aiortc.rtcrtpreceiver:RTCRtpReceiver", ("_handle_rtp_packet", "_handle_rtcp_packet")),
@@ -55,23 +55,162 @@ _NEEDED = (
     ("aiortc.rtp:HeaderExtensionsMap", ("set", "configure")),
     ("aioice.ice:StunProtocol", ("datagram_received",)),
     ("aioice.ice:Connection", ("request_received", "check_incoming")),
+    ("aioice.ice", ("get_host_addresses",)),
+)
+
+#: What it reads on instances (set in ``__init__``), found on a probe connection's audio transceiver.
+_INSTANCE_NEEDED = (
+    ("RTCRtpTransceiver", "", ("_offerDirection", "_codecs")),
+    ("RTCRtpSender", "sender", ("_ssrc",)),
+    ("RTCDtlsTransport", "sender.transport", ("_tx_srtp", "_rtp_header_extensions_map")),
+    ("HeaderExtensionsMap", "sender.transport._rtp_header_extensions_map", ("_HeaderExtensionsMap__ids",)),
+    ("RTCIceTransport", "sender.transport.transport", ("_connection",)),
+    ("aioice.Connection", "sender.transport.transport._connection", ("_nominated", "_protocols", "_remote_candidates")),
 )
 
 
 def check_compatibility() -> None:
-    """Raise ``RuntimeError`` naming what is missing if aiortc/aioice changed under the router."""
+    """Raise ``RuntimeError`` naming what is missing if aiortc/aioice changed under the router.
+
+    Run when a router starts (in a media worker, before it takes a command).
+    """
     import importlib
 
     missing = []
     for path, names in _NEEDED:
         module, _, name = path.partition(":")
-        cls = getattr(importlib.import_module(module), name, None)
-        missing += [f"{path}.{n}" for n in names if cls is None or not hasattr(cls, n)]
+        owner = importlib.import_module(module)
+        owner = getattr(owner, name, None) if name else owner
+        missing += [f"{path}.{n}" for n in names if owner is None or not hasattr(owner, n)]
+    try:
+        asyncio.get_running_loop()
+        missing += _probe_instances()
+    except RuntimeError:  # no loop: aiortc's constructors want one
+        loop = asyncio.new_event_loop()
+        try:
+            missing += loop.run_until_complete(_probe_async())
+        finally:
+            loop.close()
     if missing:
-        raise RuntimeError(f"aiortc/aioice lack what the media router needs: {', '.join(missing)}")
+        raise RuntimeError(
+            f"aiortc/aioice lack what the media router needs: {', '.join(missing)}. "
+            "Install the versions pinned in pyproject.toml (server/media/bridge.py lists what it uses)."
+        )
+
+
+async def _probe_async() -> list[str]:
+    return _probe_instances()
+
+
+def _probe_instances() -> list[str]:
+    """Build an unconnected peer connection and look for the instance attributes this module reads."""
+    from aioice.candidate import Candidate
+    from aiortc import RTCPeerConnection
+
+    try:
+        transceiver = RTCPeerConnection().addTransceiver("audio")  # no socket, no task until negotiated
+    except Exception as exc:  # the constructors themselves changed
+        return [f"a peer connection to probe ({type(exc).__name__}: {exc})"]
+    missing = []
+    for label, path, names in _INSTANCE_NEEDED:
+        owner = transceiver
+        for part in filter(None, path.split(".")):
+            owner = getattr(owner, part, None)
+        missing += [f"{label}.{n}" for n in names if owner is None or not hasattr(owner, n)]
+    if not hasattr(Candidate("1", 1, "udp", 1, "127.0.0.1", 9, "host"), "_network_host"):
+        missing.append("aioice.Candidate._network_host")
+    return missing
+
+
+# -- peer connection details ---------------------------------------------------
+
+
+def offer_direction(transceiver) -> str | None:
+    """The direction the remote offer gave this m-line, from our side (``"sendonly"``: we only send)."""
+    return transceiver._offerDirection
+
+
+def codecs(transceiver) -> list:
+    """The transceiver's negotiable codecs (``RTCRtpCodecParameters``), preferred first."""
+    return transceiver._codecs
+
+
+def set_codecs(transceiver, chosen: list) -> None:
+    """Answer with exactly ``chosen`` (before ``createAnswer``)."""
+    transceiver._codecs = list(chosen)
+
+
+def payload_type(transceiver) -> int | None:
+    """The payload type of the transceiver's negotiated media codec (``None`` before negotiation)."""
+    found = transceiver._codecs
+    return found[0].payloadType if found else None
+
+
+def sender_ssrc(sender) -> int:
+    """The SSRC ``sender`` sends with, and signs its (and its receiver's) RTCP with."""
+    return sender._ssrc
+
+
+def replace_host_addresses(lookup: Callable[[bool, bool], list[str]]) -> Callable[[bool, bool], list[str]]:
+    """Make aioice gather host candidates from ``lookup(use_ipv4, use_ipv6)``; returns aioice's own."""
+    import aioice.ice
+
+    original = aioice.ice.get_host_addresses
+    aioice.ice.get_host_addresses = lookup
+    return original
+
+
+def abort_ice(transport) -> None:
+    """Close the ICE sockets under DTLS ``transport`` at once, as if the network vanished."""
+    for protocol in list(transport.transport._connection._protocols):
+        if protocol.transport is not None:
+            protocol.transport.abort()
+
+
+def watch_rtp(receiver, seen: Callable[[RtpPacket], None]) -> None:
+    """Show every RTP packet ``receiver`` gets to ``seen`` before aiortc handles it as usual."""
+    original = receiver._handle_rtp_packet
+
+    async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+        seen(packet)
+        await original(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle
+
+
+def intercept_sender_rtcp(sender, take: Callable[[object], bool]) -> None:
+    """Offer each RTCP packet about ``sender``'s stream to ``take``; aiortc handles what it does not take."""
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet) -> None:
+        if not take(packet):
+            await original(packet)
+
+    sender._handle_rtcp_packet = handle
+
+
+def replace_rtp_handler(transport, handle: Callable) -> None:
+    """Hand every RTP datagram DTLS ``transport`` decrypts to ``handle(data, arrival_time_ms)`` instead."""
+    transport._handle_rtp_data = handle
+
+
+def header_extensions(transport):
+    """DTLS ``transport``'s negotiated RTP header-extension map (for ``RtpPacket.parse``)."""
+    return transport._rtp_header_extensions_map
 
 
 # -- sending -----------------------------------------------------------------
+
+
+def _wire(transport) -> tuple | None:
+    """(SRTP session, ``sendto``, remote address) of a connected DTLS ``transport``; ``None`` before."""
+    srtp = getattr(transport, "_tx_srtp", None)
+    if srtp is None or transport.state != "connected":
+        return None
+    pair = transport.transport._connection._nominated.get(1)
+    if pair is None or pair.protocol.transport is None:
+        return None
+    return srtp, pair.protocol.transport.sendto, pair.remote_addr
 
 
 def rtp_path(transport, mid: str | None) -> Connect:
@@ -83,20 +222,16 @@ def rtp_path(transport, mid: str | None) -> Connect:
     """
 
     def connect() -> tuple[Send, bytes] | None:
-        srtp = getattr(transport, "_tx_srtp", None)
-        if srtp is None or transport.state != "connected":
+        wire = _wire(transport)
+        if wire is None:
             return None
-        pair = transport.transport._connection._nominated.get(1)
-        if pair is None or pair.protocol.transport is None:
-            return None
+        srtp, sendto, address = wire
         extension = b""
         if mid:
             profile, value = transport._rtp_header_extensions_map.set(HeaderExtensions(mid=mid))
             if value:
                 extension = _EXT.pack(profile, len(value) >> 2) + value
         protect = srtp.protect
-        sendto = pair.protocol.transport.sendto
-        address = pair.remote_addr
 
         def send(data: bytes) -> None:
             sendto(protect(data), address)
@@ -110,14 +245,12 @@ def rtcp_path(transport) -> Callable[[bytes], bool]:
     """Send one RTCP compound packet on ``transport`` now; ``False`` if it is not connected."""
 
     def send(data: bytes) -> bool:
-        srtp = getattr(transport, "_tx_srtp", None)
-        if srtp is None or transport.state != "connected":
+        wire = _wire(transport)
+        if wire is None:
             return False
-        pair = transport.transport._connection._nominated.get(1)
-        if pair is None or pair.protocol.transport is None:
-            return False
+        srtp, sendto, address = wire
         try:
-            pair.protocol.transport.sendto(srtp.protect_rtcp(data), pair.remote_addr)
+            sendto(srtp.protect_rtcp(data), address)
         except Exception:  # the socket is going away with its connection
             return False
         return True
@@ -189,56 +322,14 @@ def tap_receiver(receiver, source: ReceiverSource) -> None:
 
 
 def fast_receive_path(transport, sources: dict[int, ReceiverSource]) -> None:
-    """Replace the DTLS transport's RTP handler by one that skips ``RtpPacket``.
+    """Replace the DTLS transport's RTP handler by :func:`~server.media.receive.fast_rtp_handler`.
 
-    Packets of a known media SSRC are cut into header fields and payload with
-    ``struct`` and handed to their source; anything else (the first packets,
-    RTX, unknown SSRCs) takes aiortc's own path, which teaches ``sources``
-    the SSRC through :attr:`ReceiverSource.on_ssrc`.
+    Packets of a known media SSRC skip ``RtpPacket``; anything else (the
+    first packets, RTX, unknown SSRCs) takes aiortc's own path, which teaches
+    ``sources`` the SSRC through :attr:`ReceiverSource.on_ssrc`.
     """
-    slow = transport._handle_rtp_data
-    ids = transport._rtp_header_extensions_map._HeaderExtensionsMap__ids
-
-    async def handle(data: bytes, arrival_time_ms: int) -> None:
-        if len(data) < 12:
-            return
-        source = sources.get(_SSRC.unpack_from(data, 8)[0])
-        if source is None:
-            await slow(data, arrival_time_ms)
-            return
-        second = data[1]
-        if second & 0x7F not in source.payload_types:
-            return
-        first = data[0]
-        offset = 12 + 4 * (first & 0x0F)
-        if first & 0x10:
-            if len(data) < offset + 4:
-                return
-            profile, words = _EXT.unpack_from(data, offset)
-            if profile == 0xBEDE and source.kind == "audio" and ids.audio_level:
-                _read_level(data, offset + 4, min(len(data), offset + 4 + 4 * words), ids.audio_level, source)
-            offset += 4 + 4 * words
-        end = len(data) - (data[-1] if first & 0x20 else 0)
-        if end <= offset:
-            return
-        seq, ts = _SEQ_TS.unpack_from(data, 2)
-        source.receive(data[offset:end], second >> 7, seq, ts)
-
-    transport._handle_rtp_data = handle
-
-
-def _read_level(data: bytes, i: int, end: int, level_id: int, source: ReceiverSource) -> None:
-    """Find the one-byte audio-level extension (RFC 6464) and note the level."""
-    while i < end:
-        b = data[i]
-        if b == 0:  # padding
-            i += 1
-            continue
-        if b >> 4 == level_id:
-            if i + 1 < end:
-                source.level = data[i + 1] & 0x7F
-            return
-        i += 2 + (b & 0x0F)
+    level_id = transport._rtp_header_extensions_map._HeaderExtensionsMap__ids.audio_level
+    transport._handle_rtp_data = fast_rtp_handler(transport._handle_rtp_data, sources, level_id)
 
 
 # -- strangers ---------------------------------------------------------------

@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextvars import ContextVar
 
-import aioice.ice
+from . import bridge
 
-_original = aioice.ice.get_host_addresses
 _task_addresses: ContextVar[tuple[str, ...] | None] = ContextVar("lapak_ice_addresses", default=None)
 _process_addresses: tuple[str, ...] | None = None
 
@@ -29,11 +28,11 @@ _process_addresses: tuple[str, ...] | None = None
 def _host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
     chosen = _task_addresses.get() or _process_addresses
     if not chosen:
-        return _original(use_ipv4, use_ipv6)
+        return _aioice_lookup(use_ipv4, use_ipv6)
     return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
 
-aioice.ice.get_host_addresses = _host_addresses
+_aioice_lookup = bridge.replace_host_addresses(_host_addresses)
 
 
 def restrict_host_addresses(addresses: Sequence[str] | None) -> None:

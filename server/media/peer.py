@@ -24,7 +24,8 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from . import bridge
 from .ice import use_host_addresses
-from .matrix import MAX_KIOSKS
+from signaling.core.errors import OfferError
+from signaling.core.matrix import MAX_KIOSKS
 from .receive import ReceiverSource
 from .rtcp import picture_loss
 from .streams import Consumer
@@ -33,10 +34,6 @@ KIOSK = "kiosk"
 AGENT = "agent"
 
 MEDIA_CODECS = {"audio": "audio/opus", "video": "video/VP8"}
-
-
-class OfferError(ValueError):
-    """The offer cannot be answered: unparseable, or not the role's media layout."""
 
 
 class ParkedTrack(MediaStreamTrack):
@@ -118,7 +115,7 @@ class Peer:
         except Exception as exc:  # aiortc raises ValueError, OperationError, ...
             raise OfferError(f"the offer could not be used: {exc}") from exc
         transceivers = self.pc.getTransceivers()
-        layout = [(t.kind, t._offerDirection) for t in transceivers]
+        layout = [(t.kind, bridge.offer_direction(t)) for t in transceivers]
         expected = [(k, _reverse(d)) for k, d in _expected_layout(self.role)]
         if layout != expected:
             raise OfferError(
@@ -127,11 +124,12 @@ class Peer:
             )
         for t in transceivers:
             self._keep_media_codec(t)
-            # _offerDirection is aiortc's view from our side: "sendonly" means
-            # the client only receives on this m-line.
-            if t._offerDirection in ("sendonly", "sendrecv"):
+            # the offer's direction from our side: "sendonly" means the
+            # client only receives on this m-line.
+            offered = bridge.offer_direction(t)
+            if offered in ("sendonly", "sendrecv"):
                 t.sender.replaceTrack(ParkedTrack(t.kind))
-                t.direction = "sendrecv" if t._offerDirection == "sendrecv" else "sendonly"
+                t.direction = "sendrecv" if offered == "sendrecv" else "sendonly"
             else:
                 t.direction = "recvonly"
         answer = await self.pc.createAnswer()
@@ -142,16 +140,17 @@ class Peer:
     @staticmethod
     def _keep_media_codec(t) -> None:
         wanted = MEDIA_CODECS[t.kind]
-        media = [c for c in t._codecs if c.mimeType.lower() == wanted.lower()]
+        offered = bridge.codecs(t)
+        media = [c for c in offered if c.mimeType.lower() == wanted.lower()]
         if not media:
             raise OfferError(f"the offer has no {wanted} for its {t.kind} m-line")
         pt = media[0].payloadType
         rtx = [
             c
-            for c in t._codecs
+            for c in offered
             if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") == pt
         ]
-        t._codecs = media[:1] + rtx[:1]
+        bridge.set_codecs(t, media[:1] + rtx[:1])
 
     def _build_parts(self, transceivers) -> None:
         by_ssrc: dict[int, ReceiverSource] = {}
@@ -161,9 +160,10 @@ class Peer:
         transport = transceivers[0].receiver.transport
         send_rtcp = bridge.rtcp_path(transport)
         for t in transceivers:
-            pt = t._codecs[0].payloadType
-            if t._offerDirection in ("recvonly", "sendrecv"):
-                rtcp_ssrc = t.sender._ssrc  # what aiortc's receiver signs its own RTCP with
+            pt = bridge.payload_type(t)
+            offered = bridge.offer_direction(t)
+            if offered in ("recvonly", "sendrecv"):
+                rtcp_ssrc = bridge.sender_ssrc(t.sender)  # what aiortc's receiver signs its own RTCP with
 
                 def send_pli(media_ssrc: int, rtcp_ssrc: int = rtcp_ssrc) -> None:
                     send_rtcp(picture_loss(rtcp_ssrc, media_ssrc))
@@ -175,11 +175,11 @@ class Peer:
                     self.audio_in = source
                 else:
                     self.video_in = source
-            if t._offerDirection in ("sendonly", "sendrecv"):
+            if offered in ("sendonly", "sendrecv"):
                 consumer = self.consumer_class(
                     recipient=self.peer_id,
                     kind=t.kind,
-                    ssrc=t.sender._ssrc,
+                    ssrc=bridge.sender_ssrc(t.sender),
                     payload_type=pt,
                     connect=bridge.rtp_path(t.sender.transport, t.mid),
                 )

@@ -1,7 +1,7 @@
 """A room's mechanics: applying the routing matrix to its peers' streams.
 
 The :class:`Room` holds the peers of one agent's room and wires their
-sources to consumers exactly as :func:`server.media.matrix.derive` says. It
+sources to consumers exactly as :func:`signaling.core.matrix.derive` says. It
 decides nothing itself.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 from .audio import LoopSource, Mixer
-from .matrix import HOLD, MAX_KIOSKS, Matrix, RoomState, derive
+from signaling.core.errors import UnsupportedRouting
+from signaling.core.matrix import HOLD, MAX_KIOSKS, Matrix, RoomState, derive
 from .peer import AGENT, Peer
 from .recorder import Recorder
 from .streams import Consumer
@@ -61,12 +62,34 @@ class Room:
         return peer
 
     def set_state(self, state: RoomState) -> None:
+        """Route as ``state`` says; raises :class:`UnsupportedRouting` (and changes nothing) if it cannot."""
+        matrix = derive(state)
+        self.check_wirable(state, matrix)
         self.state = state
-        self.apply()
+        self.apply(matrix)
 
-    def apply(self) -> None:
+    def check_wirable(self, state: RoomState, matrix: Matrix) -> None:
+        """Refuse, loudly, a row this room cannot wire instead of cutting it short.
+
+        Only the agent's audio goes through the room's mixer; every other
+        recipient has one audio consumer and one video consumer, so its row
+        may hold at most one audio feed at gain 1 and one video feed.
+        """
+        for recipient, row in matrix.rows.items():
+            if recipient == state.agent:
+                continue
+            if row.mixed or len(row.video) > 1:
+                raise UnsupportedRouting(
+                    f"room {self.room_id}: {recipient!r} would need a mix of "
+                    f"{[f.source for f in row.audio]} (video {[f.source for f in row.video]}); "
+                    "only the agent's audio is mixed"
+                )
+
+    def apply(self, matrix: Matrix | None = None) -> None:
         """Wire every known peer's consumers as the matrix of the current state says."""
-        self.matrix = derive(self.state)
+        matrix = matrix if matrix is not None else derive(self.state)
+        self.check_wirable(self.state, matrix)  # never cut a row short, whoever set the state
+        self.matrix = matrix
         self.applied_at = time.monotonic()
         agent = self.peers.get(self.state.agent) if self.state.agent else None
         if agent is not None:
@@ -95,9 +118,9 @@ class Room:
         # Audio: one source at gain 1 is forwarded; several are mixed.
         feeds = {f.source: f.gain for f in row.audio}
         mixing = len(feeds) > 1 or any(g != 1.0 for g in feeds.values())
-        for kiosk in self.state.kiosks:
-            source = self._peer_audio(kiosk)
-            if source is not None and (kiosk not in feeds or not mixing):
+        for peer_id in self.peers:
+            source = self._peer_audio(peer_id)
+            if source is not None and (peer_id not in feeds or not mixing):
                 source.pcm_sinks.pop(self.mixer, None)
         if agent.audio_out is not None:
             if not feeds:

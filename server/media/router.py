@@ -1,13 +1,13 @@
 """The media router: rooms of peers, driven through a narrow command interface.
 
-Commands in: :meth:`Router.add_peer` (with the client's offer; returns the
-answer), :meth:`Router.set_room` (the room's routing state),
-:meth:`Router.remove_peer`, :meth:`Router.close_room`,
-:meth:`Router.record_start` and :meth:`Router.record_stop`. Events out, through
-the ``on_event`` callback: ``{"event": "peer.state", "room": ..., "peer":
-..., "state": ...}``. Nothing else crosses the boundary, so the same
-interface is served in-process (tests) and by media worker processes
-(:mod:`server.media.workers`), one per core, each room pinned to one.
+:class:`Router` implements :class:`signaling.core.media.MediaRouter`: the
+commands declared there in (``add_peer`` with the client's offer, returning
+the answer; ``set_room`` with the room's routing state; ``remove_peer``,
+``close_room``, ``record_start``, ``record_stop``, ``stats``), the events
+declared there out through ``on_event``. Nothing else crosses the boundary,
+so the same interface is served in-process (tests) and by media worker
+processes (:mod:`server.media.workers`), one per core, each room pinned to
+one.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from . import bridge
 from .audio import FRAME_SAMPLES, SAMPLE_RATE, LoopSource, encode_loop, hold_melody
-from .matrix import HOLD, RoomState
+from signaling.core.matrix import HOLD, RoomState
 from .peer import Peer
 from .room import Room
 
@@ -57,7 +57,7 @@ class Router:
 
         A peer that already exists (a reconnect) is replaced: the new
         connection takes over its place in the routing, the old one closes.
-        Raises :class:`~server.media.peer.OfferError` for an unusable offer.
+        Raises :class:`~signaling.core.errors.OfferError` for an unusable offer.
         """
         self._ensure_ticker()
         room = self.rooms.get(room_id)

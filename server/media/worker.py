@@ -2,6 +2,10 @@
 
 Started by :class:`server.media.workers.WorkerPool` as
 ``python -m server.media.worker``; see that module for the wire format.
+The commands it serves are :data:`signaling.core.media.COMMANDS`, the
+members of the ``MediaRouter`` Protocol, plus ``shutdown``. Its first line
+says ``worker.ready``, or ``worker.failed`` with the error (aiortc or aioice
+lacking what :mod:`server.media.bridge` needs) before it exits non-zero.
 Exits when its stdin closes (the control process went away).
 """
 
@@ -13,13 +17,12 @@ import json
 import logging
 import sys
 
+from signaling.core.errors import BY_NAME
+from signaling.core.media import COMMANDS
+
 from .ice import restrict_host_addresses
-from .peer import OfferError
 from .router import load_router_class
 from .workers import LINE_LIMIT
-
-COMMANDS = ("add_peer", "remove_peer", "set_room", "close_room", "stats", "record_start", "record_stop")
-
 
 async def serve(ice_addresses: list[str] | None, router_path: str | None = None) -> None:
     restrict_host_addresses(ice_addresses)
@@ -32,7 +35,13 @@ async def serve(ice_addresses: list[str] | None, router_path: str | None = None)
         out.write(json.dumps(message).encode() + b"\n")
         out.flush()
 
-    router = load_router_class(router_path)(on_event=send)
+    try:  # the router checks aiortc/aioice (server.media.bridge) before it takes a command
+        router = load_router_class(router_path)(on_event=send)
+    except Exception as exc:
+        send({"event": "worker.failed", "error": f"{type(exc).__name__}: {exc}"})
+        raise
+    send({"event": "worker.ready"})
+    running: set[asyncio.Task] = set()  # commands in flight, each answered whatever happens
 
     async def run(message: dict) -> None:
         request_id = message.get("id")
@@ -41,14 +50,14 @@ async def serve(ice_addresses: list[str] | None, router_path: str | None = None)
             if cmd == "shutdown":
                 await router.close()
                 send({"id": request_id, "ok": True, "result": None})
-                loop.stop()
+                reader.feed_eof()  # ends the loop below
                 return
             if cmd not in COMMANDS:
                 raise ValueError(f"unknown command {cmd!r}")
             result = await getattr(router, cmd)(**message.get("args", {}))
             send({"id": request_id, "ok": True, "result": result})
-        except OfferError as exc:
-            send({"id": request_id, "ok": False, "error": {"type": "OfferError", "message": str(exc)}})
+        except tuple(BY_NAME.values()) as exc:  # refused, not failed: no traceback
+            send({"id": request_id, "ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}})
         except Exception as exc:  # report, keep serving the other rooms
             logging.getLogger(__name__).exception("command %s failed", cmd)
             send({"id": request_id, "ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}})
@@ -61,7 +70,12 @@ async def serve(ice_addresses: list[str] | None, router_path: str | None = None)
             message = json.loads(line)
         except ValueError:
             continue
-        asyncio.ensure_future(run(message))
+        task = loop.create_task(run(message), name=f"media command {message.get('cmd')}")
+        running.add(task)
+        task.add_done_callback(running.discard)
+    for task in list(running):
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
     await router.close()
 
 
@@ -71,9 +85,9 @@ def main() -> None:
     p.add_argument("--router", default=None, help='router class as "module:Class"')
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    try:
+    try:  # anything else (a failed compatibility check) ends the worker with its traceback
         asyncio.run(serve(args.ice_address, args.router))
-    except (KeyboardInterrupt, RuntimeError):
+    except KeyboardInterrupt:
         pass
 
 

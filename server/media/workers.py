@@ -3,15 +3,18 @@
 One Python process tops out at about one core (the GIL), so the control
 process (HTTP, socket.io, hub, storage) keeps no media: each room is pinned
 to one of N worker processes, as mediasoup pins routers to its workers.
-:class:`WorkerPool` offers the same commands as
-:class:`~server.media.router.Router` and forwards them as JSON lines over the
-worker's stdin; answers and events come back on its stdout.
+:class:`WorkerPool` implements the same
+:class:`~signaling.core.media.MediaRouter` interface as
+:class:`~server.media.router.Router` and forwards each command as a JSON line
+over the worker's stdin; answers and events come back on its stdout.
 
 Wire format (one JSON object per line):
 - to a worker: ``{"id": 7, "cmd": "add_peer", "args": {...}}``
 - reply: ``{"id": 7, "ok": true, "result": ...}`` or
   ``{"id": 7, "ok": false, "error": {"type": "OfferError", "message": "..."}}``
-- event: ``{"event": "peer.state", ...}`` (no id)
+- event: ``{"event": "peer.state", ...}`` (no id; see ``signaling.core.media.EVENTS``)
+- first line of a worker: ``{"event": "worker.ready"}``, or
+  ``{"event": "worker.failed", "error": "..."}`` before it exits
 """
 
 from __future__ import annotations
@@ -26,16 +29,15 @@ import sys
 from collections.abc import Callable
 
 from ..lifeline import child_options
-from .matrix import RoomState
-from .peer import OfferError
+from signaling.core.errors import BY_NAME, WorkerError
+from signaling.core.matrix import RoomState
 
 logger = logging.getLogger(__name__)
 
 LINE_LIMIT = 4 * 1024 * 1024
 
-
-class WorkerError(RuntimeError):
-    """A worker failed to carry out a command (or died)."""
+#: Seconds a new worker has to say ``worker.ready`` (imports aiortc, checks it).
+START_TIMEOUT = 60.0
 
 
 class Worker:
@@ -81,7 +83,29 @@ class Worker:
             # Dies with the control process even on kill -9 (it also exits when its stdin closes).
             **child_options(),
         )
-        self._reader = asyncio.ensure_future(self._read())
+        await self._await_ready()
+        self._reader = asyncio.get_running_loop().create_task(self._read(), name=f"media worker {self.index} reader")
+
+    async def _await_ready(self) -> None:
+        """Wait for the worker's first line; raise :class:`WorkerError` with its reason if it is not ready."""
+        assert self.process is not None and self.process.stdout is not None
+        try:
+            first = await asyncio.wait_for(self.process.stdout.readline(), START_TIMEOUT)
+            message = json.loads(first) if first else {}
+        except (asyncio.TimeoutError, ValueError):
+            message = {}
+        if message.get("event") == "worker.ready":
+            return
+        try:  # a worker that failed exits by itself, with its traceback on stderr
+            code = await asyncio.wait_for(self.process.wait(), 10)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            code = await self.process.wait()
+        raise WorkerError(
+            f"media worker {self.index} did not start (exit code {code}): "
+            f"{message.get('error', 'no ready line; see its output above')}"
+        )
 
     async def _read(self) -> None:
         assert self.process is not None and self.process.stdout is not None
@@ -121,8 +145,9 @@ class Worker:
         if reply.get("ok"):
             return reply.get("result")
         error = reply.get("error") or {}
-        if error.get("type") == "OfferError":
-            raise OfferError(error.get("message", "bad offer"))
+        known = BY_NAME.get(error.get("type", ""))
+        if known is not None:
+            raise known(error.get("message", "media worker refused"))
         raise WorkerError(error.get("message", "media worker failed"))
 
     async def stop(self) -> None:
@@ -141,6 +166,9 @@ class Worker:
                 await self.process.wait()
         if self._reader is not None:
             self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
 
 
 class WorkerPool:
@@ -154,13 +182,22 @@ class WorkerPool:
         for worker in self.workers:
             worker.on_death = self._worker_died
         self._room_worker: dict[str, Worker] = {}
+        #: Restarts in progress: kept, their failures logged, cancelled and awaited by close().
+        self._tasks: set[asyncio.Task] = set()
 
     def _event(self, event: dict) -> None:
         self.on_event(event)
 
     def _worker_died(self, worker: Worker) -> None:
         """Start a new process in its place; its rooms must connect their media again."""
-        asyncio.ensure_future(self._restart(worker))
+        task = asyncio.get_running_loop().create_task(self._restart(worker), name=f"restart media worker {worker.index}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("%s failed", task.get_name(), exc_info=task.exception())
 
     async def _restart(self, worker: Worker) -> None:
         worker.restarts += 1
@@ -222,4 +259,7 @@ class WorkerPool:
         return merged
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(w.stop() for w in self.workers))

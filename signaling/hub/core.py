@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from server.media.peer import OfferError  # media moves it to signaling.core.errors
+from ..core.errors import OfferError
 
 from .. import views
 from ..changes import Changes

@@ -21,7 +21,7 @@ from typing import Protocol
 from signaling.core.dispatcher import AgentLoad
 from signaling.core.session import Session
 from signaling.core.vocabulary import AgentIdentity
-from server.media.matrix import MAX_KIOSKS  # media moves it to signaling.core.matrix
+from ..core.matrix import MAX_KIOSKS
 
 
 

@@ -1,0 +1,267 @@
+"""The routing matrix: who receives what, derived from a room's state.
+
+This module is the single place where a routing decision is made, and it is
+pure: :func:`derive` takes a :class:`RoomState` and returns a
+:class:`Matrix`. The media router (``server.media``) only applies it.
+
+A room is one agent and up to six members, each on a tile. Besides them a
+room may hold other participants (:class:`Participant`): on the agent's side
+a supervisor (listening, whispering to the agent, or barging in), on a
+member's side that member's guest. Members have a kind (:data:`BOOTH` or
+:data:`HOME`). For each recipient the matrix lists the audio feeds (source
+and gain) and the video feeds it gets.
+
+The privacy invariant: a member-side recipient (a member or their guest)
+receives only the agent's side, its own party, or :data:`HOLD`, never
+another member or another member's guest. :func:`check_privacy` enforces
+it and the router calls it on every change, so a bug here fails loudly
+instead of leaking a member's voice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Source name of the server-made hold audio.
+HOLD = "hold"
+
+#: Most members one agent serves at once.
+MAX_KIOSKS = 6
+
+#: Roles of the people in a room: the agent, a supervisor at the agent's side, a member's guest.
+AGENT, SUPERVISOR, GUEST = "agent", "supervisor", "guest"
+ROLES = (AGENT, SUPERVISOR, GUEST)
+
+#: Kinds of member peer: in a branch booth (the kiosk) or at home.
+BOOTH, HOME = "booth", "home"
+MEMBER_KINDS = (BOOTH, HOME)
+
+#: A supervisor's modes: hear the room; also be heard by the agent; also by the members in focus.
+LISTEN, WHISPER, BARGE = "listen", "whisper", "barge"
+SUPERVISOR_MODES = (LISTEN, WHISPER, BARGE)
+
+
+class PrivacyViolation(AssertionError):
+    """A member-side recipient would receive media from another member's party."""
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Someone in a room besides the agent and the members.
+
+    A :data:`SUPERVISOR` sits on the agent's side, in a ``mode`` of
+    :data:`SUPERVISOR_MODES`; a :data:`GUEST` belongs to one ``member`` and
+    is routed as that member is.
+    """
+
+    peer: str
+    role: str
+    mode: str = LISTEN
+    member: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role == SUPERVISOR:
+            if self.mode not in SUPERVISOR_MODES or self.member is not None:
+                raise ValueError(f"a supervisor has a mode of {SUPERVISOR_MODES} and no member")
+        elif self.role == GUEST:
+            if self.member is None:
+                raise ValueError("a guest belongs to a member")
+        else:
+            raise ValueError(f"a participant is a {SUPERVISOR} or a {GUEST}, not {self.role!r}")
+
+    def to_dict(self) -> dict:
+        data = {"peer": self.peer, "role": self.role}
+        if self.role == SUPERVISOR:
+            data["mode"] = self.mode
+        else:
+            data["member"] = self.member
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Participant":
+        return cls(data["peer"], data["role"], data.get("mode", LISTEN), data.get("member"))
+
+
+@dataclass(frozen=True)
+class RoomState:
+    """What the router needs to know about a room.
+
+    ``tiles`` holds the member peer on each of the agent's six tiles (``None``
+    for a free tile); ``focus`` is the set of members the agent talks to;
+    ``participants`` the supervisors and guests; ``kinds`` each member's
+    kind where it is not :data:`BOOTH`, as ``(member, kind)`` pairs.
+    """
+
+    agent: str | None = None
+    tiles: tuple[str | None, ...] = (None,) * MAX_KIOSKS
+    focus: frozenset[str] = frozenset()
+    participants: tuple[Participant, ...] = ()
+    kinds: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.tiles) != MAX_KIOSKS:
+            raise ValueError(f"a room has exactly {MAX_KIOSKS} tiles")
+        kiosks = [k for k in self.tiles if k is not None]
+        if len(set(kiosks)) != len(kiosks):
+            raise ValueError("a kiosk can hold only one tile")
+        if self.agent is not None and self.agent in kiosks:
+            raise ValueError("the agent cannot also be a kiosk")
+        if not self.focus <= set(kiosks):
+            raise ValueError("focus names a kiosk that is not in the room")
+        others = [p.peer for p in self.participants]
+        if len(set(others)) != len(others) or set(others) & (set(kiosks) | {self.agent}):
+            raise ValueError("a participant is one peer, and neither the agent nor a member")
+        guests = [p.member for p in self.participants if p.role == GUEST]
+        if not set(guests) <= set(kiosks) or len(set(guests)) != len(guests):
+            raise ValueError("a guest belongs to a member in the room, one guest per member")
+        for member, kind in self.kinds:
+            if member not in kiosks or kind not in MEMBER_KINDS:
+                raise ValueError(f"a member kind is one of {MEMBER_KINDS} for a member in the room")
+        # one spelling per state: booth is the default, pairs sorted
+        object.__setattr__(self, "kinds", tuple(sorted((m, k) for m, k in set(self.kinds) if k != BOOTH)))
+        if len(dict(self.kinds)) != len(self.kinds):
+            raise ValueError("a member has one kind")
+
+    @property
+    def kiosks(self) -> tuple[str, ...]:
+        """The members on tiles, in tile order."""
+        return tuple(k for k in self.tiles if k is not None)
+
+    @property
+    def supervisors(self) -> tuple[Participant, ...]:
+        return tuple(p for p in self.participants if p.role == SUPERVISOR)
+
+    @property
+    def agent_side(self) -> frozenset[str]:
+        """The agent and the supervisors: who may be heard by any member."""
+        return frozenset(p.peer for p in self.supervisors) | ({self.agent} if self.agent is not None else set())
+
+    def guests_of(self, member: str) -> tuple[str, ...]:
+        return tuple(p.peer for p in self.participants if p.role == GUEST and p.member == member)
+
+    def party(self, member: str) -> frozenset[str]:
+        """A member and their guest: the only member-side peers that may hear each other."""
+        return frozenset((member, *self.guests_of(member)))
+
+    def member_of(self, peer: str) -> str | None:
+        """The member whose party ``peer`` belongs to (``None`` for the agent's side or a stranger)."""
+        if peer in self.kiosks:
+            return peer
+        return next((p.member for p in self.participants if p.role == GUEST and p.peer == peer), None)
+
+    def kind_of(self, member: str) -> str:
+        return dict(self.kinds).get(member, BOOTH)
+
+    def tile_of(self, kiosk: str) -> int:
+        """Zero-based tile index of ``kiosk``."""
+        return self.tiles.index(kiosk)
+
+    def to_dict(self) -> dict:
+        data: dict = {"agent": self.agent, "tiles": list(self.tiles), "focus": sorted(self.focus)}
+        if self.participants:
+            data["participants"] = [p.to_dict() for p in self.participants]
+        if self.kinds:
+            data["kinds"] = dict(self.kinds)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RoomState":
+        return cls(
+            agent=data.get("agent"),
+            tiles=tuple(data.get("tiles") or (None,) * MAX_KIOSKS),
+            focus=frozenset(data.get("focus") or ()),
+            participants=tuple(Participant.from_dict(p) for p in data.get("participants") or ()),
+            kinds=tuple((data.get("kinds") or {}).items()),
+        )
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One source in a recipient's row; ``gain`` applies to audio only."""
+
+    source: str
+    gain: float = 1.0
+
+
+@dataclass(frozen=True)
+class Row:
+    """What one recipient receives."""
+
+    audio: tuple[Feed, ...] = ()
+    video: tuple[Feed, ...] = ()
+
+    @property
+    def sources(self) -> set[str]:
+        return {f.source for f in self.audio} | {f.source for f in self.video}
+
+    @property
+    def mixed(self) -> bool:
+        """More than one audio feed, or one not at gain 1: the recipient needs a mix, not a forward."""
+        return len(self.audio) > 1 or any(f.gain != 1.0 for f in self.audio)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """For each recipient peer, its :class:`Row`."""
+
+    rows: dict[str, Row] = field(default_factory=dict)
+
+    def row(self, recipient: str) -> Row:
+        return self.rows.get(recipient, Row())
+
+
+def derive(state: RoomState) -> Matrix:
+    """Derive the routing matrix from a room's state.
+
+    - The agent sees every member (each on its own tile) and hears the
+      members in focus and their guests, at gain 1 each, and the
+      supervisors who whisper or barge.
+    - A supervisor sees every member and hears the agent and whom the agent hears of the members.
+    - A member in focus sees and hears the agent, and hears a barging supervisor.
+    - Every other member hears hold audio and sees nothing.
+    - A guest receives what their member receives.
+    """
+    rows: dict[str, Row] = {}
+    kiosks = state.kiosks
+    heard = tuple(Feed(p) for k in kiosks if k in state.focus for p in (k, *state.guests_of(k)))
+    if state.agent is not None:
+        rows[state.agent] = Row(
+            audio=heard + tuple(Feed(s.peer) for s in state.supervisors if s.mode in (WHISPER, BARGE)),
+            video=tuple(Feed(k) for k in kiosks),
+        )
+    for supervisor in state.supervisors:
+        agent = (Feed(state.agent),) if state.agent is not None else ()
+        rows[supervisor.peer] = Row(audio=agent + heard, video=tuple(Feed(k) for k in kiosks))
+    barging = tuple(Feed(s.peer) for s in state.supervisors if s.mode == BARGE)
+    for kiosk in kiosks:
+        if state.agent is not None and kiosk in state.focus:
+            row = Row(audio=(Feed(state.agent),) + barging, video=(Feed(state.agent),))
+        else:
+            row = Row(audio=(Feed(HOLD),), video=())
+        for peer in state.party(kiosk):
+            rows[peer] = row
+    matrix = Matrix(rows)
+    check_privacy(state, matrix)
+    return matrix
+
+
+def check_privacy(state: RoomState, matrix: Matrix) -> None:
+    """Raise :class:`PrivacyViolation` if a member-side row holds someone of another party.
+
+    A member or their guest may receive only the room's agent side, their
+    own party and :data:`HOLD`; the agent's side only peers of the room;
+    someone who is not in the room nothing at all.
+    """
+    agent_side = state.agent_side
+    in_room = agent_side | {p for k in state.kiosks for p in state.party(k)}
+    for recipient, row in matrix.rows.items():
+        if recipient in agent_side:
+            if not row.sources <= in_room:
+                raise PrivacyViolation(f"{recipient!r}'s row names a source outside the room: {row}")
+            continue
+        member = state.member_of(recipient)
+        if member is None:
+            raise PrivacyViolation(f"row for {recipient!r}, who is not in the room")
+        extra = row.sources - agent_side - state.party(member) - {HOLD}
+        if extra:
+            raise PrivacyViolation(f"member-side {recipient!r} would receive {sorted(extra)}")
