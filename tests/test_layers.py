@@ -26,9 +26,7 @@ PENDING_IMPORTS: set[tuple[str, str]] = set()
 #: Import cycles being broken by another helper of issue 11; the lead empties this at merge.
 PENDING_CYCLES: list[set[str]] = []
 #: Modules over MAX_LINES on this branch, each being split by another helper of issue 11; the lead empties this at merge.
-OVER_LIMIT = {
-    "tests/test_selfservice.py",
-}
+OVER_LIMIT: set[str] = set()
 
 
 def modules() -> dict[str, Path]:
