@@ -371,7 +371,8 @@ def guard_sockets(transport) -> Strangers:
         original = protocol.datagram_received
 
         def datagram_received(data, addr, original=original) -> None:
-            if addr in known:
+            # IPv4 gives (host, port); IPv6 (host, port, flowinfo, scope_id)
+            if addr in known or (addr[0], addr[1]) in known:
                 original(data, addr)
                 return
             if len(connection._remote_candidates) != counted:
