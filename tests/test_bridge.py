@@ -98,3 +98,62 @@ def test_no_private_touch_outside_the_bridge():
                 ):
                     found.append(f"{rel}:{node.lineno} .{node.attr}")
     assert found == []
+
+
+async def test_the_fast_receive_path_reads_the_audio_level_negotiated_after_it_was_installed():
+    """aiortc configures a transport's header extensions once DTLS is up, after the router taps it."""
+    import struct
+    import types
+
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpReceiveParameters
+    from aiortc.rtp import HeaderExtensionsMap
+
+    from server.media.receive import ReceiverSource
+
+    async def slow(data: bytes, arrival_time_ms: int) -> None:
+        raise AssertionError("a packet of a known SSRC took aiortc's path")
+
+    transport = types.SimpleNamespace(_rtp_header_extensions_map=HeaderExtensionsMap(), _handle_rtp_data=slow)
+    source = ReceiverSource("peer:audio", "audio", {111}, lambda ssrc: None)
+    bridge.fast_receive_path(transport, {1234: source})
+    transport._rtp_header_extensions_map.configure(  # what RTCDtlsTransport._register_rtp_receiver does
+        RTCRtpReceiveParameters(
+            headerExtensions=[RTCRtpHeaderExtensionParameters(id=1, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level")]
+        )
+    )
+    # one-byte extension (RFC 8285): id 1, one byte of data, voice activity set, 33 -dBov; padded to a word
+    extension = struct.pack("!HH", 0xBEDE, 1) + bytes([0x10, 0x80 | 33, 0, 0])
+    packet = struct.pack("!BBHLL", 0x90, 111, 7, 960, 1234) + extension + b"opus"
+    await transport._handle_rtp_data(packet, 0)
+    assert source.packets == 1
+    assert source.level == 33
+
+
+async def test_the_socket_guard_lets_the_peers_own_datagrams_through_over_ipv6():
+    """An IPv6 socket reports (host, port, flowinfo, scope_id); the peer's candidates are (host, port)."""
+    import asyncio
+    import types
+
+    import aioice
+
+    lookup = bridge.replace_host_addresses(lambda use_ipv4, use_ipv6: ["::1"])
+    try:
+        ours = aioice.Connection(ice_controlling=False, components=1, use_ipv4=False, use_ipv6=True)
+        theirs = aioice.Connection(ice_controlling=True, components=1, use_ipv4=False, use_ipv6=True)
+        await asyncio.gather(ours.gather_candidates(), theirs.gather_candidates())
+    finally:
+        bridge.replace_host_addresses(lookup)
+    try:
+        for a, b in ((ours, theirs), (theirs, ours)):
+            a.remote_username, a.remote_password = b.local_username, b.local_password
+            for candidate in b.local_candidates:
+                await a.add_remote_candidate(candidate)
+            await a.add_remote_candidate(None)
+        await asyncio.wait_for(asyncio.gather(ours.connect(), theirs.connect()), 10)
+        strangers = bridge.guard_sockets(types.SimpleNamespace(transport=types.SimpleNamespace(_connection=ours)))
+        for i in range(3):
+            await theirs.send(bytes([0x80, i]) + b"srtp")
+            assert await asyncio.wait_for(ours.recv(), 2) == bytes([0x80, i]) + b"srtp"
+        assert strangers.dropped == 0
+    finally:
+        await asyncio.gather(ours.close(), theirs.close())

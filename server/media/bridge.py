@@ -328,7 +328,11 @@ def fast_receive_path(transport, sources: dict[int, ReceiverSource]) -> None:
     first packets, RTX, unknown SSRCs) takes aiortc's own path, which teaches
     ``sources`` the SSRC through :attr:`ReceiverSource.on_ssrc`.
     """
-    level_id = transport._rtp_header_extensions_map._HeaderExtensionsMap__ids.audio_level
+    ids = transport._rtp_header_extensions_map._HeaderExtensionsMap__ids  # filled in once DTLS is up
+
+    def level_id() -> int | None:
+        return ids.audio_level
+
     transport._handle_rtp_data = fast_rtp_handler(transport._handle_rtp_data, sources, level_id)
 
 
@@ -367,7 +371,8 @@ def guard_sockets(transport) -> Strangers:
         original = protocol.datagram_received
 
         def datagram_received(data, addr, original=original) -> None:
-            if addr in known:
+            # IPv4 gives (host, port); IPv6 (host, port, flowinfo, scope_id)
+            if addr in known or (addr[0], addr[1]) in known:
                 original(data, addr)
                 return
             if len(connection._remote_candidates) != counted:

@@ -158,12 +158,16 @@ class ReceiverSource(Source):
 RtpHandler = Callable[[bytes, int], Awaitable[None]]
 
 
-def fast_rtp_handler(slow: RtpHandler, sources: dict[int, ReceiverSource], level_id: int | None) -> RtpHandler:
+def fast_rtp_handler(
+    slow: RtpHandler, sources: dict[int, ReceiverSource], level_id: Callable[[], int | None]
+) -> RtpHandler:
     """A decrypted-RTP handler that cuts packets of a known SSRC with ``struct``, for its source.
 
     Anything of an unknown SSRC goes to ``slow`` (aiortc's own handler);
-    ``level_id`` is the negotiated id of the audio-level extension (RFC 6464).
-    Installed by :func:`server.media.bridge.fast_receive_path`.
+    ``level_id()`` is the negotiated id of the audio-level extension (RFC 6464),
+    asked per packet that carries extensions: the handler is installed before
+    the transport has negotiated its extensions (aiortc configures them once
+    DTLS is up). Installed by :func:`server.media.bridge.fast_receive_path`.
     """
 
     async def handle(data: bytes, arrival_time_ms: int) -> None:
@@ -182,8 +186,10 @@ def fast_rtp_handler(slow: RtpHandler, sources: dict[int, ReceiverSource], level
             if len(data) < offset + 4:
                 return
             profile, words = _EXT.unpack_from(data, offset)
-            if profile == 0xBEDE and source.kind == "audio" and level_id:
-                _read_level(data, offset + 4, min(len(data), offset + 4 + 4 * words), level_id, source)
+            if profile == 0xBEDE and source.kind == "audio":
+                level = level_id()
+                if level:
+                    _read_level(data, offset + 4, min(len(data), offset + 4 + 4 * words), level, source)
             offset += 4 + 4 * words
         end = len(data) - (data[-1] if first & 0x20 else 0)
         if end <= offset:
