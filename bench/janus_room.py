@@ -17,7 +17,7 @@ from kiosk_client.external_media import parked
 
 from .generator import Generator
 from .janus import JanusSession
-from .pumped import PumpedMedia
+from .pumped import PumpedMedia, add_room_counts
 from .rtp import Counter, Stream, payload_type, tap_receive
 
 
@@ -152,34 +152,7 @@ class JanusRoom:
         return {"ok": True}
 
     def add_counts(self, out: dict) -> None:
-        agent = self.agent
-        for k in self.kiosks:
-            v = k.streams.get("video")
-            a = k.streams.get("audio")
-            if v:
-                out["video_sent"] += v.frames
-                out["video_packets_sent"] += v.packets
-                out["keyframe_requests"] += v.keyframe_requests
-            if a:
-                out["audio_sent"] += a.routed_packets
-                out["audio_packets_sent"] += a.packets
-            out["video_delivered"] += k.video.frames
-            out["video_packets_delivered"] += k.video.packets
-            out["kiosk_audio"] += k.audio.packets
-            out["kiosk_video_frames"].append(k.video.frames)
-        v = agent.streams.get("video")
-        a = agent.streams.get("audio")
-        if v:
-            out["video_sent"] += v.frames
-            out["video_packets_sent"] += v.packets
-            out["keyframe_requests"] += v.keyframe_requests
-        if a:
-            out["audio_packets_sent"] += a.packets
-        for tile in agent.tiles:
-            out["video_delivered"] += tile.frames
-            out["video_packets_delivered"] += tile.packets
-            out["tile_frames"].append(tile.frames)
-        out["audio_delivered"] += agent.audio.packets
+        add_room_counts(out, self.agent, self.kiosks)
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in [self.agent, *self.kiosks]), return_exceptions=True)

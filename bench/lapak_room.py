@@ -28,7 +28,7 @@ from kiosk_client.synthetic import identify_pattern
 from .generator import Generator
 from .media import TONES
 from .probes import FirstFrame, ToneDetector
-from .pumped import PumpedMedia
+from .pumped import PumpedMedia, add_room_counts
 from .rtp import Counter
 
 logger = logging.getLogger("bench.lapak_room")
@@ -224,36 +224,10 @@ class LapakRoom:
                     logger.exception("focus switch failed")
 
     def add_counts(self, out: dict) -> None:
-        agent = self.agent
+        add_room_counts(out, self.agent, self.kiosks)
         for k in self.kiosks:
-            v = k.streams.get("video")
-            a = k.streams.get("audio")
-            if v:
-                out["video_sent"] += v.frames
-                out["video_packets_sent"] += v.packets
-                out["keyframe_requests"] += v.keyframe_requests
-            if a:
-                out["audio_sent"] += a.routed_packets
-                out["audio_packets_sent"] += a.packets
-            out["video_delivered"] += k.video.frames
-            out["video_packets_delivered"] += k.video.packets
             out["kiosk_agent_audio"] += k.agent_audio
             out["hold_delivered"] += k.hold_audio
-            out["kiosk_audio"] += k.audio.packets
-            out["kiosk_video_frames"].append(k.video.frames)
-        v = agent.streams.get("video")
-        a = agent.streams.get("audio")
-        if v:
-            out["video_sent"] += v.frames
-            out["video_packets_sent"] += v.packets
-            out["keyframe_requests"] += v.keyframe_requests
-        if a:
-            out["audio_packets_sent"] += a.packets
-        for tile in agent.tiles:
-            out["video_delivered"] += tile.frames
-            out["video_packets_delivered"] += tile.packets
-            out["tile_frames"].append(tile.frames)
-        out["audio_delivered"] += agent.audio.packets
 
     async def close(self) -> None:
         if self._switching is not None:

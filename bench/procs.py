@@ -20,10 +20,9 @@ def free_port() -> int:
 
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes and all their descendants."""
-    total = 0.0
-    seen = set()
+def _trees(pids: list[int]) -> list[psutil.Process]:
+    """These processes and all their descendants, each once."""
+    found: dict[int, psutil.Process] = {}
     for pid in pids:
         try:
             proc = psutil.Process(pid)
@@ -31,29 +30,26 @@ def cpu_seconds(pids: list[int]) -> float:
         except psutil.NoSuchProcess:
             continue
         for p in procs:
-            if p.pid in seen:
-                continue
-            seen.add(p.pid)
-            with contextlib.suppress(psutil.NoSuchProcess):
-                t = p.cpu_times()
-                total += t.user + t.system
+            found.setdefault(p.pid, p)
+    return list(found.values())
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes and all their descendants."""
+    total = 0.0
+    for p in _trees(pids):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = p.cpu_times()
+            total += t.user + t.system
     return total
 
 
 def rss_bytes(pids: list[int]) -> int:
+    """Resident memory of these processes and all their descendants."""
     total = 0
-    seen = set()
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            procs = [proc] + proc.children(recursive=True)
-        except psutil.NoSuchProcess:
-            continue
-        for p in procs:
-            if p.pid not in seen:
-                seen.add(p.pid)
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    total += p.memory_info().rss
+    for p in _trees(pids):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += p.memory_info().rss
     return total
 
 

@@ -99,3 +99,34 @@ class PumpedMedia:
         for stream in self.streams.values():
             stream.closed = True
         self.streams = {}
+
+
+def add_room_counts(out: dict, agent, kiosks) -> None:
+    """Add one room's sent and delivered counts (an agent with six tiles, its members) to ``out``."""
+    for k in kiosks:
+        v = k.streams.get("video")
+        a = k.streams.get("audio")
+        if v:
+            out["video_sent"] += v.frames
+            out["video_packets_sent"] += v.packets
+            out["keyframe_requests"] += v.keyframe_requests
+        if a:
+            out["audio_sent"] += a.routed_packets
+            out["audio_packets_sent"] += a.packets
+        out["video_delivered"] += k.video.frames
+        out["video_packets_delivered"] += k.video.packets
+        out["kiosk_audio"] += k.audio.packets
+        out["kiosk_video_frames"].append(k.video.frames)
+    v = agent.streams.get("video")
+    a = agent.streams.get("audio")
+    if v:
+        out["video_sent"] += v.frames
+        out["video_packets_sent"] += v.packets
+        out["keyframe_requests"] += v.keyframe_requests
+    if a:
+        out["audio_packets_sent"] += a.packets
+    for tile in agent.tiles:
+        out["video_delivered"] += tile.frames
+        out["video_packets_delivered"] += tile.packets
+        out["tile_frames"].append(tile.frames)
+    out["audio_delivered"] += agent.audio.packets
