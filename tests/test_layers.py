@@ -5,7 +5,7 @@
 - ``signaling`` never imports ``server``.
 - ``server/media`` imports only ``signaling.core`` from ``signaling``.
 - No import cycles among the project's modules (bench and tests included).
-- No module over :data:`MAX_LINES` lines.
+- No module over :data:`MAX_LINES` lines, the pages' JavaScript modules included.
 """
 
 from __future__ import annotations
@@ -155,6 +155,22 @@ def test_no_module_is_too_long(name):
     if relative in OVER_LIMIT:
         return
     assert lines <= MAX_LINES, f"{relative} has {lines} lines (split it)"
+
+
+def scripts() -> list[Path]:
+    """The pages' own JavaScript modules (vendored libraries excluded)."""
+    return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.js") if "vendor" not in p.parts)
+
+
+def test_the_pages_scripts_are_found():
+    names = {str(p.relative_to(ROOT)) for p in scripts()}
+    assert {"kiosk_client/static/kiosk.js", "agent_console/static/agent.js"} <= names
+
+
+@pytest.mark.parametrize("path", scripts(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_page_script_is_too_long(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines (split it into modules)"
 
 
 def test_the_allowlists_hold_only_what_still_breaks_a_rule():

@@ -4,20 +4,10 @@
 // submit the claim. Protocol: docs/protocol.md ("Self-service").
 
 import { request } from "/static/common/rtc.js";
+import { el } from "/static/common/dom.js";
 
 const DOC_KINDS = ["ktp", "kk", "bank_book", "resignation_letter", "death_certificate", "other"];
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children) if (c) e.append(c);
-  return e;
-}
 
 export function attachSelfService(app, i18n, boot) {
   const socket = app.socket;

@@ -6,23 +6,13 @@
 // what the server says back (form.state).
 
 import { request } from "/static/common/rtc.js";
+import { el } from "/static/common/dom.js";
+import { grabStill, uploadStill } from "/static/kiosk/still.js";
 
 const NUMERIC = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "", "0", ""];
 const LETTERS = ["QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM"];
 const EMAIL_ROWS = ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"];
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else if (k.startsWith("data-")) e.setAttribute(k, v);
-    else e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children) if (c) e.append(c);
-  return e;
-}
 
 export function attachSelfService(app, i18n, boot) {
   const socket = app.socket;
@@ -298,38 +288,13 @@ export function attachSelfService(app, i18n, boot) {
     docMsg.textContent = msg;
   }
 
-  async function grabStill() {
-    // The camera's own frame size: the track is captured at full resolution
-    // even while the encoder sends a quarter-size thumbnail to the agent.
-    const stream = app.localStream;
-    const track = stream && stream.getVideoTracks()[0];
-    if (!track) throw new Error("no camera");
-    let source = null, width = 0, height = 0;
-    if ("ImageCapture" in window) {
-      try {
-        const bmp = await new ImageCapture(track).grabFrame();
-        source = bmp; width = bmp.width; height = bmp.height;
-      } catch (e) { note("grabFrame", String(e)); }
-    }
-    if (!source) {
-      const v = docVideo;
-      if (!v.videoWidth) await new Promise((r) => v.addEventListener("loadeddata", r, { once: true }));
-      source = v; width = v.videoWidth; height = v.videoHeight;
-    }
-    const canvas = document.createElement("canvas");
-    canvas.width = width; canvas.height = height;
-    canvas.getContext("2d").drawImage(source, 0, 0, width, height);
-    const blob = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.92));
-    const settings = track.getSettings();
-    ss.captures.push({ width, height, bytes: blob.size, type: blob.type, track: { width: settings.width, height: settings.height } });
-    return blob;
-  }
-
   async function capture() {
     if (!ss.doc || ss.doc.phase !== "frame") return;
     ss.doc.phase = "capturing";
     try {
-      const blob = await grabStill();
+      const stream = app.localStream;
+      const { blob, info } = await grabStill(stream && stream.getVideoTracks()[0], docVideo, note);
+      ss.captures.push(info);
       ss.doc.blob = blob;
       if (docImg.src) URL.revokeObjectURL(docImg.src);
       docImg.src = URL.createObjectURL(blob);
@@ -342,23 +307,12 @@ export function attachSelfService(app, i18n, boot) {
     render();
   }
 
-  async function uploadStill() {
+  async function useStill() {
     const d = ss.doc;
     if (!d || d.phase !== "preview" || !d.blob) return;
     d.phase = "uploading";
     render();
-    const fd = new FormData();
-    fd.append("request_id", d.request_id);
-    fd.append("file", d.blob, "document.jpg");
-    let result;
-    try {
-      const r = await fetch(`/api/sessions/${encodeURIComponent(app.sessionId)}/documents`, {
-        method: "POST", body: fd, headers: { Authorization: `Bearer ${boot.token}` },
-      });
-      result = { status: r.status, body: await r.json().catch(() => ({})) };
-    } catch (e) {
-      result = { status: 0, body: { error: { message: String(e) } } };
-    }
+    const result = await uploadStill(app.sessionId, boot.token, d.request_id, d.blob);
     ss.uploads.push({ status: result.status, document: result.body.document || null });
     if (ss.doc !== d) return;
     if (result.status === 201) { d.phase = "sent"; d.error = null; }
@@ -412,7 +366,7 @@ export function attachSelfService(app, i18n, boot) {
   }
 
   btnCapture.addEventListener("click", capture);
-  btnUse.addEventListener("click", uploadStill);
+  btnUse.addEventListener("click", useStill);
   btnRetake.addEventListener("click", () => { if (ss.doc) { ss.doc.phase = "frame"; ss.doc.error = null; render(); } });
   document.getElementById("ss-consent-yes").addEventListener("click", () => answerConsent(true));
   document.getElementById("ss-consent-no").addEventListener("click", () => answerConsent(false));

@@ -2,6 +2,9 @@
 // history, admin): the text catalogue, the language toggle, small helpers.
 
 import { I18n } from "/static/common/i18n.js";
+import { el } from "/static/common/dom.js";
+
+export { el };
 
 export const boot = JSON.parse(document.getElementById("lapak-boot").textContent);
 export const i18n = I18n.fromPage(boot.lang);
@@ -101,15 +104,3 @@ export function onLang(fn) {
   i18n.onChange(fn);
 }
 
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("data-")) node.setAttribute(k, v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
