@@ -61,3 +61,15 @@ def test_video_slots_follow_each_roles_layout():
     assert video_slots(s, "k0", m.row("k0")) == ["A", "g0"]
     assert video_slots(s, "g0", m.row("g0")) == ["A", "k0"]
     assert video_slots(s, "k1", m.row("k1")) == []
+
+
+def test_a_recording_marks_the_spans_a_supervisor_was_present(tmp_path):
+    from server.media.recorder import Recorder
+
+    recorder = Recorder(tmp_path / "r.webm", None)  # no peers: only the file's clock and its marks
+    for present, ticks in ((False, 10), (True, 50), (False, 25), (True, 5)):
+        recorder.supervised = present
+        for _ in range(ticks):
+            recorder.tick()
+    result = recorder.stop()  # the open span ends with the file
+    assert result["supervised"] == [[0.2, 1.2], [1.7, 1.8]]
