@@ -96,10 +96,14 @@ class HeadlessKiosk(SignalingClient):
         auto_media: bool = True,
         ice_addresses: list[str] | None = ("127.0.0.1",),  # type: ignore[assignment]
         media: ExternalMedia | None = None,
+        guest_video: bool = False,
     ) -> None:
         self.server_url = server_url
         self.token = token
         self.media = media
+        #: Offer the third m-line (video recvonly) on which a guest's camera arrives (issue 14).
+        self.guest_video = guest_video
+        self.guest = VideoProbe()
         self.tone_hz = tone_hz
         self.tone_amplitude = tone_amplitude
         self.pattern = pattern
@@ -223,10 +227,15 @@ class HeadlessKiosk(SignalingClient):
                 self.camera = PatternTrack(self.pattern, self.width, self.height, self.fps)
                 pc.addTransceiver(ToneTrack(self.tone_hz, self.tone_amplitude), direction="sendrecv")
                 pc.addTransceiver(self.camera, direction="sendrecv")
+                if self.guest_video:
+                    pc.addTransceiver("video", direction="recvonly")
+                transceivers = pc.getTransceivers()
 
                 @pc.on("track")
                 def on_track(track) -> None:
                     probe = self.audio if track.kind == "audio" else self.video
+                    if len(transceivers) > 2 and transceivers[2].receiver.track is track:
+                        probe = self.guest
                     self.tasks.spawn(consume(track, probe), f"kiosk {track.kind} probe")
             else:
                 pc.addTransceiver(parked("audio"), direction="sendrecv")

@@ -12,7 +12,7 @@ import kiosk_client.web
 from signaling.access import Access
 from signaling.board import BoardPublisher
 from signaling.hub import Hub
-from signaling.namespaces import AgentNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
+from signaling.namespaces import AgentNamespace, GuestNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
 from signaling.selfservice import SelfService, Settings as SelfServiceSettings
 from signaling.server import SignalingServer
 from signaling.tasks import Tasks
@@ -22,6 +22,7 @@ from .audit import refused_event
 from .auth import SocketAuthenticator
 from .config import Config
 from .headers import security_headers
+from .monitoring import MonitoringLog
 from .selfservice_store import SelfServiceStore
 from .storage import Storage
 
@@ -67,6 +68,7 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.SIGNALING] = sio
     tasks = Tasks("hub")
     hub = Hub(config, storage, router, sio.emit, tasks=tasks)
+    hub.spans = MonitoringLog(storage.db)  # supervisors' monitoring spans (issue 14)
     router.on_event = hub.on_media_event
     selfservice = SelfService(
         hub,
@@ -81,6 +83,7 @@ def create_app(config: Config) -> web.Application:
         AgentNamespace("/agent", hub, config, selfservice, **ports),
         OfficerNamespace("/officer", hub, config, **ports),
         SupervisorNamespace("/supervisor", hub, config, board, **ports),
+        GuestNamespace("/guest", hub, config, **ports),
     ]
     for namespace in namespaces:
         sio.register_namespace(namespace)

@@ -70,6 +70,7 @@ ACTIONS: dict[str, bool] = {
     "claim.file": False,
     "signin.unlock": False,
     "session.refused": True,
+    "room.refused": True,
     "signin.locked": True,
 }
 
@@ -222,7 +223,12 @@ def refused_event(namespace: Any, sid: str, identity: Any, event: Any, args: tup
     session_id = session_id[:64] if isinstance(session_id, str) else ""
     storage = namespace.hub.storage
     exists = bool(session_id) and storage.session(session_id) is not None
-    environ = namespace.server.get_environ(sid, namespace=namespace.namespace) if namespace.server else None
+    environ = namespace.server.get_environ(sid, namespace=namespace.namespace) if namespace.server and sid else None
     role, actor = identity_actor(identity)
-    storage.audit.refused("session.refused", actor, role=role, address=environ_address(environ), target=session_id,
-                          detail={"event": _cut(event, 40), "exists": exists})
+    # Supervisors' and guests' events, and anything a guest tries, are "room.refused" (issue 14).
+    room = namespace.role == "guest" or str(event).startswith(("monitor.", "guest."))
+    detail = {"event": _cut(event, 40), "exists": exists}
+    if room and isinstance(payload, dict) and isinstance(payload.get("agent_id"), str):
+        detail["agent_id"] = payload["agent_id"][:80]
+    storage.audit.refused("room.refused" if room else "session.refused", actor, role=role,
+                          address=environ_address(environ), target=session_id, detail=detail)

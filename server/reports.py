@@ -167,8 +167,19 @@ def _checked_filters(request: web.Request) -> dict[str, str]:
 
 @require_role("supervisor")
 async def history_json(request: web.Request) -> web.Response:
-    rows = history(request.app[appkeys.HUB].storage.db, _checked_filters(request))
-    return web.json_response({"sessions": rows})
+    filters = _checked_filters(request)
+    rows = history(request.app[appkeys.HUB].storage.db, filters)
+    return web.json_response({"sessions": rows, "monitoring": monitoring_spans(request, filters)})
+
+
+def monitoring_spans(request: web.Request, filters: dict[str, str]) -> list[dict]:
+    """Supervisors' monitoring spans in the history's days (and of its agent, if one is chosen)."""
+    spans = request.app[appkeys.HUB].spans
+    if spans is None:
+        return []
+    since = day_bounds(filters["from"])[0] if filters.get("from") else None
+    until = day_bounds(filters["to"])[1] if filters.get("to") else None
+    return [s for s in spans.spans(since, until) if not filters.get("agent") or s["agent_id"] == filters["agent"]]
 
 
 @require_role("supervisor")

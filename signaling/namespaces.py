@@ -25,6 +25,7 @@ import socketio
 
 from .board import BoardPublisher
 from .hub import Hub
+from .room_namespaces import GUEST_EVENTS, MONITOR_EVENTS, GuestEvents, MonitorEvents, make_guest_namespace, refusal_audited
 from .ports import AccessGuard, Authenticator, RefusalAudit, Settings
 from .schemas import (
     AgentOffer,
@@ -130,6 +131,10 @@ class RoleNamespace(socketio.AsyncNamespace):
     async def left(self, sid: str, identity: Any) -> None:
         """Hook: a client of this role disconnected."""
 
+    def audits(self, event: str, code: str) -> bool:
+        """Is this refusal stored in the audit trail (capped)?"""
+        return refusal_audited(event, code)
+
     def still_here(self, device: str, device_of: Callable[[Any], str]) -> bool:
         """Is another socket of this device still connected here (a replaced socket leaving)?"""
         return any(device_of(i) == device for i in self.identities.values())
@@ -157,7 +162,7 @@ class RoleNamespace(socketio.AsyncNamespace):
             result = await getattr(self, method)(identity, payload)
             return {"ok": True, **(result or {})}
         except EventError as exc:
-            if exc.code == "unknown_session":  # someone else's session, or none: in the audit trail (capped)
+            if self.audits(event, exc.code):  # someone else's session, room people: in the audit trail (capped)
                 self.audit(self, sid, identity, event, args)
             await self.emit("error", exc.to_dict(shown), to=sid)
             return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
@@ -224,7 +229,7 @@ class KioskNamespace(RoleNamespace):
         return await self.ss.consent_answer(kiosk, p.session_id, p.recording)
 
 
-class AgentNamespace(RoleNamespace):
+class AgentNamespace(GuestEvents, RoleNamespace):
     """``/agent``: a customer-service agent's console."""
 
     role = "agent"
@@ -250,6 +255,7 @@ class AgentNamespace(RoleNamespace):
         "rec.start": (SessionRef, "rec_start"),
         "rec.stop": (SessionRef, "rec_stop"),
         "claim.submit": (SessionRef, "claim_submit"),
+        **GUEST_EVENTS,  # a guest for one member (signaling/room_namespaces.py)
     }
 
     def identify(self, auth, environ):
@@ -366,12 +372,12 @@ class OfficerNamespace(RoleNamespace):
         return {}
 
 
-class SupervisorNamespace(RoleNamespace):
-    """``/supervisor``: the live board. Read-only: the server pushes ``board.state``."""
+class SupervisorNamespace(MonitorEvents, RoleNamespace):
+    """``/supervisor``: the live board (the server pushes ``board.state``), and agents' rooms (``monitor.*``)."""
 
     role = "supervisor"
     credentials = "sign-in (cookie, or username and password)"
-    events: dict = {}
+    events: dict = dict(MONITOR_EVENTS)
 
     def __init__(self, namespace: str, hub: Hub, config: Settings, board: BoardPublisher, **ports: Any) -> None:
         super().__init__(namespace, hub, config, **ports)
@@ -382,8 +388,14 @@ class SupervisorNamespace(RoleNamespace):
 
     async def joined(self, sid, supervisor) -> None:
         await self.enter_room(sid, "supervisors")
+        await self.monitor_joined(sid, supervisor)
         self.board.viewers += 1
         await self.board.publish(to=sid)
 
     async def left(self, sid, supervisor) -> None:
         self.board.viewers -= 1
+        if not self.still_here(supervisor.username, lambda i: i.username):
+            await self.hub.monitor_leave(supervisor)  # the board closed: out of the room too
+
+
+GuestNamespace = make_guest_namespace(RoleNamespace)

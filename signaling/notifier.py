@@ -98,6 +98,12 @@ class Notifier:
         if agent.online:
             await self._tell_screen("room.state", views.room_view(self.source, agent), agent_screen(agent.agent_id), "/agent")
 
+    async def tell_monitors(self, agent: AgentRecord) -> None:
+        """Each supervisor in the room: ``monitor.state`` on ``/supervisor`` (screen ``monitor:<peer>``)."""
+        for peer in sorted(agent.supervisors):
+            view = views.monitor_view(self.source, agent, peer)
+            await self._tell_screen("monitor.state", view, f"monitor:{peer}", "/supervisor")
+
     async def tell_branch(self, branch: str) -> None:
         await self.send("branch.state", views.branch_view(self.source, branch), to=branch_screen(branch), namespace="/officer")
 
@@ -121,6 +127,7 @@ class Notifier:
         for agent in agents.values():
             if agent is not None:
                 await self.tell_agent(agent)
+                await self.tell_monitors(agent)
         branches = set(changes.branches)
         branches |= {s.branch for s in sessions if s.session_id in changes.sessions or s.agent_id in changes.rooms}
         for branch in sorted(branches):

@@ -193,3 +193,27 @@ def parse(model: type[Payload], data: Any, max_bytes: int) -> Payload:
             f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()[:5]
         )
         raise EventError("invalid_payload", f"Invalid payload: {problems}.") from None
+
+
+# -- supervisors and guests in an agent's room (issue 14) ----------------------------
+
+#: A mode's name is checked by the hub (``unknown_mode``), not by the schema, so the error names the modes.
+ModeStr = Annotated[StrictStr, StringConstraints(min_length=1, max_length=20)]
+
+
+class MonitorJoin(Payload):
+    agent_id: AgentIdStr
+    mode: ModeStr
+    sdp: Sdp
+
+
+class MonitorMode(Payload):
+    mode: ModeStr
+
+
+class Empty(Payload):
+    pass
+
+
+class GuestOffer(Payload):
+    sdp: Sdp

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .core.matrix import RoomState, derive
+from .core.matrix import GUEST, SUPERVISOR, Participant, RoomState, derive
 
 from .core.session import Session
 from .core.vocabulary import KioskIdentity
@@ -30,14 +30,52 @@ class ViewSource(Protocol):
 
 
 def routing_state(agent: AgentRecord) -> RoomState:
-    """The room's routing state: an agent who is away from their console talks to nobody."""
+    """The room's routing state: an agent who is away from their console talks to nobody.
+
+    Supervisors are in it with their modes, guests with their members (only
+    while their member is on a tile).
+    """
     tiles = tuple(agent.tiles)
     present = set(agent.sessions)
+    participants = tuple(Participant(peer, SUPERVISOR, entry["mode"]) for peer, entry in sorted(agent.supervisors.items()))
+    participants += tuple(
+        Participant(peer, GUEST, member=session_id) for session_id, peer in sorted(agent.guests.items()) if session_id in present
+    )
     return RoomState(
         agent=agent.agent_id if agent.online else None,
         tiles=tiles,
         focus=frozenset(agent.focus & present) if agent.online else frozenset(),
+        participants=participants,
     )
+
+
+def people_view(agent: AgentRecord) -> list[dict]:
+    """Who else is in the room, for the agent's console and the supervisors: supervisors and guests."""
+    people: list[dict] = [
+        {"role": "supervisor", "username": e["username"], "name": e["name"], "mode": e["mode"], "since": e["since"]}
+        for _, e in sorted(agent.supervisors.items())
+    ]
+    people += [
+        {"role": "guest", "session_id": session_id, "tile": agent.tiles.index(session_id) + 1}
+        for session_id in sorted(agent.guests) if session_id in agent.tiles
+    ]
+    return people
+
+
+def member_company(agent: AgentRecord | None, session_id: str) -> tuple[list[str], bool]:
+    """(names of supervisors the member hears, does the member see and hear a guest), from the matrix."""
+    if agent is None or session_id not in agent.tiles:
+        return [], False
+    sources = derive(routing_state(agent)).row(session_id).sources
+    names = [e["name"] for peer, e in sorted(agent.supervisors.items()) if peer in sources]
+    return names, agent.guests.get(session_id) in sources
+
+
+def monitor_view(src: "ViewSource", agent: AgentRecord, peer: str) -> dict:
+    """``monitor.state`` for a supervisor in ``agent``'s room: the room as the agent sees it, and your mode."""
+    room = room_view(src, agent)
+    room.pop("colleagues", None)
+    return {**room, "online": agent.online, "mode": agent.supervisors.get(peer, {}).get("mode"), "closed": False}
 
 #: What the kiosk is told, per session state (``active`` depends on focus).
 KIOSK_STATE = {
@@ -80,6 +118,7 @@ def kiosk_view(src: ViewSource, session: Session) -> dict:
     """``session.state`` for the member's kiosk."""
     agent = src.state.agent(session.agent_id or "")
     position, eta = src.queue_position(session)
+    company = member_company(agent, session.session_id)
     return {
         "session_id": session.session_id,
         "state": kiosk_state(src, session),
@@ -87,6 +126,9 @@ def kiosk_view(src: ViewSource, session: Session) -> dict:
         "position": position,
         "eta_seconds": eta,
         "agent": {"id": agent.agent_id, "name": agent.identity.name} if agent else None,
+        # Issue 14: a barging supervisor is a second staff member on the screen; a guest is shown too.
+        "supervisors": company[0] if session.state == "active" else [],
+        "guest": company[1] if session.state == "active" else False,
         "reason": session.reason if session.ended else None,
         # One more each time the booth must offer a new peer connection (docs/protocol.md).
         "attempt": session.attempt,
@@ -132,6 +174,7 @@ def room_view(src: ViewSource, agent: AgentRecord) -> dict:
         "colleagues": colleagues(src, agent.agent_id),
         "tiles": tiles,
         "focus": sorted(agent.focus),
+        "people": people_view(agent),
     }
 
 

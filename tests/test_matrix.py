@@ -90,7 +90,7 @@ def test_supervisor_modes():
     listen, whisper, barge = (with_supervisor(m) for m in (LISTEN, WHISPER, BARGE))
     for m in (listen, whisper, barge):  # the supervisor hears the agent and whom the agent hears
         assert [f.source for f in m.row("S").audio] == ["A", "k0"]
-        assert [f.source for f in m.row("S").video] == ["k0", "k1", "k2"]
+        assert [f.source for f in m.row("S").video] == ["k0", "k1", "k2", "A"]  # six tiles, then the agent
         assert m.row("k1").sources == {HOLD}  # a member on hold never hears the supervisor
     assert "S" not in listen.row("A").sources and "S" not in listen.row("k0").sources
     assert "S" in whisper.row("A").sources and "S" not in whisper.row("k0").sources
@@ -98,15 +98,50 @@ def test_supervisor_modes():
     assert barge.row("k0").mixed and not listen.row("k0").mixed
 
 
-def test_a_guest_is_routed_as_their_member_and_heard_with_them():
-    state = RoomState(agent="A", tiles=room(2).tiles, focus=frozenset({"k0"}),
-                      participants=(Participant("g0", GUEST, member="k0"), Participant("g1", GUEST, member="k1")))
+def test_two_supervisors_hear_a_barge_but_never_each_others_whisper():
+    state = room(2, {0})
+    state = RoomState(agent="A", tiles=state.tiles, focus=state.focus, participants=(
+        Participant("S1", SUPERVISOR, WHISPER), Participant("S2", SUPERVISOR, BARGE)))
     m = derive(state)
-    assert m.row("g0") == m.row("k0") and m.row("g1") == m.row("k1")
-    assert [f.source for f in m.row("A").audio] == ["k0", "g0"]
+    assert {f.source for f in m.row("A").audio} == {"k0", "S1", "S2"}
+    assert {f.source for f in m.row("S1").audio} == {"A", "k0", "S2"}  # the barge is public to the focus
+    assert {f.source for f in m.row("S2").audio} == {"A", "k0"}  # S1's whisper reaches the agent only
+    assert {f.source for f in m.row("k0").audio} == {"A", "S2"}
+
+
+def test_a_guest_sees_and_hears_their_member_and_the_agent_only():
+    state = RoomState(agent="A", tiles=room(2).tiles, focus=frozenset({"k0"}),
+                      participants=(Participant("g0", GUEST, member="k0"), Participant("g1", GUEST, member="k1"),
+                                    Participant("S", SUPERVISOR, BARGE)))
+    m = derive(state)
+    assert m.row("g0") == Row(audio=(Feed("A"), Feed("k0")), video=(Feed("A"), Feed("k0")))
+    assert m.row("k0") == Row(audio=(Feed("A"), Feed("S"), Feed("g0")), video=(Feed("A"), Feed("g0")))
+    assert m.row("g1") == m.row("k1") == Row(audio=(Feed(HOLD),))  # on hold, both hear hold audio only
+    assert [f.source for f in m.row("A").audio] == ["k0", "g0", "S"]
     leaky = Matrix({**m.rows, "g1": Row(audio=(Feed("g0"),))})  # one member's guest hears another's
     with pytest.raises(PrivacyViolation):
         check_privacy(state, leaky)
+    barged = Matrix({**m.rows, "g0": Row(audio=(Feed("A"), Feed("k0"), Feed("S")))})  # a guest's row: member, agent
+    with pytest.raises(PrivacyViolation):
+        check_privacy(state, barged)
+
+
+def test_check_privacy_refuses_each_supervisor_leak():
+    base = room(2, {0})
+    for mode, leak in (
+        (LISTEN, {"k0": Row(audio=(Feed("A"), Feed("S")))}),  # a listener heard by a member
+        (LISTEN, {"A": Row(audio=(Feed("k0"), Feed("S")))}),  # ... or by the agent
+        (WHISPER, {"k0": Row(audio=(Feed("A"), Feed("S")))}),  # a whisper reaching a member
+        (BARGE, {"k1": Row(audio=(Feed(HOLD), Feed("S")))}),  # a barge reaching a member on hold
+        (BARGE, {"k0": Row(audio=(Feed("A"),), video=(Feed("A"), Feed("S")))}),  # a supervisor seen
+        (BARGE, {"S": Row(audio=(Feed("A"), Feed("S")))}),  # hearing oneself
+        (WHISPER, {"T": Row(audio=(Feed("A"), Feed("S")))}),  # a whisper reaching another supervisor
+    ):
+        participants = (Participant("S", SUPERVISOR, mode), Participant("T", SUPERVISOR, LISTEN))
+        state = RoomState(agent="A", tiles=base.tiles, focus=base.focus, participants=participants)
+        check_privacy(state, derive(state))
+        with pytest.raises(PrivacyViolation):
+            check_privacy(state, Matrix({**derive(state).rows, **leak}))
 
 
 def test_participants_and_kinds_are_checked_and_round_trip():
@@ -131,12 +166,14 @@ def test_participants_and_kinds_are_checked_and_round_trip():
 
 
 # A randomized life of a room: joins, leaves, focus changes, hold, talk-all,
-# agent leaving and coming back. After every step the matrix must hold the
-# invariant and match the state.
+# the agent leaving and coming back, guests joining and removed, two
+# supervisors changing modes. After every step the matrix must match the
+# state and hold the invariant, written here a second time, independently.
 actions = st.lists(
     st.tuples(
         st.sampled_from(
-            ["join", "leave", "focus", "talk", "hold", "all", "none", "agent", "home", "booth", "guest", "unguest", "sup"]
+            ["join", "leave", "focus", "talk", "hold", "all", "none", "agent", "home", "booth", "guest", "unguest",
+             "sup1", "sup2"]
         ),
         st.integers(min_value=0, max_value=8),
         st.sets(st.integers(min_value=0, max_value=8), max_size=6),
@@ -144,6 +181,38 @@ actions = st.lists(
     min_size=1,
     max_size=60,
 )
+
+
+def expected_rows(state: RoomState, guests: set[str], modes: dict[str, str]) -> None:
+    """The issue's invariant, row by row, as its own oracle."""
+    m = derive(state)
+    check_privacy(state, m)
+    agent = state.agent
+    barging = {s for s, mode in modes.items() if mode == BARGE}
+    for k in state.kiosks:
+        talking = agent is not None and k in state.focus
+        own = {f"g{k}"} if k in guests else set()
+        if talking:
+            assert {f.source for f in m.row(k).audio} == {agent} | barging | own
+            assert [f.source for f in m.row(k).video] == [agent, *own]
+        else:
+            assert m.row(k).sources == {HOLD}
+        if own:
+            (g,) = own
+            assert m.row(g).sources == ({agent, k} if talking else {HOLD})  # never a supervisor, never another
+        assert m.row(k).sources <= {agent, HOLD} | own | (barging if talking else set())
+    heard = {p for k in state.focus for p in ({k, f"g{k}"} if k in guests else {k})} if agent else set()
+    if agent:
+        speaking = {s for s, mode in modes.items() if mode in (WHISPER, BARGE)}
+        assert {f.source for f in m.row(agent).audio} == heard | speaking
+        assert {f.source for f in m.row(agent).video} == set(state.kiosks)
+    for s, mode in modes.items():
+        assert {f.source for f in m.row(s).audio} == ({agent} if agent else set()) | heard | (barging - {s})
+        assert [f.source for f in m.row(s).video] == [*state.kiosks, *([agent] if agent else [])]
+        for recipient, row in m.rows.items():  # who hears this supervisor
+            if s in {f.source for f in row.audio}:
+                assert recipient == agent or (mode == BARGE and (recipient in state.focus or recipient in modes))
+                assert mode != LISTEN and (mode == BARGE or recipient == agent)
 
 
 @settings(max_examples=300, deadline=None)
@@ -154,7 +223,7 @@ def test_randomized_room_life_keeps_privacy(steps):
     agent: str | None = "A"
     homes: set[str] = set()
     guests: set[str] = set()  # members who brought a guest, g<member>
-    mode: str | None = None  # the supervisor's, if one is in the room
+    modes: dict[str, str] = {}  # the supervisors in the room, S1 and S2
     for action, n, many in steps:
         kiosk = f"k{n}"
         present = [k for k in tiles if k]
@@ -185,31 +254,16 @@ def test_randomized_room_life_keeps_privacy(steps):
             guests.add(kiosk)
         elif action == "unguest":
             guests.discard(kiosk)
-        elif action == "sup":
+        elif action in ("sup1", "sup2"):
+            name = "S" + action[-1]
             mode = (None, *SUPERVISOR_MODES)[n % 4]
+            if mode is None:
+                modes.pop(name, None)
+            else:
+                modes[name] = mode
         participants = tuple(Participant(f"g{k}", GUEST, member=k) for k in sorted(guests))
-        if mode is not None:
-            participants += (Participant("S", SUPERVISOR, mode),)
+        participants += tuple(Participant(s, SUPERVISOR, mode) for s, mode in sorted(modes.items()))
         state = RoomState(agent=agent, tiles=tuple(tiles), focus=frozenset(focus),
                           participants=participants, kinds=tuple((k, HOME) for k in homes))
         assert RoomState.from_dict(state.to_dict()) == state
-        m = derive(state)
-        check_privacy(state, m)
-        agent_side = {"A"} if agent else set()
-        agent_side |= {"S"} if mode else set()
-        for k in state.kiosks:
-            party = {k, f"g{k}"} if k in guests else {k}
-            for peer in party:
-                assert m.row(peer) == m.row(k)  # a guest is routed as their member, whatever the kind
-                if agent and k in focus:
-                    assert m.row(peer).sources == {"A"} | ({"S"} if mode == BARGE else set())
-                else:
-                    assert m.row(peer).sources == {HOLD}
-                # the invariant itself: nobody of another member's party, ever
-                assert m.row(peer).sources <= agent_side | party | {HOLD}
-        if agent:
-            heard = {p for k in focus for p in ({k, f"g{k}"} if k in guests else {k})}
-            assert {f.source for f in m.row("A").audio} == heard | ({"S"} if mode in (WHISPER, BARGE) else set())
-            assert {f.source for f in m.row("A").video} == set(state.kiosks)
-        if mode:
-            assert {f.source for f in m.row("S").video} == set(state.kiosks)
+        expected_rows(state, guests, modes)

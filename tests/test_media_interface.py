@@ -19,7 +19,7 @@ from bench.transcode import TranscodingRouter
 from server.media import worker as worker_module
 from server.media.router import Router
 from server.media.workers import WorkerPool
-from signaling.core.errors import OfferError, UnsupportedRouting, WorkerError
+from signaling.core.errors import OfferError, WorkerError
 from signaling.core.matrix import BARGE, SUPERVISOR, Participant, RoomState
 from signaling.core.media import COMMANDS, conformance
 
@@ -72,8 +72,9 @@ async def test_a_worker_accepts_exactly_the_protocols_commands():
             await pool.add_peer("r", "p", "kiosk", "not sdp")
         barge = RoomState(agent="A", tiles=("k0",) + (None,) * 5, focus=frozenset({"k0"}),
                           participants=(Participant("S", SUPERVISOR, BARGE),))
-        with pytest.raises(UnsupportedRouting):
-            await pool.set_room("r", barge)
+        await pool.set_room("r", barge)  # every mode is wired since issue 14 (a mixer per mixed row)
+        with pytest.raises(WorkerError, match="a guest belongs to a member"):  # an impossible room, refused
+            await pool.set_room("r", {"agent": "A", "participants": [{"peer": "g", "role": "guest"}]})
     finally:
         await pool.close()
 

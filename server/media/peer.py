@@ -32,6 +32,13 @@ from .streams import Consumer
 
 KIOSK = "kiosk"
 AGENT = "agent"
+SUPERVISOR = "supervisor"
+GUEST = "guest"
+ROLES = (KIOSK, AGENT, SUPERVISOR, GUEST)
+
+#: The most video streams a role receives: a member the agent and their guest; a guest the agent and
+#: their member; the agent the six tiles; a supervisor the six tiles and the agent's camera.
+MAX_VIDEO = {KIOSK: 2, GUEST: 2, AGENT: MAX_KIOSKS, SUPERVISOR: MAX_KIOSKS + 1}
 
 MEDIA_CODECS = {"audio": "audio/opus", "video": "video/VP8"}
 
@@ -57,13 +64,22 @@ class ParkedTrack(MediaStreamTrack):
             self._never.cancel()
 
 
-def _expected_layout(role: str) -> list[tuple[str, str]]:
-    """(kind, direction as the client offers it) for each m-line."""
+def _expected_layouts(role: str) -> list[list[tuple[str, str]]]:
+    """The layouts a role may offer: (kind, direction as the client offers it) for each m-line.
+
+    A booth may add a third m-line (``video recvonly``) to see a guest next
+    to the agent; a guest's layout is that one (its camera, the agent, its
+    member); a supervisor sends only audio and receives the six tiles and
+    the agent's camera.
+    """
+    member = [("audio", "sendrecv"), ("video", "sendrecv")]
     if role == KIOSK:
-        return [("audio", "sendrecv"), ("video", "sendrecv")]
-    return [("audio", "sendrecv"), ("video", "sendonly")] + [
-        ("video", "recvonly")
-    ] * MAX_KIOSKS
+        return [member, member + [("video", "recvonly")]]
+    if role == GUEST:
+        return [member + [("video", "recvonly")]]
+    if role == SUPERVISOR:
+        return [[("audio", "sendrecv")] + [("video", "recvonly")] * (MAX_KIOSKS + 1)]
+    return [[("audio", "sendrecv"), ("video", "sendonly")] + [("video", "recvonly")] * MAX_KIOSKS]
 
 
 class Peer:
@@ -85,7 +101,7 @@ class Peer:
         on_state: Callable[["Peer", str], None],
         ice_addresses: list[str] | None = None,
     ) -> None:
-        if role not in (KIOSK, AGENT):
+        if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         self.peer_id = peer_id
         self.role = role
@@ -116,11 +132,11 @@ class Peer:
             raise OfferError(f"the offer could not be used: {exc}") from exc
         transceivers = self.pc.getTransceivers()
         layout = [(t.kind, bridge.offer_direction(t)) for t in transceivers]
-        expected = [(k, _reverse(d)) for k, d in _expected_layout(self.role)]
-        if layout != expected:
+        layouts = _expected_layouts(self.role)
+        if layout not in [[(k, _reverse(d)) for k, d in expected] for expected in layouts]:
             raise OfferError(
                 f"a {self.role} offer must have the m-lines "
-                f"{[f'{k} {d}' for k, d in _expected_layout(self.role)]}"
+                + " or ".join(str([f"{k} {d}" for k, d in expected]) for expected in layouts)
             )
         for t in transceivers:
             self._keep_media_codec(t)

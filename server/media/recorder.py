@@ -100,7 +100,26 @@ class Recorder:
         self.agent_audible = False
         self.frames = 0
         self.closed = False
+        #: Spans of the file (seconds from its start) during which a supervisor was in the room.
+        self.supervised_spans: list[list[float]] = []
         self.bind(member, agent)
+
+    @property
+    def supervised(self) -> bool:
+        return bool(self.supervised_spans) and self.supervised_spans[-1][1] < 0
+
+    @supervised.setter
+    def supervised(self, present: bool) -> None:
+        """Set by the room on every routing change: mark where a supervisor joined or left.
+
+        A supervisor's voice is never tapped (a whisper never enters the
+        file); only the span of their presence is noted.
+        """
+        now = round(self._audio_pts / SAMPLE_RATE, 2)
+        if present and not self.supervised:
+            self.supervised_spans.append([now, -1.0])
+        elif not present and self.supervised:
+            self.supervised_spans[-1][1] = now
 
     # -- wiring -------------------------------------------------------------
 
@@ -206,6 +225,7 @@ class Recorder:
         """Finish the file; returns its path and length in seconds."""
         if self.closed:
             return {"path": str(self.path), "seconds": round(self._audio_pts / SAMPLE_RATE, 2)}
+        self.supervised = False  # an open span ends with the file
         self.unbind()
         self.closed = True
         try:
@@ -216,4 +236,9 @@ class Recorder:
             self.container.close()
         except Exception:  # a half-written file is still reported; the log says why
             logger.exception("closing recording %s failed", self.path)
-        return {"path": str(self.path), "seconds": round(self._audio_pts / SAMPLE_RATE, 2), "video_frames": self.frames}
+        return {
+            "path": str(self.path),
+            "seconds": round(self._audio_pts / SAMPLE_RATE, 2),
+            "video_frames": self.frames,
+            "supervised": [list(span) for span in self.supervised_spans],
+        }

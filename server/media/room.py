@@ -11,10 +11,27 @@ import time
 
 from .audio import LoopSource, Mixer
 from signaling.core.errors import UnsupportedRouting
-from signaling.core.matrix import HOLD, MAX_KIOSKS, Matrix, RoomState, derive
-from .peer import AGENT, Peer
+from signaling.core.matrix import HOLD, MAX_KIOSKS, Matrix, RoomState, Row, derive
+from .peer import AGENT, GUEST, KIOSK, MAX_VIDEO, SUPERVISOR, Peer
 from .recorder import Recorder
 from .streams import Consumer
+
+
+def video_slots(state: RoomState, recipient: str, row: Row) -> list[str | None]:
+    """The source of each of ``recipient``'s video outputs, in m-line order.
+
+    The agent's six tile m-lines show the member on that tile; a
+    supervisor's first six show the tiles too, the seventh the agent's
+    camera; a member's and a guest's are their row's video feeds in order
+    (the agent, then their party's other peer).
+    """
+    shown = {f.source for f in row.video}
+    if recipient == state.agent or any(s.peer == recipient for s in state.supervisors):
+        slots = [k if k is not None and k in shown else None for k in state.tiles]
+        if recipient != state.agent:
+            slots.append(state.agent if state.agent in shown else None)
+        return slots
+    return [f.source for f in row.video]
 
 
 class Room:
@@ -32,7 +49,8 @@ class Room:
         self.matrix = Matrix()
         self.peers: dict[str, Peer] = {}
         self.hold = hold
-        self.mixer = Mixer(f"{room_id}:mix")
+        #: One mixer per recipient whose row is a mix (the agent talking to several, a supervisor, a guest).
+        self.mixers: dict[str, Mixer] = {}
         self.applied_at = 0.0
         #: Interview recordings in progress, by member peer id.
         self.recorders: dict[str, Recorder] = {}
@@ -71,19 +89,27 @@ class Room:
     def check_wirable(self, state: RoomState, matrix: Matrix) -> None:
         """Refuse, loudly, a row this room cannot wire instead of cutting it short.
 
-        Only the agent's audio goes through the room's mixer; every other
-        recipient has one audio consumer and one video consumer, so its row
-        may hold at most one audio feed at gain 1 and one video feed.
+        Any recipient's audio may be a mix (one :class:`Mixer` per recipient
+        that needs one), but hold audio is never mixed, and a row's video
+        must fit its role's layout (:func:`video_slots`).
         """
         for recipient, row in matrix.rows.items():
-            if recipient == state.agent:
-                continue
-            if row.mixed or len(row.video) > 1:
+            if row.mixed and any(f.source == HOLD for f in row.audio):
+                raise UnsupportedRouting(f"room {self.room_id}: {recipient!r} would need hold audio in a mix")
+            role = self._role_in(state, recipient)
+            if len(row.video) > MAX_VIDEO[role]:
                 raise UnsupportedRouting(
-                    f"room {self.room_id}: {recipient!r} would need a mix of "
-                    f"{[f.source for f in row.audio]} (video {[f.source for f in row.video]}); "
-                    "only the agent's audio is mixed"
+                    f"room {self.room_id}: {recipient!r} would need video {[f.source for f in row.video]}; "
+                    f"a {role} receives at most {MAX_VIDEO[role]}"
                 )
+
+    @staticmethod
+    def _role_in(state: RoomState, peer_id: str) -> str:
+        if peer_id == state.agent:
+            return AGENT
+        if any(s.peer == peer_id for s in state.supervisors):
+            return SUPERVISOR
+        return GUEST if state.member_of(peer_id) not in (None, peer_id) else KIOSK
 
     def apply(self, matrix: Matrix | None = None) -> None:
         """Wire every known peer's consumers as the matrix of the current state says."""
@@ -91,61 +117,53 @@ class Room:
         self.check_wirable(self.state, matrix)  # never cut a row short, whoever set the state
         self.matrix = matrix
         self.applied_at = time.monotonic()
-        agent = self.peers.get(self.state.agent) if self.state.agent else None
-        if agent is not None:
-            self._wire_agent(agent)
-        in_room = set(self.state.kiosks)
+        mixing = set()
         for peer_id, peer in self.peers.items():
-            if peer.role == AGENT:
-                if peer_id != self.state.agent:
-                    self._unwire(peer)
+            if peer_id not in matrix.rows or self._role_in(self.state, peer_id) != peer.role:
+                self._unwire(peer)  # not (or no longer) in this room's routing, or not in this role
                 continue
-            if peer_id not in in_room:
-                self._unwire(peer)
-                continue
-            row = self.matrix.row(peer_id)
-            audio = row.audio[0].source if row.audio else None
+            row = matrix.row(peer_id)
+            if row.mixed:
+                mixing.add(peer_id)
             if peer.audio_out is not None:
-                peer.audio_out.set_source(self._audio_source(audio))
-            video = row.video[0].source if row.video else None
-            for consumer in peer.video_out:
-                consumer.set_source(self._video_source(video))
+                peer.audio_out.set_source(self._wire_audio(peer_id, row))
+            slots = video_slots(self.state, peer_id, row)
+            for index, consumer in enumerate(peer.video_out):
+                consumer.set_source(self._video_source(slots[index] if index < len(slots) else None))
+        for recipient in list(self.mixers):
+            if recipient not in mixing:
+                self._drop_mixer(recipient)
         for member_id, recorder in self.recorders.items():
             recorder.agent_audible = self.state.agent in {f.source for f in self.matrix.row(member_id).audio}
+            recorder.supervised = bool(self.state.supervisors)
 
-    def _wire_agent(self, agent: Peer) -> None:
-        row = self.matrix.row(agent.peer_id)
-        # Audio: one source at gain 1 is forwarded; several are mixed.
-        feeds = {f.source: f.gain for f in row.audio}
-        mixing = len(feeds) > 1 or any(g != 1.0 for g in feeds.values())
-        for peer_id in self.peers:
-            source = self._peer_audio(peer_id)
-            if source is not None and (peer_id not in feeds or not mixing):
-                source.pcm_sinks.pop(self.mixer, None)
-        if agent.audio_out is not None:
-            if not feeds:
-                self.mixer.set_inputs({})
-                agent.audio_out.set_source(None)
-            elif len(feeds) == 1 and next(iter(feeds.values())) == 1.0:
-                self.mixer.set_inputs({})
-                (kiosk,) = feeds
-                agent.audio_out.set_source(self._peer_audio(kiosk))
-            else:
-                sinks = self.mixer.set_inputs(feeds)
-                for kiosk, sink in sinks.items():
-                    source = self._peer_audio(kiosk)
-                    if source is not None:
-                        source.pcm_sinks[self.mixer] = sink
-                agent.audio_out.set_source(self.mixer)
-        # Video: tile n shows the kiosk on tile n, if the matrix says so.
-        shown = {f.source for f in row.video}
-        for index in range(min(MAX_KIOSKS, len(agent.video_out))):
-            kiosk = self.state.tiles[index]
-            source = None
-            if kiosk is not None and kiosk in shown:
-                peer = self.peers.get(kiosk)
-                source = peer.video_in if peer is not None else None
-            agent.video_out[index].set_source(source)
+    def _wire_audio(self, recipient: str, row: Row):
+        """The source of ``recipient``'s audio: one feed at gain 1 is forwarded; several are mixed."""
+        if not row.mixed:
+            self._drop_mixer(recipient)
+            return self._audio_source(row.audio[0].source) if row.audio else None
+        mixer = self.mixers.get(recipient)
+        if mixer is None:
+            mixer = self.mixers[recipient] = Mixer(f"{self.room_id}:mix:{recipient}")
+        self._detach_mixer(mixer)
+        sinks = mixer.set_inputs({f.source: f.gain for f in row.audio})
+        for name, sink in sinks.items():
+            source = self._peer_audio(name)
+            if source is not None:
+                source.pcm_sinks[mixer] = sink
+        return mixer
+
+    def _drop_mixer(self, recipient: str) -> None:
+        mixer = self.mixers.pop(recipient, None)
+        if mixer is not None:
+            self._detach_mixer(mixer)
+            for consumer in list(mixer.consumers):
+                consumer.set_source(None)
+
+    def _detach_mixer(self, mixer: Mixer) -> None:
+        for peer in self.peers.values():
+            if peer.audio_in is not None:
+                peer.audio_in.pcm_sinks.pop(mixer, None)
 
     def _peer_audio(self, peer_id: str):
         peer = self.peers.get(peer_id)
@@ -170,7 +188,8 @@ class Room:
         for source in (peer.audio_in, peer.video_in):
             if source is None:
                 continue
-            source.pcm_sinks.pop(self.mixer, None)
+            for mixer in self.mixers.values():
+                source.pcm_sinks.pop(mixer, None)
             for consumer in list(source.consumers):
                 if isinstance(consumer, Consumer):
                     consumer.set_source(None)
@@ -190,6 +209,7 @@ class Room:
             raise ValueError("this member is already being recorded")
         recorder = Recorder(path, member, self.peers.get(self.state.agent or ""))
         recorder.agent_audible = self.state.agent in {f.source for f in self.matrix.row(member_id).audio}
+        recorder.supervised = bool(self.state.supervisors)
         self.recorders[member_id] = recorder
 
     def record_stop(self, member_id: str) -> dict:
@@ -199,7 +219,8 @@ class Room:
         return recorder.stop()
 
     def tick(self) -> None:
-        self.mixer.tick()
+        for mixer in list(self.mixers.values()):
+            mixer.tick()
         for recorder in list(self.recorders.values()):
             recorder.tick()
         self._ticks += 1

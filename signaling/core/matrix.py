@@ -11,9 +11,11 @@ member's side that member's guest. Members have a kind (:data:`BOOTH` or
 :data:`HOME`). For each recipient the matrix lists the audio feeds (source
 and gain) and the video feeds it gets.
 
-The privacy invariant: a member-side recipient (a member or their guest)
-receives only the agent's side, its own party, or :data:`HOLD`, never
-another member or another member's guest. :func:`check_privacy` enforces
+The privacy invariant: a member's row holds only its agent, its own
+guest, a barging supervisor (only while the agent talks to that member)
+and :data:`HOLD`; a guest's row only its member and the agent (and
+:data:`HOLD`); a whisper reaches only the agent, a listening supervisor
+nobody. :func:`check_privacy` enforces
 it and the router calls it on every change, so a bug here fails loudly
 instead of leaking a member's voice.
 """
@@ -216,45 +218,80 @@ def derive(state: RoomState) -> Matrix:
     - The agent sees every member (each on its own tile) and hears the
       members in focus and their guests, at gain 1 each, and the
       supervisors who whisper or barge.
-    - A supervisor sees every member and hears the agent and whom the agent hears of the members.
-    - A member in focus sees and hears the agent, and hears a barging supervisor.
-    - Every other member hears hold audio and sees nothing.
-    - A guest receives what their member receives.
+    - A supervisor sees every member and the agent's camera, and hears
+      exactly what the agent hears plus the agent, save their own voice and
+      another supervisor's whisper (a whisper reaches only the agent).
+    - A member in focus sees and hears the agent and their own guest, and
+      hears a barging supervisor; a member on hold hears hold audio and
+      sees nothing.
+    - A guest, while the agent talks to their member, sees and hears that
+      member and the agent (and nobody else); on hold, hold audio.
+
+    Video feeds are listed staff first: a member's or guest's first video
+    is the agent, the second their party's other peer; a supervisor's are
+    the six tiles' members, then the agent.
     """
     rows: dict[str, Row] = {}
     kiosks = state.kiosks
+    agent = state.agent
     heard = tuple(Feed(p) for k in kiosks if k in state.focus for p in (k, *state.guests_of(k)))
-    if state.agent is not None:
-        rows[state.agent] = Row(
+    if agent is None:
+        heard = ()  # without an agent nobody is talked to: supervisors hear no member
+    else:
+        rows[agent] = Row(
             audio=heard + tuple(Feed(s.peer) for s in state.supervisors if s.mode in (WHISPER, BARGE)),
             video=tuple(Feed(k) for k in kiosks),
         )
     for supervisor in state.supervisors:
-        agent = (Feed(state.agent),) if state.agent is not None else ()
-        rows[supervisor.peer] = Row(audio=agent + heard, video=tuple(Feed(k) for k in kiosks))
+        staff = (Feed(agent),) if agent is not None else ()
+        others = tuple(Feed(s.peer) for s in state.supervisors if s.mode == BARGE and s is not supervisor)
+        rows[supervisor.peer] = Row(audio=staff + heard + others, video=tuple(Feed(k) for k in kiosks) + staff)
     barging = tuple(Feed(s.peer) for s in state.supervisors if s.mode == BARGE)
     for kiosk in kiosks:
-        if state.agent is not None and kiosk in state.focus:
-            row = Row(audio=(Feed(state.agent),) + barging, video=(Feed(state.agent),))
+        talking = agent is not None and kiosk in state.focus
+        guests = state.guests_of(kiosk)
+        if talking:
+            rows[kiosk] = Row(
+                audio=(Feed(agent),) + barging + tuple(Feed(g) for g in guests),
+                video=(Feed(agent),) + tuple(Feed(g) for g in guests),
+            )
         else:
-            row = Row(audio=(Feed(HOLD),), video=())
-        for peer in state.party(kiosk):
-            rows[peer] = row
+            rows[kiosk] = Row(audio=(Feed(HOLD),), video=())
+        for guest in guests:
+            if talking:
+                rows[guest] = Row(audio=(Feed(agent), Feed(kiosk)), video=(Feed(agent), Feed(kiosk)))
+            else:
+                rows[guest] = Row(audio=(Feed(HOLD),), video=())
     matrix = Matrix(rows)
     check_privacy(state, matrix)
     return matrix
 
 
 def check_privacy(state: RoomState, matrix: Matrix) -> None:
-    """Raise :class:`PrivacyViolation` if a member-side row holds someone of another party.
+    """Raise :class:`PrivacyViolation` unless every row holds the room's invariant.
 
-    A member or their guest may receive only the room's agent side, their
-    own party and :data:`HOLD`; the agent's side only peers of the room;
-    someone who is not in the room nothing at all.
+    - A member's row holds only its agent, its own guest, :data:`HOLD`, and
+      a barging supervisor's audio while the agent talks to that member.
+    - A guest's row holds only its member, the agent and :data:`HOLD`.
+    - A whispering supervisor is heard by the agent only; a listening one
+      by nobody; no supervisor is ever seen by anyone.
+    - The agent's side receives only peers of the room; nobody receives
+      themselves; someone not in the room receives nothing at all.
     """
     agent_side = state.agent_side
-    in_room = agent_side | {p for k in state.kiosks for p in state.party(k)}
+    agent = {state.agent} if state.agent is not None else set()
+    party_peers = {p for k in state.kiosks for p in state.party(k)}
+    in_room = agent_side | party_peers
+    modes = {s.peer: s.mode for s in state.supervisors}
     for recipient, row in matrix.rows.items():
+        if recipient in row.sources:
+            raise PrivacyViolation(f"{recipient!r} would receive themselves")
+        for feed in row.audio:
+            mode = modes.get(feed.source)
+            if mode == LISTEN or (mode == WHISPER and recipient not in agent):
+                raise PrivacyViolation(f"{recipient!r} would hear supervisor {feed.source!r} in {mode}")
+        if any(f.source in modes for f in row.video):
+            raise PrivacyViolation(f"{recipient!r} would see a supervisor, who sends no camera")
         if recipient in agent_side:
             if not row.sources <= in_room:
                 raise PrivacyViolation(f"{recipient!r}'s row names a source outside the room: {row}")
@@ -262,6 +299,13 @@ def check_privacy(state: RoomState, matrix: Matrix) -> None:
         member = state.member_of(recipient)
         if member is None:
             raise PrivacyViolation(f"row for {recipient!r}, who is not in the room")
-        extra = row.sources - agent_side - state.party(member) - {HOLD}
+        allowed = agent | {HOLD}
+        if recipient == member:
+            allowed |= set(state.guests_of(member))
+            if state.agent is not None and member in state.focus:
+                allowed |= {f.source for f in row.audio if modes.get(f.source) == BARGE}
+        else:
+            allowed |= {member}
+        extra = row.sources - allowed
         if extra:
             raise PrivacyViolation(f"member-side {recipient!r} would receive {sorted(extra)}")

@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from .matrix import RoomState
 
 #: Roles a peer connection is added with (``add_peer``'s ``role``).
-PEER_ROLES = ("kiosk", "agent")
+PEER_ROLES = ("kiosk", "agent", "supervisor", "guest")
 
 #: The events a media router sends, and the keys each carries besides ``event``.
 EVENTS: dict[str, tuple[str, ...]] = {
@@ -33,7 +33,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
     # how loudly each member of the room speaks, 0..1, when it changes
     "room.levels": ("room", "levels"),
     # a member left while recorded: the file is finished (result as record_stop's)
-    "recording.finished": ("room", "peer", "path", "seconds", "video_frames"),
+    "recording.finished": ("room", "peer", "path", "seconds", "video_frames", "supervised"),
     # the process serving the room died and was restarted: its peers must connect again
     "room.lost": ("room",),
 }
@@ -69,7 +69,10 @@ class MediaCommands(Protocol):
         ...
 
     async def record_stop(self, room_id: str, peer_id: str) -> dict:
-        """Finish ``peer_id``'s recording; ``{"path", "seconds", "video_frames"}``."""
+        """Finish ``peer_id``'s recording; ``{"path", "seconds", "video_frames", "supervised"}``.
+
+        ``supervised`` lists ``[start, end]`` seconds of the file during which a supervisor was in the room.
+        """
         ...
 
     async def stats(self) -> dict:

@@ -12,7 +12,8 @@ concerned once. It never touches media itself. One concept per module:
 - :mod:`.grace`: presence and grace deadlines (timers on the hub's tasks);
 - :mod:`.kiosk`, :mod:`.officer`, :mod:`.agent`: each side's commands;
 - :mod:`.dispatch`: dispatching and ending sessions;
-- :mod:`.media_events`: what the media router reports.
+- :mod:`.media_events`: what the media router reports;
+- :mod:`.room_people`: supervisors and guests in an agent's room.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from .dispatch import Dispatching
 from .kiosk import KioskSide
 from .media_events import MediaEvents
 from .officer import OfficerSide
+from .room_people import RoomPeople
 
 __all__ = ["Hub"]
 
 
-class Hub(KioskSide, OfficerSide, AgentSide, Dispatching, MediaEvents):
+class Hub(KioskSide, OfficerSide, AgentSide, Dispatching, MediaEvents, RoomPeople):
     """Coordinates sessions, agents, queues, booths and the media router."""
 
     async def restore(self) -> None:

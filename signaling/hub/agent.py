@@ -54,6 +54,7 @@ class AgentSide(Graces):
             agent.focus.clear()
             self.state.put_agent(agent)
         changes.queue = changes.colleagues = True
+        await self._room_closed(agent)
         await self.router.close_room(agent.agent_id)
         await self._dispatch(changes)
 

@@ -184,8 +184,15 @@ class HubCore:
                 logger.exception("watcher failed")
         return changes
 
+    async def _settle_people(self, agent: AgentRecord) -> None:
+        """Hook (:mod:`.room_people`): guests whose member left go before the room is routed."""
+
+    async def _room_closed(self, agent: AgentRecord) -> None:
+        """Hook (:mod:`.room_people`): the room closes for good; its supervisors and guests are out."""
+
     async def _route(self, agent: AgentRecord) -> None:
         """Store who is in the talk set (a restart keeps it), then give the router the room's state."""
+        await self._settle_people(agent)
         agent.focus &= set(agent.sessions)
         self.state.put_agent(agent)
         for session_id in agent.sessions:

@@ -27,6 +27,23 @@ from ..core.matrix import MAX_KIOSKS
 
 
 
+@dataclass
+class Invite:
+    """A one-time link inviting a guest into one member's session (issue 14).
+
+    ``state``: ``open`` (not used yet), ``used`` (a guest joined with it),
+    ``removed`` (the agent removed the guest, or the session left the agent).
+    Only an ``open`` invite before ``expires_at`` admits anyone, once.
+    """
+
+    token: str
+    session_id: str
+    agent_id: str
+    peer_id: str
+    expires_at: float
+    state: str = "open"
+
+
 @dataclass(eq=False)
 class AgentRecord:
     """An agent as the state holds them: identity, presence, tiles, talk set, availability."""
@@ -38,6 +55,10 @@ class AgentRecord:
     focus: set[str] = field(default_factory=set)
     availability: str = "available"
     last_assigned_at: float = 0.0
+    #: Supervisors in the room: their peer id -> ``{"username", "name", "mode", "since"}`` (issue 14).
+    supervisors: dict[str, dict] = field(default_factory=dict)
+    #: Guests in the room: the member's session id -> the guest's peer id (joined, not only invited).
+    guests: dict[str, str] = field(default_factory=dict)
 
     @property
     def agent_id(self) -> str:
@@ -104,6 +125,11 @@ class State(Protocol):
     def help_since(self, kiosk_id: str) -> float | None: ...
     def call_help(self, kiosk_id: str, at: float) -> float: ...
     def answer_help(self, kiosk_id: str) -> None: ...
+
+    # -- guest invites (one-time links, by token) ------------------------------------------
+    def invite(self, token: str) -> Invite | None: ...
+    def invites_of(self, session_id: str) -> list[Invite]: ...
+    def put_invite(self, invite: Invite) -> None: ...
 
     # -- grace deadlines (``session:<id>`` / ``agent:<id>``) ------------------------------
     def set_grace(self, key: str, deadline: float) -> bool: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from signaling.core.queue import Queues
 from signaling.core.session import Session
 
-from .base import AgentRecord
+from .base import AgentRecord, Invite
 
 
 class MemoryState:
@@ -18,6 +18,7 @@ class MemoryState:
         self._help: dict[str, float] = {}
         self._graces: dict[str, float] = {}
         self._queues = Queues()
+        self._invites: dict[str, Invite] = {}
 
     # -- sessions --------------------------------------------------------------------
     def session(self, session_id: str) -> Session | None:
@@ -44,6 +45,16 @@ class MemoryState:
 
     def put_agent(self, agent: AgentRecord) -> None:
         self._agents[agent.agent_id] = agent
+
+    # -- guest invites -------------------------------------------------------------------
+    def invite(self, token: str) -> Invite | None:
+        return self._invites.get(token)
+
+    def invites_of(self, session_id: str) -> list[Invite]:
+        return [i for i in self._invites.values() if i.session_id == session_id]
+
+    def put_invite(self, invite: Invite) -> None:
+        self._invites[invite.token] = invite
 
     # -- presence of booths ------------------------------------------------------------
     def kiosk_online(self, kiosk_id: str) -> bool:
