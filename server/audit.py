@@ -69,6 +69,11 @@ ACTIONS: dict[str, bool] = {
     "claim.view": False,
     "claim.file": False,
     "signin.unlock": False,
+    "online.view": False,
+    "online.document": False,
+    "online.outcome": False,
+    "online.revoke": False,
+    "online.capacity": False,
     "session.refused": True,
     "signin.locked": True,
 }

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .core.matrix import RoomState, derive
+from .core.matrix import HOME, RoomState, derive
 
 from .core.session import Session
-from .core.vocabulary import KioskIdentity
+from .core.vocabulary import HOME_BRANCH, KioskIdentity
 from .state.base import AgentRecord, State
 
 
@@ -29,14 +29,18 @@ class ViewSource(Protocol):
     def queue_position(self, session: Session) -> tuple[int | None, int | None]: ...
 
 
-def routing_state(agent: AgentRecord) -> RoomState:
-    """The room's routing state: an agent who is away from their console talks to nobody."""
+def routing_state(agent: AgentRecord, home: frozenset[str] = frozenset()) -> RoomState:
+    """The room's routing state: an agent who is away from their console talks to nobody.
+
+    ``home``: the sessions on its tiles whose member is at home (matrix kind ``home``).
+    """
     tiles = tuple(agent.tiles)
     present = set(agent.sessions)
     return RoomState(
         agent=agent.agent_id if agent.online else None,
         tiles=tiles,
         focus=frozenset(agent.focus & present) if agent.online else frozenset(),
+        kinds=tuple((s, HOME) for s in sorted(home & present)),
     )
 
 #: What the kiosk is told, per session state (``active`` depends on focus).
@@ -122,6 +126,7 @@ def room_view(src: ViewSource, agent: AgentRecord) -> dict:
                 "language": session.language,
                 "state": kiosk_state(src, session),
                 "since": session.created_at,
+                "kind": "home" if session.branch == HOME_BRANCH else "booth",
             }
         )
     return {
