@@ -4,6 +4,7 @@
 import { I18n } from "/static/common/i18n.js";
 import { PC_CONFIG, completeOffer, preferCodec, request } from "/static/common/rtc.js";
 import { attachSelfService } from "/static/agent/selfservice.js";
+import { homeTile } from "/static/agent/claims/home_tile.js";
 
 const boot = JSON.parse(document.getElementById("lapak-boot").textContent);
 const i18n = I18n.fromPage(boot.lang);
@@ -111,6 +112,7 @@ function renderTile(n) {
   const t = app.tiles[n - 1];
   const prev = el.dataset.sessionId || "";
   if (!t) {
+    homeTile(el, null, i18n);
     el.dataset.state = "empty";
     el.dataset.focused = "0";
     el.dataset.sessionId = "";
@@ -125,6 +127,7 @@ function renderTile(n) {
   i18n.bind(el.querySelector(".tile-state-text"), `agent.tile.state.${state}`);
   i18n.bind(el.querySelector(".tile-booth"), "agent.booth", { booth: t.booth ?? "?" });
   el.querySelector(".tile-branch").textContent = t.branch || "";
+  homeTile(el, t, i18n, boot.token);  // a member at home: badge and claim file (claims/home_tile.js)
   i18n.bind(el.querySelector(".tile-service"), `service.${t.service}`);
   if (prev !== t.session_id) {
     // A new member on this tile: their own note, nothing carried over.
