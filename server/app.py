@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+import agent_console.validate_web
 import agent_console.web
+import kiosk_client.claim_web
 import kiosk_client.web
 from signaling.access import Access
 from signaling.board import BoardPublisher
@@ -17,12 +19,16 @@ from signaling.selfservice import SelfService, Settings as SelfServiceSettings
 from signaling.server import SignalingServer
 from signaling.tasks import Tasks
 
-from . import appkeys, pages, reports, routes, security_routes, selfservice_routes, static_routes
+from . import (
+    appkeys, online_routes, online_staff_routes, pages, reports, routes, security_routes, selfservice_routes,
+    static_routes,
+)
 from .audit import refused_event
 from .auth import SocketAuthenticator
 from .config import Config
 from .headers import security_headers
 from .monitoring import MonitoringLog
+from .online import build_online
 from .selfservice_store import SelfServiceStore
 from .storage import Storage
 
@@ -38,6 +44,10 @@ PAGE_SETUPS: tuple[Callable[[web.Application], None], ...] = (
     agent_console.web.setup,
     selfservice_routes.setup,
     security_routes.setup,
+    online_routes.setup,
+    online_staff_routes.setup,
+    kiosk_client.claim_web.setup,
+    agent_console.validate_web.setup,
 )
 
 
@@ -85,6 +95,8 @@ def create_app(config: Config) -> web.Application:
         SupervisorNamespace("/supervisor", hub, config, board, **ports),
         GuestNamespace("/guest", hub, config, **ports),
     ]
+    # The online door: members at home (docs/online-claims.md); phones join /kiosk with their status link.
+    online = build_online(app, config, storage, hub, namespaces[0])
     for namespace in namespaces:
         sio.register_namespace(namespace)
     # Revoked booths, disabled accounts, one socket per device (signaling/access.py).
@@ -113,9 +125,11 @@ def create_app(config: Config) -> web.Application:
             await router.start()
         await hub.restore()
         await selfservice.start()
+        online.start()
 
     async def stop(app: web.Application) -> None:
         await selfservice.close()
+        await online.close()
         hub.close()
         await router.close()
         storage.close()

@@ -76,6 +76,18 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
         "limits and the audit trail (repeatable; default: none, the header is ignored)",
     )
     p.add_argument(
+        "--smtp",
+        default=None,
+        metavar="URL",
+        help="mail server for the online claims' e-mails: smtp://[user:password@]host[:port][?from=a@b&starttls=1] "
+        "or smtps://… (default: none; mails wait in the outbox)",
+    )
+    p.add_argument("--public-url", default=None, metavar="URL",
+                   help="the address members' status links start with, e.g. https://klaim.example.id (default: the "
+                   "address the member used)")
+    p.add_argument("--interview-capacity", type=int, default=32, metavar="N",
+                   help="video interviews offered per day to members at home (default 32; a supervisor may set a day's own)")
+    p.add_argument(
         "--reconnect-grace",
         type=float,
         default=60.0,
@@ -134,6 +146,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         metrics_token=args.metrics_token or None,
         metrics_listen=args.metrics_listen,
         trusted_proxies=tuple(args.trusted_proxy or ()),
+        smtp_url=args.smtp,
+        public_url=args.public_url,
+        interview_capacity=args.interview_capacity,
     )
     if args.tokens:
         kiosks, agents = load_tokens(Path(args.tokens))  # TokensError: main() says why and stops

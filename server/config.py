@@ -64,6 +64,12 @@ class Config:
     #: Addresses of reverse proxies whose ``X-Forwarded-For`` is believed
     #: (``--trusted-proxy``); from anyone else the header is ignored.
     trusted_proxies: tuple[str, ...] = ()
+    #: The online door (members at home, docs/online-claims.md): ``--smtp URL`` for its e-mails (None: mails
+    #: wait in the outbox), the address its links start with (None: the address the member used), and
+    #: interviews offered per day (``--interview-capacity``; a supervisor may set a day's own number).
+    smtp_url: str | None = None
+    public_url: str | None = None
+    interview_capacity: int = 32
     #: The service's clock (UNIX seconds): every stored time, the board, reports
     #: and their WIB days read it. Tests pass their own to fix the time of day.
     clock: Callable[[], float] = field(default=time.time)

@@ -59,7 +59,9 @@ def board_view(hub: "Hub") -> dict:
                 session.branch, {"branch": session.branch, "name": hub.branch_name(session.branch), "booths": set(), "busy": 0}
             )
             b["busy"] += 1
+    extras = {key: provide() for key, provide in hub.board_extras.items()}
     return {
+        **extras,
         "at": now,
         "queues": queues,
         "agents": agents,

@@ -22,38 +22,17 @@ from typing import Any
 
 import socketio
 
-
 from .board import BoardPublisher
+from .core.vocabulary import HOME_BRANCH
 from .hub import Hub
+from .online.door import HomeRefused
 from .room_namespaces import GUEST_EVENTS, MONITOR_EVENTS, GuestEvents, MonitorEvents, make_guest_namespace, refusal_audited
 from .ports import AccessGuard, Authenticator, RefusalAudit, Settings
 from .schemas import (
-    AgentOffer,
-    Availability,
-    ConsentAnswer,
-    DocCapture,
-    DocRequest,
-    DocReview,
-    EventError,
-    FocusAll,
-    FocusSet,
-    FormConfirm,
-    FormEdit,
-    FormOpen,
-    FormPoint,
-    HelpAnswer,
-    KioskOffer,
-    OfficerCancel,
-    OfficerStart,
-    Payload,
-    SecurityCall,
-    SessionEnd,
-    SessionLeave,
-    SessionRate,
-    SessionRef,
-    SessionRequest,
-    SessionTransfer,
-    parse,
+    AgentOffer, Availability, ConsentAnswer, DocCapture, DocRequest, DocReview, EventError, FocusAll,
+    FocusSet, FormConfirm, FormEdit, FormOpen, FormPoint, HelpAnswer, InterviewJoin, KioskOffer,
+    OfficerCancel, OfficerStart, Payload, SecurityCall, SessionEnd, SessionLeave, SessionRate, SessionRef,
+    SessionRequest, SessionTransfer, parse,
 )
 
 logger = logging.getLogger(__name__)
@@ -186,10 +165,24 @@ class KioskNamespace(RoleNamespace):
         # self-service (signaling/selfservice/)
         "form.edit": (FormEdit, "form_edit"),
         "consent.answer": (ConsentAnswer, "consent_answer"),
+        # a member at home (signaling/online/door.py)
+        "interview.join": (InterviewJoin, "interview_join"),
     }
+    #: The online door (signaling.online.door.HomeDoor), if the app has it: phones connect with a status link.
+    home = None
 
     def identify(self, auth, environ):
+        if self.home is not None and self.home.asks(auth):
+            try:
+                return self.home.identify(auth, environ, lambda device: self.still_here(device, lambda i: i.kiosk_id))
+            except HomeRefused as exc:
+                raise socketio.exceptions.ConnectionRefusedError(exc.message, {"code": exc.code}) from None
         return self.authenticator.kiosk(auth)
+
+    async def interview_join(self, kiosk, p: InterviewJoin) -> dict:
+        if self.home is None:
+            raise EventError("forbidden", "Interviews from home are not enabled on this server.")
+        return {"session_id": await self.home.join(kiosk, p.language)}
 
     async def joined(self, sid, identity) -> None:
         await self.enter_room(sid, f"kiosk:{identity.kiosk_id}")  # the booth's screen (signaling/notifier.py)
@@ -202,6 +195,8 @@ class KioskNamespace(RoleNamespace):
             await self.hub.kiosk_disconnected(identity)
 
     async def request(self, kiosk, p: SessionRequest) -> dict:
+        if kiosk.branch == HOME_BRANCH:
+            raise EventError("forbidden", "A member at home joins with interview.join.")
         if not self.config.kiosk_self_start:
             raise EventError("forbidden", "Sessions are started by the branch's security officer.")
         session = await self.hub.start_session(kiosk, p.service, p.language, f"kiosk:{kiosk.kiosk_id}")
@@ -219,6 +214,8 @@ class KioskNamespace(RoleNamespace):
         return {}
 
     async def call_security(self, kiosk, p: SecurityCall) -> dict:
+        if kiosk.branch == HOME_BRANCH:
+            raise EventError("forbidden", "There is no security officer at home.")
         await self.hub.call_security(kiosk)
         return {}
 

@@ -34,6 +34,12 @@ class SessionRequest(Payload):
     language: Literal["id", "en"] = "id"
 
 
+class InterviewJoin(Payload):
+    """A member at home joins the interview queue (signaling/online/door.py)."""
+
+    language: Literal["id", "en"] = "id"
+
+
 class KioskOffer(Payload):
     session_id: SessionId
     sdp: Sdp

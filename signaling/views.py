@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .core.matrix import GUEST, SUPERVISOR, Participant, RoomState, derive
+from .core.matrix import GUEST, HOME, SUPERVISOR, Participant, RoomState, derive
 
 from .core.session import Session
-from .core.vocabulary import KioskIdentity
+from .core.vocabulary import HOME_BRANCH, KioskIdentity
 from .state.base import AgentRecord, State
 
 
@@ -29,11 +29,12 @@ class ViewSource(Protocol):
     def queue_position(self, session: Session) -> tuple[int | None, int | None]: ...
 
 
-def routing_state(agent: AgentRecord) -> RoomState:
+def routing_state(agent: AgentRecord, home: frozenset[str] = frozenset()) -> RoomState:
     """The room's routing state: an agent who is away from their console talks to nobody.
 
     Supervisors are in it with their modes, guests with their members (only
-    while their member is on a tile).
+    while their member is on a tile). ``home``: the sessions on its tiles whose
+    member is at home (matrix kind ``home``).
     """
     tiles = tuple(agent.tiles)
     present = set(agent.sessions)
@@ -46,6 +47,7 @@ def routing_state(agent: AgentRecord) -> RoomState:
         tiles=tiles,
         focus=frozenset(agent.focus & present) if agent.online else frozenset(),
         participants=participants,
+        kinds=tuple((s, HOME) for s in sorted(home & present)),
     )
 
 
@@ -164,6 +166,7 @@ def room_view(src: ViewSource, agent: AgentRecord) -> dict:
                 "language": session.language,
                 "state": kiosk_state(src, session),
                 "since": session.created_at,
+                "kind": "home" if session.branch == HOME_BRANCH else "booth",
             }
         )
     return {

@@ -69,6 +69,28 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/claims/{reference}/{kind}/{name}"): {"supervisor"},
     ("GET", "/api/retention"): {"supervisor"},
     ("POST", "/api/retention"): {"supervisor"},
+    # the online door (server/online_routes.py): the status link in the path is the member's only credential
+    ("GET", "/claim"): EVERYONE,
+    ("GET", "/claim/s/{token}"): EVERYONE,
+    ("POST", "/api/claim"): EVERYONE,
+    ("GET", "/api/claim/{token}"): EVERYONE,
+    ("POST", "/api/claim/{token}/documents"): EVERYONE,
+    ("POST", "/api/claim/{token}/submit"): EVERYONE,
+    ("POST", "/api/claim/{token}/book"): EVERYONE,
+    # ... and its back office (server/online_staff_routes.py; the claim's skill is checked per claim)
+    ("GET", "/agent/claims"): {"agent"},
+    ("GET", "/api/online/queue"): {"agent"},
+    ("GET", "/api/online/claims/{reference}"): {"agent", "supervisor"},
+    ("GET", "/api/online/claims/{reference}/documents/{document_id}"): {"agent", "supervisor"},
+    ("POST", "/api/online/claims/{reference}/open"): {"agent"},
+    ("POST", "/api/online/claims/{reference}/release"): {"agent"},
+    ("POST", "/api/online/claims/{reference}/documents/{document_id}/review"): {"agent"},
+    ("GET", "/api/online/sessions/{session_id}"): {"agent"},
+    ("POST", "/api/online/claims/{reference}/outcome"): {"agent"},
+    ("POST", "/api/online/claims/{reference}/revoke"): {"supervisor"},
+    ("GET", "/api/online/capacity"): {"supervisor"},
+    ("POST", "/api/online/capacity"): {"supervisor"},
+    ("GET", "/api/online/report"): {"supervisor"},
     # the audit trail, sign-in locks, passwords (server/security_routes.py)
     ("GET", "/supervisor/audit"): {"supervisor"},
     ("GET", "/api/audit"): {"supervisor"},
@@ -116,7 +138,7 @@ def concrete(path: str) -> str:
         return "/socket.io/?EIO=4&transport=polling"
     return (
         path.replace("{username}", "sari").replace("{kiosk_id}", "nobody-booth-1")
-        .replace("{session_id}", "s-nobody").replace("{document_id}", "d-nobody").replace("{reference}", "JHT-20260101-000001").replace("{kind}", "documents").replace("{name}", "d-nobody.jpg")
+        .replace("{session_id}", "s-nobody").replace("{document_id}", "d-nobody").replace("{reference}", "JHT-20260101-000001").replace("{kind}", "documents").replace("{name}", "d-nobody.jpg").replace("{token}", "t" * 43)
     )
 
 

@@ -1,7 +1,8 @@
 // What the agent sees: availability, the six tiles, their timers and levels,
 // drawn from the last room.state.
 
-import { $, TILES, app, i18n, note, tileEl } from "/static/agent/page.js";
+import { $, TILES, app, boot, i18n, note, tileEl } from "/static/agent/page.js";
+import { homeTile } from "/static/agent/claims/home_tile.js";
 
 function fmtDuration(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -36,6 +37,7 @@ function renderTile(n) {
   const t = app.tiles[n - 1];
   const prev = el.dataset.sessionId || "";
   if (!t) {
+    homeTile(el, null, i18n);
     el.dataset.state = "empty";
     el.dataset.focused = "0";
     el.dataset.sessionId = "";
@@ -50,6 +52,7 @@ function renderTile(n) {
   i18n.bind(el.querySelector(".tile-state-text"), `agent.tile.state.${state}`);
   i18n.bind(el.querySelector(".tile-booth"), "agent.booth", { booth: t.booth ?? "?" });
   el.querySelector(".tile-branch").textContent = t.branch || "";
+  homeTile(el, t, i18n, boot.token);  // a member at home: badge and claim file (claims/home_tile.js)
   i18n.bind(el.querySelector(".tile-service"), `service.${t.service}`);
   if (prev !== t.session_id) {
     // A new member on this tile: their own note, nothing carried over.

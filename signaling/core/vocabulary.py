@@ -17,6 +17,9 @@ MAX_NOTE_CHARS = 4000
 
 #: How many sessions one agent serves at once, unless configured otherwise.
 DEFAULT_CAPACITY = 6
+#: The branch of every member at home (the online door): their sessions' ``branch``, the board's online channel.
+HOME_BRANCH = "online"
+
 #: Roles of staff accounts.
 ROLES: tuple[str, ...] = ("supervisor", "agent", "officer")
 

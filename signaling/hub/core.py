@@ -18,7 +18,7 @@ from ..core.errors import OfferError
 from .. import views
 from ..changes import Changes
 from ..core.session import WITH_AGENT, IllegalTransition, Session
-from ..core.vocabulary import KioskIdentity
+from ..core.vocabulary import HOME_BRANCH, KioskIdentity
 from ..notifier import Emit, Notifier
 from ..ports import Records, Settings
 from ..schemas import EventError
@@ -54,6 +54,8 @@ class HubCore:
         self._lock = asyncio.Lock()
         #: Listeners told of every change (the supervisor board, self-service).
         self.watchers: list[Callable[[], Awaitable[None]]] = []
+        #: More sections of the supervisors' board, by key (the online channel: server/online.py).
+        self.board_extras: dict[str, Callable[[], dict]] = {}
 
     # -- what views read (signaling.views.ViewSource) ------------------------------------
 
@@ -204,4 +206,5 @@ class HubCore:
                 session.talking = talking
                 self.state.put_session(session)
                 self.storage.save(session, session.state, f"agent:{agent.agent_id}", None)
-        await self.router.set_room(agent.agent_id, views.routing_state(agent))
+        home = frozenset(s for s in agent.sessions if (x := self.state.session(s)) is not None and x.branch == HOME_BRANCH)
+        await self.router.set_room(agent.agent_id, views.routing_state(agent, home))

@@ -1,0 +1,96 @@
+// The video interview from the member's phone: a camera/microphone/network check, then /kiosk with
+// the status link as credential, interview.join, and one peer connection per media attempt, as a
+// booth does (docs/protocol.md, "When a booth offers"). On hold the page says so and hold audio plays.
+import { PC_CONFIG, applyQuality, completeOffer, preferCodec, request } from "/static/common/rtc.js";
+
+const iv = { socket: null, pc: null, stream: null, offeredFor: null, sessionId: null, quality: null, sender: null };
+window.lapakInterview = iv;
+
+function say(app, key) {
+  app.$("interview-text").dataset.i18n = key;
+  app.$("interview-text").textContent = app.i18n.t(key);
+}
+
+async function check(app) {
+  say(app, "claim.interview.check");
+  try {
+    iv.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
+  } catch (err) {
+    say(app, "claim.interview.check_failed");
+    return false;
+  }
+  app.$("self-video").srcObject = iv.stream;
+  const started = performance.now();
+  const res = await fetch("/healthz", { cache: "no-store" }).catch(() => null);
+  iv.rtt = performance.now() - started;
+  return !!(res && res.ok);
+}
+
+async function offer(app, sessionId, attempt) {
+  const key = `${sessionId}/${attempt}`;
+  if (iv.offeredFor === key) return;
+  iv.offeredFor = key;
+  if (iv.pc) iv.pc.close();
+  const pc = new RTCPeerConnection(PC_CONFIG);
+  iv.pc = pc;
+  const at = pc.addTransceiver(iv.stream.getAudioTracks()[0], { direction: "sendrecv", streams: [iv.stream] });
+  const vt = pc.addTransceiver(iv.stream.getVideoTracks()[0], { direction: "sendrecv", streams: [iv.stream] });
+  preferCodec(at, "audio", "audio/opus");
+  preferCodec(vt, "video", "video/VP8");
+  iv.sender = vt.sender;
+  app.$("remote-audio").srcObject = new MediaStream([at.receiver.track]);
+  app.$("agent-video").srcObject = new MediaStream([vt.receiver.track]);
+  app.$("remote-audio").play().catch(() => {});
+  app.$("agent-video").play().catch(() => {});
+  pc.onconnectionstatechange = () => { document.body.dataset.media = pc.connectionState; };
+  const sdp = await completeOffer(pc);
+  const ack = await request(iv.socket, "media.offer", { session_id: sessionId, sdp });
+  if (!ack.ok) { iv.offeredFor = null; return; }
+  await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+  if (iv.quality) await applyQuality(iv.sender, iv.quality);
+}
+
+function onState(app, s) {
+  document.body.dataset.interview = s.state;
+  iv.sessionId = s.session_id || iv.sessionId;
+  const keys = { waiting: "claim.interview.waiting", transferred: "claim.interview.waiting", connecting: "claim.interview.connecting",
+    talking: "claim.interview.talking", on_hold: "claim.interview.on_hold", ended: "claim.interview.ended" };
+  if (keys[s.state]) say(app, keys[s.state]);
+  if (["connecting", "talking", "on_hold"].includes(s.state) && s.agent) offer(app, s.session_id, s.attempt || 0);
+  if (s.state === "ended") {
+    if (iv.pc) iv.pc.close();
+    for (const t of iv.stream ? iv.stream.getTracks() : []) t.stop();
+    iv.socket.disconnect();
+    setTimeout(() => { app.step("status"); app.refresh(); }, 1500);
+  }
+}
+
+export async function startInterview(app) {
+  app.step("interview");
+  if (!(await check(app))) return;
+  const socket = io("/kiosk", { auth: { claim: app.token }, transports: ["websocket"], reconnection: true });
+  iv.socket = socket;
+  socket.on("connect_error", (err) => {
+    const code = err && err.data && err.data.code;
+    socket.disconnect();
+    app.step("status");
+    app.error({ code, message: app.i18n.t(`claim.error.${code || "invalid_state"}`) });
+  });
+  socket.on("connect", async () => {
+    iv.offeredFor = null;  // a reconnected socket is sent its session's state and offers again
+    if (iv.sessionId) return;
+    const ack = await request(socket, "interview.join", { language: app.i18n.lang });
+    if (!ack.ok && ack.error.code !== "invalid_state") app.error(ack.error);
+  });
+  socket.on("session.state", (s) => onState(app, s));
+  socket.on("media.restart", (m) => { if (m.session_id === iv.sessionId) offer(app, m.session_id, m.attempt); });
+  socket.on("media.quality", async (q) => { iv.quality = q; await applyQuality(iv.sender, q); });
+  socket.on("consent.request", () => { app.$("consent").hidden = false; });
+  socket.on("rec.state", (r) => { app.$("rec").hidden = !r.recording; });
+  for (const [id, yes] of [["consent-yes", true], ["consent-no", false]]) {
+    app.$(id).onclick = async () => {
+      app.$("consent").hidden = true;
+      await request(socket, "consent.answer", { session_id: iv.sessionId, recording: yes });
+    };
+  }
+}

@@ -1,0 +1,151 @@
+"""E-mail to members at home: an outbox in the database, sent by one owned task with aiosmtplib.
+
+A claim that enters a state where the member must know or act
+(:data:`signaling.online.status.MAIL_STATES`) and has an e-mail address gets
+one mail in ``oc_mail``: the reference, one sentence in the member's
+language, and the status link, nothing else (no NIK, no name, no account).
+The member's request never waits for SMTP: :meth:`Mailer.queue` only writes
+the row and wakes the sender. A mail that fails is kept and retried
+(30 s, doubling to an hour); after :data:`MAX_ATTEMPTS` it stays in the
+outbox as ``failed`` for an operator to see, never silently dropped.
+
+``--smtp URL``: ``smtp://[user:password@]host[:port]`` (plain; ``?starttls=1``
+upgrades), ``smtps://…`` (TLS from the start); ``?from=address`` sets the
+sender (default ``lapak@localhost``). Without ``--smtp`` mails wait in the
+outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+from signaling.online.status import MAIL_STATES
+from signaling.online.store import OnlineStore
+from signaling.tasks import Tasks
+
+from .i18n import catalogue
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool
+    start_tls: bool
+    sender: str
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """``smtp://user:pass@host:port?from=a@b&starttls=1`` or ``smtps://…``; ValueError when it is not one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("--smtp takes smtp://[user:password@]host[:port] or smtps://…")
+    query = parse_qs(parts.query)
+    tls = parts.scheme == "smtps"
+    return SmtpTarget(
+        host=parts.hostname, port=parts.port or (465 if tls else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        use_tls=tls, start_tls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
+        sender=query.get("from", ["lapak@localhost"])[0],
+    )
+
+
+def compose(claim: dict, link: str) -> tuple[str, str]:
+    """Subject and body of the mail for the claim's current state, in the member's language."""
+    t = catalogue(claim["lang"])
+    reference = claim["reference"] or ""
+    subject = t["claim.mail.subject"].format(reference=reference)
+    body = "\n\n".join([
+        t["claim.mail.hello"],
+        t[f"claim.state.{claim['state']}"],
+        t["claim.mail.link"],
+        link,
+        t["claim.mail.footer"],
+    ])
+    return subject, body
+
+
+def status_link(claim: dict, public_url: str | None) -> str:
+    return f"{(public_url or claim['origin']).rstrip('/')}/claim/s/{claim['token']}"
+
+
+class Mailer:
+    """Queues a mail per state change that needs the member, and sends the outbox."""
+
+    def __init__(self, store: OnlineStore, smtp_url: str | None, clock: Callable[[], float],
+                 public_url: str | None = None, poll: float = 5.0) -> None:
+        self.store = store
+        self.target = parse_smtp_url(smtp_url) if smtp_url else None
+        self.clock = clock
+        self.public_url = public_url
+        self.poll = poll
+        self.tasks = Tasks("mailer")
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def queue(self, claim: dict) -> None:
+        """A claim listener: write the mail (if the member gave an address) and wake the sender."""
+        if not claim.get("email") or claim["state"] not in MAIL_STATES:
+            return
+        subject, body = compose(claim, status_link(claim, self.public_url))
+        self.store.queue_mail({"claim_id": claim["claim_id"], "to_addr": claim["email"], "subject": subject,
+                               "body": body})
+        self._wake.set()
+
+    def start(self) -> None:
+        if self.target is not None and self._task is None:
+            self._task = self.tasks.spawn(self._run(), name="mail sender")
+
+    async def close(self) -> None:
+        await self.tasks.close()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.send_due()
+            except Exception:
+                logger.exception("mail outbox pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def send_due(self) -> int:
+        """Send every mail that is due; returns how many went out."""
+        assert self.target is not None
+        sent = 0
+        for mail in self.store.due_mail(self.clock()):
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = self.target.sender, mail["to_addr"], mail["subject"]
+            message.set_content(mail["body"])
+            try:
+                await aiosmtplib.send(
+                    message, hostname=self.target.host, port=self.target.port, username=self.target.username,
+                    password=self.target.password, use_tls=self.target.use_tls, start_tls=self.target.start_tls,
+                    timeout=15,
+                )
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+                attempts = mail["attempts"] + 1
+                logger.warning("mail %s to claim %s failed (attempt %d): %s", mail["id"], mail["claim_id"], attempts, exc)
+                self.store.set_mail(mail["id"], attempts=attempts, last_error=str(exc)[:300],
+                                    next_at=self.clock() + min(3600, 30 * 2 ** (attempts - 1)),
+                                    state="failed" if attempts >= MAX_ATTEMPTS else "queued")
+                continue
+            self.store.set_mail(mail["id"], state="sent", sent_at=self.clock(), attempts=mail["attempts"] + 1)
+            sent += 1
+        return sent
