@@ -21,6 +21,7 @@ from server.media import bridge
 from server.media.ice import use_host_addresses
 from signaling.tasks import Tasks
 
+from . import ice
 from .external_media import ExternalMedia, parked
 from .synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
 from .video_starts import VideoStarts, watch
@@ -40,8 +41,9 @@ async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str 
         await asyncio.sleep(0.02)
 
 
-def new_peer_connection() -> RTCPeerConnection:
-    return RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+def new_peer_connection(configuration: RTCConfiguration | None = None) -> RTCPeerConnection:
+    """A peer connection laid out as the server wants it (max-bundle), with ``configuration``'s ICE servers."""
+    return RTCPeerConnection(configuration or RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
 
 
 class SignalingClient:
@@ -96,10 +98,13 @@ class HeadlessKiosk(SignalingClient):
         auto_media: bool = True,
         ice_addresses: list[str] | None = ("127.0.0.1",),  # type: ignore[assignment]
         media: ExternalMedia | None = None,
+        relay_only: bool = False,
     ) -> None:
         self.server_url = server_url
         self.token = token
         self.media = media
+        #: Media only through the TURN servers the server hands out (``--relay-only``).
+        self.relay_only = relay_only
         self.tone_hz = tone_hz
         self.tone_amplitude = tone_amplitude
         self.pattern = pattern
@@ -213,7 +218,8 @@ class HeadlessKiosk(SignalingClient):
                 return
             target = target or self._offered or (self.session_id or "", 0)
             use_host_addresses(self.ice_addresses)
-            old, self.pc = self.pc, new_peer_connection()
+            configuration = await ice.fetch(self.call, self.relay_only)  # fresh TURN credentials each time
+            old, self.pc = self.pc, new_peer_connection(configuration)
             if old is not None:
                 await old.close()
             pc = self.pc
