@@ -239,6 +239,7 @@ class HeadlessKiosk(SignalingClient):
                 pc.addTransceiver(parked("video"), direction="sendrecv")
 
             await pc.setLocalDescription(await pc.createOffer())
+            ice.check_relayed(pc.localDescription.sdp, self.relay_only)  # NoRelay: retried, fresh credentials
             if self.media is None:
                 watch(pc.getTransceivers()[1].receiver, self.video_starts)
             self.offers.append(target)

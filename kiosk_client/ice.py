@@ -42,3 +42,13 @@ async def fetch(call: Callable[..., Awaitable[dict]], relay_only: bool = False) 
     if relay_only and not servers:
         logger.warning("--relay-only, but the server hands out no TURN server: media cannot connect")
     return configuration(servers, relay_only)
+
+
+class NoRelay(RuntimeError):
+    """``--relay-only``, but the offer has no relay candidate: the TURN server refused or cannot be reached."""
+
+
+def check_relayed(sdp: str, relay_only: bool) -> None:
+    """Raise :class:`NoRelay` for a relay-only offer without a relay candidate (retry with fresh credentials)."""
+    if relay_only and " typ relay" not in sdp:
+        raise NoRelay("no relay candidate: the TURN server refused the credentials or cannot be reached")

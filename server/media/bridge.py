@@ -44,7 +44,7 @@ from aiortc.rtp import (
 )
 
 from . import bridge_ice
-from .bridge_ice import replace_candidate_gathering, set_consent_timing  # noqa: F401 (the bridge's own)
+from .bridge_ice import replace_candidate_gathering, selected_pair, set_consent_timing  # noqa: F401 (the bridge's own)
 from .receive import ReceiverSource, fast_rtp_handler
 from .streams import Connect, Consumer, Send
 

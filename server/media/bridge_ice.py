@@ -7,6 +7,7 @@ keep each module short. Nothing else touches aioice's internals.
 - :func:`replace_candidate_gathering`: host sockets bound in a fixed UDP
   port range (``--rtc-ports``) and host candidates that announce another
   address than the bound one (``--announce-address``);
+- :func:`selected_pair`: the nominated pair's candidate types (relayed or not);
 - :func:`set_consent_timing`: the RFC 7675 consent checks' interval and the
   failures that end a connection (tests shorten the ~30 s timeout).
 """
@@ -152,3 +153,23 @@ def set_consent_timing(interval: float, failures: int) -> tuple[float, int]:
     previous = (ice.CONSENT_INTERVAL, ice.CONSENT_FAILURES)
     ice.CONSENT_INTERVAL, ice.CONSENT_FAILURES = interval, failures
     return previous
+
+
+def selected_pair(pc) -> dict | None:
+    """The nominated ICE pair of peer connection ``pc`` (max-bundle: one), or None before ICE completes.
+
+    ``{"local": "host", "remote": "relay", "remote_address": [host, port]}``:
+    the candidate types on each end, e.g. to show media goes through a TURN relay.
+    """
+    transceivers = pc.getTransceivers()
+    if not transceivers or transceivers[0].receiver.transport is None:
+        return None
+    connection = transceivers[0].receiver.transport.transport._connection
+    pair = connection._nominated.get(1)
+    if pair is None:
+        return None
+    return {
+        "local": pair.local_candidate.type,
+        "remote": pair.remote_candidate.type,
+        "remote_address": [pair.remote_addr[0], pair.remote_addr[1]],
+    }
