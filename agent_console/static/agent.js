@@ -2,7 +2,8 @@
 // Protocol: docs/protocol.md (namespace /agent, agent offer layout).
 
 import { I18n } from "/static/common/i18n.js";
-import { PC_CONFIG, completeOffer, preferCodec, request } from "/static/common/rtc.js";
+import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
+import { completeOffer, preferCodec, request } from "/static/common/rtc.js";
 import { attachSelfService } from "/static/agent/selfservice.js";
 
 const boot = JSON.parse(document.getElementById("lapak-boot").textContent);
@@ -362,7 +363,10 @@ async function connectMedia() {
   if (!app.socketConnected) return;
   if (app.pc) { app.pc.onconnectionstatechange = null; app.pc.close(); }
   const generation = ++app.pcGeneration;
-  const pc = new RTCPeerConnection(PC_CONFIG);
+  const config = await peerConfig(app.socket);  // fresh TURN credentials for every new connection
+  if (generation !== app.pcGeneration) return;
+  const pc = new RTCPeerConnection(config);
+  watchMediaFailure(pc, i18n);
   app.pc = pc;
   const mic = stream.getAudioTracks()[0] || null;
   const cam = stream.getVideoTracks()[0] || null;

@@ -2,8 +2,9 @@
 // Protocol: docs/protocol.md (namespace /kiosk).
 
 import { I18n } from "/static/common/i18n.js";
+import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
 import {
-  PC_CONFIG, completeOffer, preferCodec, request, applyQuality, levelMeter, mediaErrorKind,
+  completeOffer, preferCodec, request, applyQuality, levelMeter, mediaErrorKind,
 } from "/static/common/rtc.js";
 import { attachSelfService } from "/static/kiosk/selfservice.js";
 
@@ -334,7 +335,10 @@ async function connectMedia() {
   if (!app.socket || !app.socket.connected) return;
   closePeer();
   const generation = ++app.pcGeneration;
-  const pc = new RTCPeerConnection(PC_CONFIG);
+  const config = await peerConfig(app.socket);  // fresh TURN credentials for every new connection
+  if (generation !== app.pcGeneration) return;
+  const pc = new RTCPeerConnection(config);
+  watchMediaFailure(pc, i18n);
   app.pc = pc;
   const stream = app.localStream || new MediaStream();
   const audioTrack = stream.getAudioTracks()[0] || null;
