@@ -14,6 +14,7 @@ credentials' expiry against its own (the machine's) clock.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 
 import pytest
@@ -34,13 +35,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 HEARD_AT_BOOTH = 0.04
+#: The server's "public" address (TEST-NET-3): inside the booth's namespace, translated to the server's.
+PUBLIC = "203.0.113.7"
 
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     """The booth's namespace (UDP to the server dropped) and one coturn on the server's side of the link."""
     with booth_host() as host:
-        nft(host, drop_udp_to(HOST_ADDR))
+        nft(host, drop_udp_to(HOST_ADDR, PUBLIC))
+        subprocess.run(host.command("ip", "route", "add", f"{PUBLIC}/32", "via", HOST_ADDR), check=True)
         turn = Coturn(tmp_path_factory.mktemp("coturn"), HOST_ADDR).start()
         try:
             yield host, turn
@@ -49,9 +53,8 @@ def network(tmp_path_factory):
 
 
 async def start(tmp_path, turn: Coturn, clock: RunningClock, **overrides):
-    config = make_config(
-        tmp_path, clock=clock, turn_urls=(parse_turn_url(turn.url("tcp")),), turn_secret=SECRET, **overrides
-    )
+    overrides.setdefault("turn_urls", (parse_turn_url(turn.url("tcp")),))
+    config = make_config(tmp_path, clock=clock, turn_secret=SECRET, **overrides)
     config.ice_addresses = ["127.0.0.1", HOST_ADDR]
     config.port = free_port()
     app = create_app(config)
@@ -130,3 +133,36 @@ async def test_expired_credentials_are_refused_by_coturn_and_fresh_ones_connect(
         await booth.stop()
         await close_all(agent)
         await runner.cleanup()
+
+
+async def test_a_server_behind_nat_is_reached_only_through_its_announced_address(tmp_path, network):
+    """The booth reaches the server's media only at PUBLIC, translated; without announcing it, media never connects."""
+    host, turn = network
+    results = {}
+    for announce in ((), (PUBLIC,)):
+        app, runner, port = await start(tmp_path / f"run{len(announce)}", turn, RunningClock(time.time()),
+                                        announce_addresses=announce, turn_urls=())
+        agent = await make_agent(f"http://127.0.0.1:{port}")
+        booth = await BoothProcess(host, f"http://{HOST_ADDR}:{port}", "kiosk-token-1", KIOSK_TONES[1]).start()
+        try:
+            hub = app[HUB]
+            await until(lambda: hub.open_session_of("kiosk-1") is not None, 20, "the booth's session")
+            try:
+                await until(lambda: booth.latest.get("pair") is not None and booth.latest.get("state") == "on_hold", 12,
+                            "the booth's media")
+                await asyncio.sleep(1.0)
+            except TimeoutError:
+                pass
+            stats = (await hub.router.stats())["rooms"].get("agent-1", {}).get("peers", {})
+            session_id = hub.open_session_of("kiosk-1").session_id
+            inbound = stats.get(session_id, {}).get("in", {}).get("audio", {}).get("packets", 0)
+            results[announce] = (booth.latest.get("pair"), inbound)
+        finally:
+            await booth.stop()
+            await close_all(agent)
+            await runner.cleanup()
+    print(f"without and with --announce-address: {results}")
+    assert results[()][0] is None and results[()][1] == 0, "the bound address is unreachable from the booth"
+    pair, inbound = results[(PUBLIC,)]
+    assert pair["remote_address"][0] == PUBLIC and pair["local"] == "host", pair
+    assert inbound > 20, "the booth's audio reaches the server through the translated address"

@@ -84,11 +84,19 @@ def nft(namespace, ruleset: str) -> None:
     subprocess.run(namespace.command("nft", "-f", "-"), input=ruleset, text=True, check=True, capture_output=True)
 
 
-def drop_udp_to(address: str) -> str:
-    """A firewall that lets a booth's TCP reach ``address`` but drops its UDP (media and TURN over UDP)."""
-    return f"""table inet lapaktest {{
+def drop_udp_to(address: str, translated: str) -> str:
+    """A firewall that lets a booth's TCP reach ``address`` but drops its UDP (media and TURN over UDP).
+
+    UDP sent to ``translated`` is address-translated to ``address`` (DNAT, as a
+    cloud's 1:1 NAT does for a VM's public address) and let through: only a
+    peer that was told ``translated`` reaches ``address`` over UDP.
+    """
+    return f"""table ip lapaktest {{
+  chain nat_out {{ type nat hook output priority -100; policy accept;
+    ip daddr {translated} meta l4proto udp dnat to {address}
+  }}
   chain out {{ type filter hook output priority 0; policy accept;
-    ip daddr {address} meta l4proto udp drop
+    ip daddr {address} meta l4proto udp ct status & dnat == 0 drop
   }}
 }}
 """
