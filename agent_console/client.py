@@ -12,6 +12,7 @@ import logging
 import socketio
 from aiortc import RTCSessionDescription
 
+from kiosk_client import ice
 from kiosk_client.client import SignalingClient, new_peer_connection, until
 from kiosk_client.external_media import ExternalMedia, parked
 from kiosk_client.synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
@@ -44,10 +45,13 @@ class HeadlessAgent(SignalingClient):
         fps: int = 15,
         ice_addresses: list[str] | None = ("127.0.0.1",),  # type: ignore[assignment]
         media: ExternalMedia | None = None,
+        relay_only: bool = False,
     ) -> None:
         self.server_url = server_url
         self.token = token
         self.media = media
+        #: Media only through the TURN servers the server hands out (``--relay-only``).
+        self.relay_only = relay_only
         self.tone_hz = tone_hz
         self.pattern = pattern
         self.width, self.height, self.fps = width, height, fps
@@ -105,9 +109,10 @@ class HeadlessAgent(SignalingClient):
 
     async def start_media(self) -> None:
         use_host_addresses(self.ice_addresses)
+        configuration = await ice.fetch(self.call, self.relay_only)  # fresh TURN credentials each time
         if self.pc is not None:
             await self.pc.close()
-        pc = self.pc = new_peer_connection()
+        pc = self.pc = new_peer_connection(configuration)
         external = self.media is not None
         pc.addTransceiver(parked("audio") if external else ToneTrack(self.tone_hz), direction="sendrecv")
         camera = parked("video") if external else PatternTrack(self.pattern, self.width, self.height, self.fps)

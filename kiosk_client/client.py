@@ -21,6 +21,7 @@ from server.media import bridge
 from server.media.ice import use_host_addresses
 from signaling.tasks import Tasks
 
+from . import ice
 from .external_media import ExternalMedia, parked
 from .synthetic import AudioProbe, PatternTrack, ToneTrack, VideoProbe, consume
 from .video_starts import VideoStarts, watch
@@ -40,8 +41,9 @@ async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str 
         await asyncio.sleep(0.02)
 
 
-def new_peer_connection() -> RTCPeerConnection:
-    return RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+def new_peer_connection(configuration: RTCConfiguration | None = None) -> RTCPeerConnection:
+    """A peer connection laid out as the server wants it (max-bundle), with ``configuration``'s ICE servers."""
+    return RTCPeerConnection(configuration or RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
 
 
 class SignalingClient:
@@ -97,6 +99,7 @@ class HeadlessKiosk(SignalingClient):
         ice_addresses: list[str] | None = ("127.0.0.1",),  # type: ignore[assignment]
         media: ExternalMedia | None = None,
         guest_video: bool = False,
+        relay_only: bool = False,
     ) -> None:
         self.server_url = server_url
         self.token = token
@@ -104,6 +107,8 @@ class HeadlessKiosk(SignalingClient):
         #: Offer the third m-line (video recvonly) on which a guest's camera arrives (issue 14).
         self.guest_video = guest_video
         self.guest = VideoProbe()
+        #: Media only through the TURN servers the server hands out (``--relay-only``).
+        self.relay_only = relay_only
         self.tone_hz = tone_hz
         self.tone_amplitude = tone_amplitude
         self.pattern = pattern
@@ -217,7 +222,8 @@ class HeadlessKiosk(SignalingClient):
                 return
             target = target or self._offered or (self.session_id or "", 0)
             use_host_addresses(self.ice_addresses)
-            old, self.pc = self.pc, new_peer_connection()
+            configuration = await ice.fetch(self.call, self.relay_only)  # fresh TURN credentials each time
+            old, self.pc = self.pc, new_peer_connection(configuration)
             if old is not None:
                 await old.close()
             pc = self.pc
@@ -242,6 +248,7 @@ class HeadlessKiosk(SignalingClient):
                 pc.addTransceiver(parked("video"), direction="sendrecv")
 
             await pc.setLocalDescription(await pc.createOffer())
+            ice.check_relayed(pc.localDescription.sdp, self.relay_only)  # NoRelay: retried, fresh credentials
             if self.media is None:
                 watch(pc.getTransceivers()[1].receiver, self.video_starts)
             self.offers.append(target)

@@ -53,13 +53,18 @@ PAGE_SETUPS: tuple[Callable[[web.Application], None], ...] = (
 
 def build_router(config: Config):
     """The media router for this config: in-process, or a pool of worker processes."""
+    from .media.network import MediaNetwork
+
+    network = MediaNetwork(ports=config.rtc_ports, announce=tuple(config.announce_addresses))
     if config.media_workers > 0:
         from .media.workers import WorkerPool
 
-        return WorkerPool(config.media_workers, ice_addresses=config.ice_addresses, router=config.media_router)
+        return WorkerPool(
+            config.media_workers, ice_addresses=config.ice_addresses, router=config.media_router, network=network
+        )
     from .media.router import load_router_class
 
-    return load_router_class(config.media_router)(ice_addresses=config.ice_addresses)
+    return load_router_class(config.media_router)(ice_addresses=config.ice_addresses, network=network)
 
 
 def create_app(config: Config) -> web.Application:

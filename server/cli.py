@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 from .config import Config
+from . import netoptions  # HTTPS, TURN, NAT, port range (issue 13)
 from .metrics_access import host_port
 from .lifeline import stdin_closed
 from .tokens import TokensError, load_tokens
@@ -93,6 +94,7 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
         default=60.0,
         help="seconds a dropped kiosk or agent has to come back before its sessions end (default 60)",
     )
+    netoptions.add_options(p)  # --tls-cert/--tls-key, --turn-url/--turn-secret/--turn-ttl, --announce-address, --rtc-ports
 
 
 def parser() -> argparse.ArgumentParser:
@@ -112,12 +114,14 @@ def parser() -> argparse.ArgumentParser:
     agent.add_argument("--token", required=True, help="agent token")
     agent.add_argument("--focus", default="all", choices=["all", "none", "rotate"], help="whom to talk to")
     agent.add_argument("--seconds", type=float, default=0, help="stop after this long (0: run until Ctrl+C)")
+    agent.add_argument("--relay-only", action="store_true", help="media only through the server's TURN relay")
 
     kiosk = sub.add_parser("kiosk", help="headless kiosks: request sessions and send test tones and patterns")
     kiosk.add_argument("--server", required=True)
     kiosk.add_argument("--token", action="append", required=True, help="kiosk token (repeat for several kiosks)")
     kiosk.add_argument("--service", default="jht")
     kiosk.add_argument("--seconds", type=float, default=0)
+    kiosk.add_argument("--relay-only", action="store_true", help="media only through the server's TURN relay")
     kiosk.add_argument(
         "--watch-stdin", action="store_true", help="stop when standard input closes (a parent's pipe, as lapak demo gives)"
     )
@@ -150,6 +154,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         public_url=args.public_url,
         interview_capacity=args.interview_capacity,
     )
+    netoptions.apply(args, config)  # OptionError: main() names the option and stops
     if args.tokens:
         kiosks, agents = load_tokens(Path(args.tokens))  # TokensError: main() says why and stops
         config.kiosk_tokens.update(kiosks)
@@ -166,7 +171,8 @@ async def serve(args: argparse.Namespace) -> None:
     if config.metrics_listen is not None:
         host, port = config.metrics_listen
         metrics = f", metrics on http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
-    print(f"Lapak is serving on http://{config.host}:{config.port}/ (data in {config.data_dir}{metrics})", flush=True)
+    scheme = "https" if config.tls_cert else "http"
+    print(f"Lapak is serving on {scheme}://{config.host}:{config.port}/ (data in {config.data_dir}{metrics})", flush=True)
     try:
         await wait_for_signal()
     finally:
@@ -182,7 +188,9 @@ async def demo(args: argparse.Namespace) -> None:
 async def agent(args: argparse.Namespace) -> None:
     from agent_console.client import HeadlessAgent
 
-    client = HeadlessAgent(args.server, args.token, ice_addresses=None if not _loopback(args.server) else ["127.0.0.1"])
+    client = HeadlessAgent(args.server, args.token, ice_addresses=None if not _loopback(args.server) else ["127.0.0.1"],
+        relay_only=args.relay_only,
+    )
     await client.connect()
     print("agent connected; waiting for sessions", flush=True)
     loop = asyncio.get_running_loop()
@@ -208,7 +216,7 @@ async def kiosk(args: argparse.Namespace) -> None:
 
     ice = ["127.0.0.1"] if _loopback(args.server) else None
     clients = [
-        HeadlessKiosk(args.server, token, tone_hz=_demo_tones()[i + 1], pattern=i + 1, ice_addresses=ice)
+        HeadlessKiosk(args.server, token, tone_hz=_demo_tones()[i + 1], pattern=i + 1, ice_addresses=ice, relay_only=args.relay_only)
         for i, token in enumerate(args.token)
     ]
     closed = asyncio.ensure_future(stdin_closed()) if args.watch_stdin else None
@@ -276,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         pass
     except TokensError as exc:
         print(f"lapak {args.command}: --tokens: {exc}", file=sys.stderr)
+        return 2
+    except netoptions.OptionError as exc:
+        print(f"lapak {args.command}: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -74,6 +74,26 @@ class Config:
     #: and their WIB days read it. Tests pass their own to fix the time of day.
     clock: Callable[[], float] = field(default=time.time)
 
+    # -- across real networks (issue 13): TLS, TURN, NAT, port range ----------
+    #: Certificate and key files (PEM) to serve HTTPS and secure WebSockets directly.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: TURN servers handed to clients (``server.turn.TurnUrl``), with coturn's shared secret.
+    turn_urls: tuple = ()
+    turn_secret: str | None = None
+    #: Seconds the TURN credentials a client is handed stay valid (a working day).
+    turn_ttl: int = 9 * 3600
+    #: Addresses put in the server's host candidates instead of the bound one (server behind NAT).
+    announce_addresses: tuple[str, ...] = ()
+    #: Inclusive (first, last) UDP port range of every media socket (None: any ephemeral port).
+    rtc_ports: tuple[int, int] | None = None
+
+    def ice_servers(self, identity: str) -> dict:
+        """``{"ice_servers": [...], "expires_at": ...}`` with fresh TURN credentials for ``identity``."""
+        from .turn import IceServers
+
+        return IceServers(self.turn_urls, self.turn_secret, self.turn_ttl, self.clock).for_identity(identity)
+
     @property
     def database_path(self) -> Path:
         return Path(self.data_dir) / "lapak.sqlite3"

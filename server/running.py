@@ -13,9 +13,12 @@ from .config import Config
 
 async def run_app(config: Config) -> web.AppRunner:
     """Build the app for ``config`` and serve it on ``config.host:config.port``; the caller cleans the runner up."""
+    from .netoptions import tls_context
+
+    context = tls_context(str(config.tls_cert) if config.tls_cert else None, str(config.tls_key) if config.tls_key else None)
     runner = web.AppRunner(create_app(config))
     await runner.setup()
-    await web.TCPSite(runner, config.host, config.port).start()
+    await web.TCPSite(runner, config.host, config.port, ssl_context=context).start()
     return runner
 
 

@@ -30,7 +30,7 @@ from .room_namespaces import GUEST_EVENTS, MONITOR_EVENTS, GuestEvents, MonitorE
 from .ports import AccessGuard, Authenticator, RefusalAudit, Settings
 from .schemas import (
     AgentOffer, Availability, ConsentAnswer, DocCapture, DocRequest, DocReview, EventError, FocusAll,
-    FocusSet, FormConfirm, FormEdit, FormOpen, FormPoint, HelpAnswer, InterviewJoin, KioskOffer,
+    FocusSet, FormConfirm, FormEdit, FormOpen, FormPoint, HelpAnswer, IceRequest, InterviewJoin, KioskOffer,
     OfficerCancel, OfficerStart, Payload, SecurityCall, SessionEnd, SessionLeave, SessionRate, SessionRef,
     SessionRequest, SessionTransfer, parse,
 )
@@ -159,6 +159,7 @@ class KioskNamespace(RoleNamespace):
     events = {
         "session.request": (SessionRequest, "request"),
         "media.offer": (KioskOffer, "offer"),
+        "media.ice": (IceRequest, "ice"),
         "session.leave": (SessionLeave, "leave"),
         "session.rate": (SessionRate, "rate"),
         "security.call": (SecurityCall, "call_security"),
@@ -202,6 +203,9 @@ class KioskNamespace(RoleNamespace):
         session = await self.hub.start_session(kiosk, p.service, p.language, f"kiosk:{kiosk.kiosk_id}")
         return {"session_id": session.session_id}
 
+    async def ice(self, kiosk, p: IceRequest) -> dict:
+        return self.config.ice_servers(f"kiosk-{kiosk.kiosk_id}")
+
     async def offer(self, kiosk, p: KioskOffer) -> dict:
         return {"sdp": await self.hub.kiosk_offer(kiosk, p.session_id, p.sdp)}
 
@@ -233,6 +237,7 @@ class AgentNamespace(GuestEvents, RoleNamespace):
     credentials = "sign-in (cookie, username and password, or token)"
     events = {
         "media.offer": (AgentOffer, "offer"),
+        "media.ice": (IceRequest, "ice"),
         "agent.availability": (Availability, "availability"),
         "focus.set": (FocusSet, "focus_set"),
         "focus.all": (FocusAll, "focus_all"),
@@ -267,6 +272,9 @@ class AgentNamespace(GuestEvents, RoleNamespace):
     async def left(self, sid, identity) -> None:
         if not self.still_here(identity.agent_id, lambda i: i.agent_id):
             await self.hub.agent_disconnected(identity)
+
+    async def ice(self, agent, p: IceRequest) -> dict:
+        return self.config.ice_servers(f"agent-{agent.agent_id}")
 
     async def offer(self, agent, p: AgentOffer) -> dict:
         return {"sdp": await self.hub.agent_offer(agent, p.sdp)}

@@ -24,6 +24,10 @@ class Settings(Protocol):
     max_event_bytes: int
     access_check_seconds: float
 
+    def ice_servers(self, identity: str) -> dict:
+        """``{"ice_servers": [...], "expires_at": ...}``: fresh TURN credentials for ``identity`` (``media.ice``)."""
+        ...
+
 
 class Authenticator(Protocol):
     """Turns a socket's ``auth`` payload (and its HTTP environ: cookies) into an identity, or None."""

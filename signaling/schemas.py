@@ -73,6 +73,10 @@ class FocusAll(Payload):
     pass
 
 
+class IceRequest(Payload):
+    """``media.ice``: fresh ICE servers (TURN credentials) before a new peer connection; ``{}``."""
+
+
 class SessionRef(Payload):
     session_id: SessionId
 

@@ -86,7 +86,7 @@ def test_no_private_touch_outside_the_bridge():
     for folder in ("server/media", "kiosk_client", "agent_console", "bench"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
-            if rel == "server/media/bridge.py":
+            if rel in ("server/media/bridge.py", "server/media/bridge_ice.py"):  # the bridge and its ICE half
                 continue
             for node in ast.walk(ast.parse(path.read_text())):
                 if (

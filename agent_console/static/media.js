@@ -1,7 +1,8 @@
 // The agent's camera and microphone, and the console's one peer connection to
 // the server's media router (docs/protocol.md, agent offer layout).
 
-import { PC_CONFIG, completeOffer, preferCodec } from "/static/common/rtc.js";
+import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
+import { completeOffer, preferCodec } from "/static/common/rtc.js";
 import { $, TILES, app, body, i18n, note, send, tileEl, toast } from "/static/agent/page.js";
 import { renderAvailability } from "/static/agent/render.js";
 
@@ -91,7 +92,10 @@ async function connectMedia() {
   if (!app.socketConnected) return;
   if (app.pc) { app.pc.onconnectionstatechange = null; app.pc.close(); }
   const generation = ++app.pcGeneration;
-  const pc = new RTCPeerConnection(PC_CONFIG);
+  const config = await peerConfig(app.socket);  // fresh TURN credentials for every new connection
+  if (generation !== app.pcGeneration) return;
+  const pc = new RTCPeerConnection(config);
+  watchMediaFailure(pc, i18n);
   app.pc = pc;
   const mic = stream.getAudioTracks()[0] || null;
   const cam = stream.getVideoTracks()[0] || null;

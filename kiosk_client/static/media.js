@@ -1,8 +1,9 @@
 // The kiosk's one peer connection to the server's media router: one offer per
 // media attempt, a new connection when the old one fails, quality hints.
 
-import { PC_CONFIG, completeOffer, preferCodec, request, applyQuality } from "/static/common/rtc.js";
-import { $, MEDIA, app, body, hooks, note, playQuietly, updateReconnecting } from "/static/kiosk/page.js";
+import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
+import { completeOffer, preferCodec, request, applyQuality } from "/static/common/rtc.js";
+import { $, MEDIA, app, body, hooks, i18n, note, playQuietly, updateReconnecting } from "/static/kiosk/page.js";
 import { openDevices } from "/static/kiosk/devices.js";
 
 export function closePeer() {
@@ -53,7 +54,10 @@ async function connectMedia() {
   if (!app.socket || !app.socket.connected) return;
   closePeer();
   const generation = ++app.pcGeneration;
-  const pc = new RTCPeerConnection(PC_CONFIG);
+  const config = await peerConfig(app.socket);  // fresh TURN credentials for every new connection
+  if (generation !== app.pcGeneration) return;
+  const pc = new RTCPeerConnection(config);
+  watchMediaFailure(pc, i18n);
   app.pc = pc;
   const stream = app.localStream || new MediaStream();
   const audioTrack = stream.getAudioTracks()[0] || null;

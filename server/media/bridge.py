@@ -14,6 +14,9 @@ callables or replaced handlers:
   ``RTCRtpSender``'s RTCP, which carries the router's own sender reports
   and hands the recipient's NACKs and keyframe requests to the consumer;
 - :func:`guard_sockets`: the ICE sockets drop datagrams from strangers;
+- :func:`replace_candidate_gathering` and :func:`set_consent_timing`
+  (:mod:`server.media.bridge_ice`, the bridge's ICE half): a fixed port
+  range, announced addresses, the consent timeout;
 - small accessors (:func:`offer_direction`, :func:`codecs`,
   :func:`sender_ssrc`, ...) and the clients' hooks (:func:`abort_ice`,
   :func:`watch_rtp`, :func:`intercept_sender_rtcp`, :func:`replace_rtp_handler`).
@@ -40,6 +43,8 @@ from aiortc.rtp import (
     RtpPacket,
 )
 
+from . import bridge_ice
+from .bridge_ice import replace_candidate_gathering, selected_pair, set_consent_timing  # noqa: F401 (the bridge's own)
 from .receive import ReceiverSource, fast_rtp_handler
 from .streams import Connect, Consumer, Send
 
@@ -56,6 +61,7 @@ _NEEDED = (
     ("aioice.ice:StunProtocol", ("datagram_received",)),
     ("aioice.ice:Connection", ("request_received", "check_incoming")),
     ("aioice.ice", ("get_host_addresses",)),
+    *bridge_ice.NEEDED,
 )
 
 #: What it reads on instances (set in ``__init__``), found on a probe connection's audio transceiver.

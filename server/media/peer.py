@@ -23,7 +23,8 @@ from aiortc import (
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from . import bridge
-from .ice import use_host_addresses
+from .ice import use_host_addresses, use_network
+from .network import MediaNetwork
 from signaling.core.errors import OfferError
 from signaling.core.matrix import MAX_KIOSKS
 from .receive import ReceiverSource
@@ -100,6 +101,7 @@ class Peer:
         role: str,
         on_state: Callable[["Peer", str], None],
         ice_addresses: list[str] | None = None,
+        network: MediaNetwork | None = None,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
@@ -116,6 +118,8 @@ class Peer:
         self.strangers = bridge.Strangers()
         self.state = "new"
         self.ice_addresses = ice_addresses
+        #: The port range and announced addresses of this peer's sockets (None: the process default).
+        self.network = network
         self._on_state = on_state
 
         @self.pc.on("connectionstatechange")
@@ -126,6 +130,7 @@ class Peer:
     async def answer(self, offer_sdp: str) -> str:
         """Answer the client's complete offer; returns the complete answer SDP."""
         use_host_addresses(self.ice_addresses)  # for the ICE gathering below, in this task only
+        use_network(self.network)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         except Exception as exc:  # aiortc raises ValueError, OperationError, ...

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from . import bridge
 from .audio import FRAME_SAMPLES, SAMPLE_RATE, LoopSource, encode_loop, hold_melody
 from signaling.core.matrix import HOLD, RoomState
+from .network import MediaNetwork
 from .peer import Peer
 from .room import Room
 
@@ -38,11 +39,18 @@ class Router:
     #: The peer connection class (a benchmark swaps in a transcoding one).
     peer_class: type[Peer] = Peer
 
-    def __init__(self, on_event: EventSink | None = None, ice_addresses: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        on_event: EventSink | None = None,
+        ice_addresses: list[str] | None = None,
+        network: MediaNetwork | None = None,
+    ) -> None:
         bridge.check_compatibility()
         self.rooms: dict[str, Room] = {}
         #: Addresses offered to peers as ICE candidates (None: the process default).
         self.ice_addresses = ice_addresses
+        #: Port range and announced addresses of its peers' sockets (None: the process default).
+        self.network = network
         self.on_event: EventSink = on_event or (lambda event: None)
         self.hold = LoopSource(HOLD, encode_loop(hold_melody()))
         self._ticker: asyncio.Task | None = None
@@ -64,7 +72,8 @@ class Router:
         if room is None:
             room = self.rooms[room_id] = Room(room_id, self.hold, self._room_event)
         peer = self.peer_class(
-            peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s), ice_addresses=self.ice_addresses
+            peer_id, role, on_state=lambda p, s: self._peer_state(room_id, p, s), ice_addresses=self.ice_addresses,
+            network=self.network,
         )
         try:
             answer = await peer.answer(offer_sdp)

@@ -20,12 +20,16 @@ import sys
 from signaling.core.errors import BY_NAME
 from signaling.core.media import COMMANDS
 
-from .ice import restrict_host_addresses
+from .ice import restrict_host_addresses, set_process_network
+from .network import MediaNetwork
 from .router import load_router_class
 from .workers import LINE_LIMIT
 
-async def serve(ice_addresses: list[str] | None, router_path: str | None = None) -> None:
+async def serve(
+    ice_addresses: list[str] | None, router_path: str | None = None, network: MediaNetwork | None = None
+) -> None:
     restrict_host_addresses(ice_addresses)
+    set_process_network(network)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -83,10 +87,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--ice-address", action="append", default=None)
     p.add_argument("--router", default=None, help='router class as "module:Class"')
+    p.add_argument("--rtc-ports", default=None, help="MIN-MAX: the UDP ports media sockets bind in")
+    p.add_argument("--announce-address", action="append", default=[], help="address put in host candidates")
     args = p.parse_args()
+    ports = tuple(int(x) for x in args.rtc_ports.split("-")) if args.rtc_ports else None
+    network = MediaNetwork(ports=ports, announce=tuple(args.announce_address))  # type: ignore[arg-type]
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:  # anything else (a failed compatibility check) ends the worker with its traceback
-        asyncio.run(serve(args.ice_address, args.router))
+        asyncio.run(serve(args.ice_address, args.router, network))
     except KeyboardInterrupt:
         pass
 

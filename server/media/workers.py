@@ -31,6 +31,7 @@ from collections.abc import Callable
 from ..lifeline import child_options
 from signaling.core.errors import BY_NAME, WorkerError
 from signaling.core.matrix import RoomState
+from .network import MediaNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ class Worker:
         ice_addresses: list[str] | None,
         on_event: Callable[[dict], None],
         router: str | None = None,
+        network: MediaNetwork | None = None,
     ) -> None:
         self.index = index
+        self.network = network
         self.router = router
         self.ice_addresses = ice_addresses
         self.on_event = on_event
@@ -74,6 +77,10 @@ class Worker:
             cmd += ["--ice-address", address]
         if self.router:
             cmd += ["--router", self.router]
+        if self.network is not None and self.network.ports is not None:
+            cmd += ["--rtc-ports", "%d-%d" % self.network.ports]
+        for address in self.network.announce if self.network is not None else ():
+            cmd += ["--announce-address", address]
         self.process = await asyncio.create_subprocess_exec(
             *cmd,
             stdin=asyncio.subprocess.PIPE,
@@ -174,11 +181,17 @@ class Worker:
 class WorkerPool:
     """The router interface, with rooms spread over ``size`` worker processes."""
 
-    def __init__(self, size: int, ice_addresses: list[str] | None = None, router: str | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        ice_addresses: list[str] | None = None,
+        router: str | None = None,
+        network: MediaNetwork | None = None,
+    ) -> None:
         self.size = max(1, size)
         self.ice_addresses = ice_addresses
         self.on_event: Callable[[dict], None] = lambda event: None
-        self.workers = [Worker(i, ice_addresses, self._event, router) for i in range(self.size)]
+        self.workers = [Worker(i, ice_addresses, self._event, router, network) for i in range(self.size)]
         for worker in self.workers:
             worker.on_death = self._worker_died
         self._room_worker: dict[str, Worker] = {}

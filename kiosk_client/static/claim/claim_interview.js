@@ -1,7 +1,8 @@
 // The video interview from the member's phone: a camera/microphone/network check, then /kiosk with
 // the status link as credential, interview.join, and one peer connection per media attempt, as a
 // booth does (docs/protocol.md, "When a booth offers"). On hold the page says so and hold audio plays.
-import { PC_CONFIG, applyQuality, completeOffer, preferCodec, request } from "/static/common/rtc.js";
+import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
+import { applyQuality, completeOffer, preferCodec, request } from "/static/common/rtc.js";
 
 const iv = { socket: null, pc: null, stream: null, offeredFor: null, sessionId: null, quality: null, sender: null };
 window.lapakInterview = iv;
@@ -31,7 +32,11 @@ async function offer(app, sessionId, attempt) {
   if (iv.offeredFor === key) return;
   iv.offeredFor = key;
   if (iv.pc) iv.pc.close();
-  const pc = new RTCPeerConnection(PC_CONFIG);
+  iv.pc = null;
+  const config = await peerConfig(iv.socket);  // fresh TURN credentials for every new connection
+  if (iv.offeredFor !== key) return;
+  const pc = new RTCPeerConnection(config);
+  watchMediaFailure(pc, app.i18n);
   iv.pc = pc;
   const at = pc.addTransceiver(iv.stream.getAudioTracks()[0], { direction: "sendrecv", streams: [iv.stream] });
   const vt = pc.addTransceiver(iv.stream.getVideoTracks()[0], { direction: "sendrecv", streams: [iv.stream] });
