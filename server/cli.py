@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import secrets
+import socket
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from .config import Config
 from .metrics_access import host_port
 from .lifeline import stdin_closed
 from .tokens import TokensError, load_tokens
+from signaling.state.redis_state import StateUnavailable
 
 
 def _network(text: str) -> str:
@@ -76,6 +78,16 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
         "limits and the audit trail (repeatable; default: none, the header is ignored)",
     )
     p.add_argument(
+        "--redis",
+        default=None,
+        metavar="URL",
+        help="Redis holding the live state shared by several nodes, e.g. redis://10.0.0.5:6379/0 "
+        "(default: none, one node keeps it in memory)",
+    )
+    p.add_argument(
+        "--node-id", default=None, metavar="ID", help="this node's name among several (default: host name:port)"
+    )
+    p.add_argument(
         "--reconnect-grace",
         type=float,
         default=60.0,
@@ -134,6 +146,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         metrics_token=args.metrics_token or None,
         metrics_listen=args.metrics_listen,
         trusted_proxies=tuple(args.trusted_proxy or ()),
+        redis_url=args.redis,
+        node_id=args.node_id or f"{socket.gethostname()}:{args.port}",
     )
     if args.tokens:
         kiosks, agents = load_tokens(Path(args.tokens))  # TokensError: main() says why and stops
@@ -261,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         pass
     except TokensError as exc:
         print(f"lapak {args.command}: --tokens: {exc}", file=sys.stderr)
+        return 2
+    except StateUnavailable as exc:
+        print(f"lapak {args.command}: --redis: {exc}", file=sys.stderr)
         return 2
     return 0
 
