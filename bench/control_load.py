@@ -102,12 +102,19 @@ class Agent:
             self.ended.append(time.monotonic())
 
 
-async def connect_all(clients, connect, parallel: int = 40) -> None:
+async def connect_all(clients, connect, parallel: int = 10, tries: int = 5) -> None:
+    """Connect every client, ``parallel`` at a time; a refused or timed-out connect is tried again."""
     gate = asyncio.Semaphore(parallel)
 
     async def one(client):
         async with gate:
-            await connect(client)
+            for attempt in range(tries):
+                try:
+                    return await connect(client)
+                except Exception:
+                    if attempt == tries - 1:
+                        raise
+                    await asyncio.sleep(1 + attempt)
 
     await asyncio.gather(*(one(c) for c in clients))
 
@@ -153,11 +160,10 @@ async def run(args: argparse.Namespace) -> dict:
         "errors": errors[:5],
         "error_count": len(errors),
     }
-    for client in [b.kiosk for b in booths] + [a.console for a in agents]:
-        try:
-            await asyncio.wait_for(client.sio.disconnect(), 2)
-        except Exception:  # the result is what matters now
-            pass
+    sys.stdout.write(json.dumps(result) + "\n")  # the result first: leaving 2,000 sockets takes a while
+    sys.stdout.flush()
+    clients = [b.kiosk for b in booths] + [a.console for a in agents]
+    await asyncio.wait_for(asyncio.gather(*(c.sio.disconnect() for c in clients), return_exceptions=True), 30)
     return result
 
 
@@ -181,9 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = asyncio.run(run(args))
-    sys.stdout.write(json.dumps(result) + "\n")
-    sys.stdout.flush()
+    asyncio.run(run(args))
     return 0
 
 

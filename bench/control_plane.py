@@ -168,8 +168,10 @@ class Run:
         cores = {k: round((sum(cpu(p) for p in pids) - before[k]) / elapsed, 3) for k, pids in groups.items()}
         results = []
         for i, gen in enumerate(self.gens):
-            out, _ = gen.communicate(timeout=120)
-            results.append(json.loads(out.decode().strip().splitlines()[-1]))
+            line = gen.stdout.readline()  # the result, before the generator closes its sockets
+            if not line.strip():
+                raise RuntimeError(f"load generator {i} gave no result (see loadgen-{i}.log)")
+            results.append(json.loads(line))
         samples = [s * 1000 for r in results for s in r["dispatch_s"]]
         ended = sum(r["ended_in_window"] for r in results)
         p50, p95 = quantile(samples, 0.5), quantile(samples, 0.95)
