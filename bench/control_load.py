@@ -49,6 +49,7 @@ class Booth:
 
     def __init__(self, url: str, token: str, samples: list[float], window_of) -> None:
         self.kiosk = HeadlessKiosk(url, token, auto_media=False)
+        self.kiosk.connect_timeout = 30.0  # 2,350 sockets signing in on a busy machine
         self.busy = False
         self.asked_at: float | None = None
         self.samples = samples
@@ -81,6 +82,7 @@ class Agent:
 
     def __init__(self, url: str, token: str, talk: float, tasks: Tasks, ended: list[float]) -> None:
         self.console = HeadlessAgent(url, token)
+        self.console.connect_timeout = 30.0
         self.talk = talk
         self.tasks = tasks
         self.ended = ended
@@ -102,7 +104,7 @@ class Agent:
             self.ended.append(time.monotonic())
 
 
-async def connect_all(clients, connect, parallel: int = 10, tries: int = 5) -> None:
+async def connect_all(clients, connect, parallel: int = 8, tries: int = 8) -> None:
     """Connect every client, ``parallel`` at a time; a refused or timed-out connect is tried again."""
     gate = asyncio.Semaphore(parallel)
 

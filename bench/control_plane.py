@@ -77,6 +77,22 @@ def cpu(pid: int) -> float:
         return 0.0
 
 
+def fanout(url: str, token: str) -> dict[str, float]:
+    """A node's ``lapak_fanout_*`` counters from /metrics (empty for a node without Redis)."""
+    req = urllib.request.Request(url + "/metrics", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            text = r.read().decode()
+    except Exception:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("lapak_fanout_"):
+            name, value = line.rsplit(" ", 1)
+            out[name.removeprefix("lapak_fanout_").removesuffix("_total")] = float(value)
+    return out
+
+
 def wait_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -126,11 +142,12 @@ class Run:
             redis_url = f"redis://127.0.0.1:{port}/0"
             time.sleep(0.3)
         self.urls = []
+        self.metrics_token = secrets.token_urlsafe(16)
         for n in range(a.nodes):
             port = free_port()
             cmd = [PYTHON, "-m", "server.cli", "serve", "--port", str(port), "--data", str(self.workdir / f"node-{n}"),
                    "--tokens", str(self.workdir / "serve-tokens.json"), "--media-workers", "1", "--kiosk-self-start",
-                   "--ice-address", "127.0.0.1"]
+                   "--ice-address", "127.0.0.1", "--metrics-token", self.metrics_token]
             if redis_url:
                 cmd += ["--redis", redis_url, "--node-id", f"node-{n}"]
             self.nodes.append(self.spawn(cmd, f"node-{n}.log", stdout=subprocess.DEVNULL))
@@ -161,11 +178,15 @@ class Run:
         groups = {"control": [p.pid for p in self.nodes], "redis": [self.redis.pid] if self.redis else [],
                   "generators": [p.pid for p in self.gens]}
         before = {k: sum(cpu(p) for p in pids) for k, pids in groups.items()}
+        fan_before = [fanout(u, self.metrics_token) for u in self.urls]
         started = time.monotonic()
         progress(f"measuring {a.window:.0f} s at {a.rate} requests/s")
         time.sleep(a.window)
         elapsed = time.monotonic() - started
         cores = {k: round((sum(cpu(p) for p in pids) - before[k]) / elapsed, 3) for k, pids in groups.items()}
+        fan_after = [fanout(u, self.metrics_token) for u in self.urls]
+        fan = [{k: round((after.get(k, 0) - b.get(k, 0)) / elapsed, 4) for k in after}
+               for b, after in zip(fan_before, fan_after)]
         results = []
         for i, gen in enumerate(self.gens):
             line = gen.stdout.readline()  # the result, before the generator closes its sockets
@@ -191,6 +212,9 @@ class Run:
                 "errors": sum(r["error_count"] for r in results),
                 "error_examples": [e for r in results for e in r["errors"]][:3],
                 "talk_s": a.talk, "window_s": a.window,
+                # Per node, per second: channel messages decoded, those with no socket here, and
+                # the core share spent decoding and handling them (every node decodes every message).
+                "fanout_per_node": fan if any(fan) else None,
             },
         }
 
