@@ -24,6 +24,9 @@ def _ints(text: str) -> tuple[int, ...]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lapak bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--control", action="store_true",
+                   help="the control plane instead (booths and agents as socket.io clients, media off; "
+                        "lapak bench --control --help)")
     p.add_argument("--quick", action="store_true", help="one room, short windows: proves it works (< 1 min)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--peer", choices=["all", "transcode", "janus", "none"], default=None,
@@ -63,6 +66,10 @@ def options(args: argparse.Namespace) -> Options:
 
 
 def main(argv: list[str]) -> int:
+    if "--control" in argv:  # the control-plane benchmark has its own options (bench/control_plane.py)
+        from .control_plane import main as control_main
+
+        return control_main(argv)
     args = parser().parse_args(argv)
     opts = options(args)
     progress = Progress()

@@ -17,6 +17,7 @@ from signaling.hub import Hub
 from signaling.namespaces import AgentNamespace, GuestNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
 from signaling.selfservice import SelfService, Settings as SelfServiceSettings
 from signaling.server import SignalingServer
+from signaling.state.memory import MemoryState
 from signaling.tasks import Tasks
 
 from . import (
@@ -67,22 +68,39 @@ def build_router(config: Config):
     return load_router_class(config.media_router)(ice_addresses=config.ice_addresses, network=network)
 
 
+def build_state(config: Config):
+    """The hub's live state: in memory (one node), or in Redis shared by several nodes.
+
+    Redis unreachable raises :class:`~signaling.state.redis_state.StateUnavailable`
+    naming it and its address (``lapak serve`` prints it and exits non-zero).
+    """
+    if config.redis_url is None:
+        return MemoryState(), None
+    from signaling.fanout import FanoutManager
+    from signaling.state.redis_state import RedisState
+
+    state = RedisState(config.redis_url)
+    return state, FanoutManager(config.redis_url)
+
+
 def create_app(config: Config) -> web.Application:
     """Build the aiohttp application: pages, socket.io signaling, hub, storage, router."""
     app = web.Application(client_max_size=config.max_message_bytes, middlewares=[security_headers])
     app[appkeys.CONFIG] = config
     storage = Storage(config.database_path, clock=config.clock)
+    state, fanout = build_state(config)
     router = build_router(config)
     sio = SignalingServer(
         async_mode="aiohttp",
         max_event_bytes=config.max_event_bytes,
         cors_allowed_origins=[],
         logger=False,
+        **({"client_manager": fanout} if fanout is not None else {}),
     )
     sio.attach(app)
     app[appkeys.SIGNALING] = sio
     tasks = Tasks("hub")
-    hub = Hub(config, storage, router, sio.emit, tasks=tasks)
+    hub = Hub(config, storage, router, sio.emit, tasks=tasks, state=state, node=config.node_id)
     hub.spans = MonitoringLog(storage.db)  # supervisors' monitoring spans (issue 14)
     router.on_event = hub.on_media_event
     selfservice = SelfService(
@@ -137,6 +155,10 @@ def create_app(config: Config) -> web.Application:
         await online.close()
         hub.close()
         await router.close()
+        if fanout is not None:
+            await fanout.close()
+        if hasattr(state, "close"):
+            state.close()
         storage.close()
 
     app.on_startup.append(start)

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import secrets
+import socket
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from . import netoptions  # HTTPS, TURN, NAT, port range (issue 13)
 from .metrics_access import host_port
 from .lifeline import stdin_closed
 from .tokens import TokensError, load_tokens
+from signaling.state.redis_state import StateUnavailable
 
 
 def _network(text: str) -> str:
@@ -89,6 +91,16 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interview-capacity", type=int, default=32, metavar="N",
                    help="video interviews offered per day to members at home (default 32; a supervisor may set a day's own)")
     p.add_argument(
+        "--redis",
+        default=None,
+        metavar="URL",
+        help="Redis holding the live state shared by several nodes, e.g. redis://10.0.0.5:6379/0 "
+        "(default: none, one node keeps it in memory)",
+    )
+    p.add_argument(
+        "--node-id", default=None, metavar="ID", help="this node's name among several (default: host name:port)"
+    )
+    p.add_argument(
         "--reconnect-grace",
         type=float,
         default=60.0,
@@ -153,6 +165,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         smtp_url=args.smtp,
         public_url=args.public_url,
         interview_capacity=args.interview_capacity,
+        redis_url=args.redis,
+        node_id=args.node_id or f"{socket.gethostname()}:{args.port}",
     )
     netoptions.apply(args, config)  # OptionError: main() names the option and stops
     if args.tokens:
@@ -287,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except netoptions.OptionError as exc:
         print(f"lapak {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except StateUnavailable as exc:
+        print(f"lapak {args.command}: --redis: {exc}", file=sys.stderr)
         return 2
     return 0
 

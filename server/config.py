@@ -70,6 +70,10 @@ class Config:
     smtp_url: str | None = None
     public_url: str | None = None
     interview_capacity: int = 32
+    #: Redis holding the live state shared by several nodes (``--redis``); None: in memory, one node.
+    redis_url: str | None = None
+    #: This node's name in the shared state (``--node-id``; default host name and port).
+    node_id: str = "local"
     #: The service's clock (UNIX seconds): every stored time, the board, reports
     #: and their WIB days read it. Tests pass their own to fix the time of day.
     clock: Callable[[], float] = field(default=time.time)

@@ -267,6 +267,14 @@ async def metrics(request: web.Request) -> web.Response:
     metric("lapak_socket_refused_packets", "counter",
            "Socket.io packets refused before any handler (undecodable, binary, too large); each dropped its connection.",
            [({"reason": r}, n) for r, n in sorted(refusals.items())])
+    fanout = getattr(request.app[appkeys.SIGNALING].manager, "stats", None)
+    if fanout is not None:  # several nodes: what this node received on the shared socket.io channel
+        metric("lapak_fanout_messages", "counter", "socket.io messages received from the shared Redis channel.",
+               [({}, fanout.received)])
+        metric("lapak_fanout_unused", "counter", "Emits from other nodes with no socket in their room here.",
+               [({}, fanout.unused)])
+        metric("lapak_fanout_seconds", "counter", "Seconds spent decoding and handling received channel messages.",
+               [({}, round(fanout.seconds, 6))])
     lines.append("# EOF")
     return web.Response(text="\n".join(lines) + "\n", content_type="application/openmetrics-text")
 

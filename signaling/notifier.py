@@ -94,9 +94,10 @@ class Notifier:
                 quality = {"session_id": session.session_id, **views.QUALITY[level]}
                 await self.send("media.quality", quality, to=screen, namespace="/kiosk")
 
-    async def tell_agent(self, agent: AgentRecord) -> None:
+    async def tell_agent(self, agent: AgentRecord, targets: list[dict] | None = None) -> None:
         if agent.online:
-            await self._tell_screen("room.state", views.room_view(self.source, agent), agent_screen(agent.agent_id), "/agent")
+            view = views.room_view(self.source, agent, targets)
+            await self._tell_screen("room.state", view, agent_screen(agent.agent_id), "/agent")
 
     async def tell_monitors(self, agent: AgentRecord) -> None:
         """Each supervisor in the room: ``monitor.state`` on ``/supervisor`` (screen ``monitor:<peer>``)."""
@@ -113,8 +114,10 @@ class Notifier:
         """Tell every screen ``changes`` concerns, each once."""
         state = self.state
         agents = {a: state.agent(a) for a in sorted(changes.rooms | changes.consoles)}
+        everyone = state.agents() if changes.colleagues or agents else []
+        targets = views.transfer_targets(everyone) if everyone else None  # once per change, not per console
         if changes.colleagues:
-            agents.update({a.agent_id: a for a in state.agents() if a.online})
+            agents.update({a.agent_id: a for a in everyone if a.online})
         session_ids = dict.fromkeys(sorted(changes.sessions))
         for agent_id in sorted(changes.rooms):
             record = agents.get(agent_id)
@@ -126,7 +129,7 @@ class Notifier:
             await self.tell_kiosk(session)
         for agent in agents.values():
             if agent is not None:
-                await self.tell_agent(agent)
+                await self.tell_agent(agent, targets)
                 await self.tell_monitors(agent)
         branches = set(changes.branches)
         branches |= {s.branch for s in sessions if s.session_id in changes.sessions or s.agent_id in changes.rooms}

@@ -137,17 +137,28 @@ def kiosk_view(src: ViewSource, session: Session) -> dict:
     }
 
 
-def colleagues(src: ViewSource, agent_id: str) -> list[dict]:
-    """The agents ``agent_id`` can transfer to: online, available, with a free tile."""
+def transfer_targets(agents: list[AgentRecord]) -> list[dict]:
+    """Every agent a session can be transferred to (online, available, a free tile), by name.
+
+    Built once per change and shared by every console told (each leaves itself out):
+    built per console, it read every agent once for each console, n² per change.
+    """
     return [
         {"agent_id": a.agent_id, "name": a.identity.name, "free": a.capacity - len(a.sessions)}
-        for a in sorted(src.state.agents(), key=lambda a: a.identity.name)
-        if a.agent_id != agent_id and a.takes_work and len(a.sessions) < a.capacity
+        for a in sorted(agents, key=lambda a: a.identity.name)
+        if a.takes_work and len(a.sessions) < a.capacity
     ]
 
 
-def room_view(src: ViewSource, agent: AgentRecord) -> dict:
-    """``room.state`` for the agent's console."""
+def colleagues(src: ViewSource, agent_id: str, targets: list[dict] | None = None) -> list[dict]:
+    """The agents ``agent_id`` can transfer to: online, available, with a free tile."""
+    if targets is None:
+        targets = transfer_targets(src.state.agents())
+    return [t for t in targets if t["agent_id"] != agent_id]
+
+
+def room_view(src: ViewSource, agent: AgentRecord, targets: list[dict] | None = None) -> dict:
+    """``room.state`` for the agent's console (``targets``: :func:`transfer_targets`, if already built)."""
     tiles = []
     for index, session_id in enumerate(agent.tiles):
         if session_id is None:
@@ -174,7 +185,7 @@ def room_view(src: ViewSource, agent: AgentRecord) -> dict:
         "name": agent.identity.name,
         "capacity": agent.capacity,
         "availability": agent.availability,
-        "colleagues": colleagues(src, agent.agent_id),
+        "colleagues": colleagues(src, agent.agent_id, targets),
         "tiles": tiles,
         "focus": sorted(agent.focus),
         "people": people_view(agent),

@@ -89,7 +89,13 @@ class RunningServer:
         return self.app[appkeys.HUB]
 
 
+#: ``--state redis``: the Redis every test server keeps its live state in (started once per run).
+SHARED_STATE: dict = {}
+
+
 async def start_server(config: Config) -> RunningServer:
+    if SHARED_STATE.get("engine") is not None and config.redis_url is None:
+        config.redis_url = SHARED_STATE["engine"].url
     port = free_port()
     config.port = port
     app = create_app(config)
@@ -108,6 +114,34 @@ async def server(tmp_path, request):
     srv = await start_server(make_config(tmp_path, **overrides))
     yield srv
     await srv.runner.cleanup()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--state", choices=["memory", "redis"], default="memory",
+        help="where test servers keep their live state: in memory (default) or in a real Redis "
+        "(started by the harness, emptied before each test): runs hub-level tests against both",
+    )
+
+
+def pytest_sessionstart(session):
+    if session.config.getoption("--state") == "redis":
+        from redis_engine import RedisEngine
+
+        SHARED_STATE["engine"] = RedisEngine().start()  # before any test: not one test's leftover process
+
+
+def pytest_sessionfinish(session):
+    engine = SHARED_STATE.pop("engine", None)
+    if engine is not None:
+        engine.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_state():
+    """With ``--state redis``, each test starts from an empty Redis."""
+    if SHARED_STATE.get("engine") is not None:
+        SHARED_STATE["engine"].flush()
 
 
 def pytest_configure(config):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from ..changes import Changes
 from ..core.dispatcher import choose_agent
 from ..core.session import Session
 from .grace import Graces
+
+#: Dispatch passes after a lost race before leaving the rest to the next change.
+MAX_PASSES = 8
 
 
 class Dispatching(Graces):
@@ -20,29 +21,40 @@ class Dispatching(Graces):
         return await self.finish(changes)
 
     async def _dispatch(self, changes: Changes) -> None:
+        """Oldest first across services; each assignment is the state's one atomic step (``State.assign``).
+
+        Choosing reads a snapshot (every agent's load); taking the slot is
+        ``assign``, which refuses if another node took the session or the slot
+        meanwhile. A refusal ends the pass and a new pass reads afresh, so a
+        stale snapshot never assigns twice or overfills an agent.
+        """
         assigned = False
         async with self._lock:
-            for session in self.state.queued():
-                preferred = session.preferred_agent
-                loads = [a.load() for a in self.state.agents() if preferred is None or a.agent_id == preferred]
-                agent_id = choose_agent(loads, session.service)
-                if agent_id is None:
-                    continue
-                agent = self.state.agent(agent_id)
-                assert agent is not None
-                tile = agent.tiles.index(None)
-                session.agent_id = agent_id
-                session.tile = tile + 1
-                session.preferred_agent = None
-                self._move(session, "assigned", "dispatcher", f"{agent_id}, tile {tile + 1}")
-                self._new_attempt(session, "dispatcher", "assigned")
-                agent.tiles[tile] = session.session_id
-                agent.last_assigned_at = time.monotonic()
-                self.state.put_agent(agent)
-                self.state.dequeue(session.session_id)
-                changes.rooms.add(agent_id)
-                changes.sessions.add(session.session_id)
-                assigned = True
+            for _ in range(MAX_PASSES):
+                agents = {a.agent_id: a for a in self.state.agents()}
+                raced = False
+                for session in self.state.queued():
+                    preferred = session.preferred_agent
+                    loads = [a.load() for a in agents.values() if preferred is None or a.agent_id == preferred]
+                    agent_id = choose_agent(loads, session.service)
+                    if agent_id is None:
+                        continue
+                    tile = self.state.assign(session.session_id, agent_id, self.config.clock())
+                    if tile is None:
+                        raced = True  # another node moved first: read again
+                        break
+                    agent = agents[agent_id]
+                    agent.tiles[tile - 1] = session.session_id  # the snapshot follows what the state did
+                    session.agent_id = agent_id
+                    session.tile = tile
+                    session.preferred_agent = None
+                    self._move(session, "assigned", "dispatcher", f"{agent_id}, tile {tile}")
+                    self._new_attempt(session, "dispatcher", "assigned")
+                    changes.rooms.add(agent_id)
+                    changes.sessions.add(session.session_id)
+                    assigned = True
+                if not raced:
+                    break
         if assigned:
             changes.queue = changes.colleagues = True
 

@@ -106,6 +106,18 @@ class State(Protocol):
     def agents(self) -> list[AgentRecord]: ...
     def put_agent(self, agent: AgentRecord) -> None: ...
 
+    # -- dispatch's one atomic step ------------------------------------------------------
+    def assign(self, session_id: str, agent_id: str, now: float) -> int | None:
+        """Put a waiting session on a free tile of an agent, atomically; the tile (1-based) or None.
+
+        In one indivisible step: the session must still be queued, the agent
+        online, available and below capacity; then the session leaves the
+        queue, takes the agent's first free tile and the agent's
+        ``last_assigned_at`` becomes ``now``. None changes nothing (someone
+        else took the session or the slot first: read again and choose again).
+        """
+        ...
+
     # -- presence of booths ------------------------------------------------------------
     def kiosk_online(self, kiosk_id: str) -> bool: ...
     def online_kiosks(self) -> list[str]: ...

@@ -56,6 +56,18 @@ class MemoryState:
     def put_invite(self, invite: Invite) -> None:
         self._invites[invite.token] = invite
 
+    def assign(self, session_id: str, agent_id: str, now: float) -> int | None:
+        agent = self._agents.get(agent_id)
+        if session_id not in self._queues or agent is None or not agent.takes_work:
+            return None
+        if len(agent.sessions) >= agent.capacity or None not in agent.tiles:
+            return None
+        tile = agent.tiles.index(None)
+        agent.tiles[tile] = session_id
+        agent.last_assigned_at = now
+        self._queues.remove(session_id)
+        return tile + 1
+
     # -- presence of booths ------------------------------------------------------------
     def kiosk_online(self, kiosk_id: str) -> bool:
         return kiosk_id in self._kiosk_nodes

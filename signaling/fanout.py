@@ -1,0 +1,94 @@
+"""socket.io emits across nodes: python-socketio's ``AsyncRedisManager``, counted.
+
+With several nodes, an emit to a screen (``kiosk:<id>``) must reach the node
+that holds that screen's socket. python-socketio's ``AsyncRedisManager``
+publishes every emit on one Redis channel; every node receives and decodes
+every message, and delivers it to the sockets it has in that room (often
+none). :class:`FanoutManager` is that manager with counts, so the cost of
+"every node decodes every message" is measured, not guessed: messages and
+bytes received, messages that reached no socket here, and the seconds spent
+decoding and handling them (``/metrics``: ``lapak_fanout_*``;
+docs/performance.md has the figures). Its listening task is python-socketio's
+own; :meth:`FanoutManager.close` cancels and awaits it and closes the Redis
+connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+
+import socketio
+
+
+@dataclass
+class FanoutStats:
+    """What this node received on the shared channel."""
+
+    received: int = 0
+    bytes: int = 0
+    #: Emits from other nodes that had no socket in their room on this node.
+    unused: int = 0
+    #: Seconds spent decoding and handling received messages (this node's CPU).
+    seconds: float = 0.0
+
+
+class _TimedJson:
+    """The json module python-socketio decodes channel messages with, timing each decode."""
+
+    def __init__(self, stats: FanoutStats, inner=json) -> None:
+        self.stats = stats
+        self.inner = inner
+
+    def dumps(self, *args, **kwargs):
+        return self.inner.dumps(*args, **kwargs)
+
+    def loads(self, text, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return self.inner.loads(text, *args, **kwargs)
+        finally:
+            self.stats.received += 1
+            self.stats.bytes += len(text)
+            self.stats.seconds += time.perf_counter() - started
+
+
+class FanoutManager(socketio.AsyncRedisManager):
+    """``AsyncRedisManager`` on ``channel``, counting what this node receives."""
+
+    def __init__(self, url: str, channel: str = "lapak-socketio") -> None:
+        self.stats = FanoutStats()
+        super().__init__(url, channel=channel, json=_TimedJson(self.stats))
+
+    def set_server(self, server) -> None:
+        super().set_server(server)  # takes the server's json module: keep timing it
+        self.json = _TimedJson(self.stats, self.json)
+
+    async def _handle_emit(self, message):
+        started = time.perf_counter()
+        try:
+            if message.get("host_id") != self.host_id:
+                room = message.get("room")
+                if room is not None and not self.rooms.get(message.get("namespace") or "/", {}).get(room):
+                    self.stats.unused += 1
+            return await super()._handle_emit(message)
+        finally:
+            if message.get("host_id") != self.host_id:
+                self.stats.seconds += time.perf_counter() - started
+
+    async def close(self) -> None:
+        """Stop listening and close the connections (the app is shutting down)."""
+        task = getattr(self, "thread", None)
+        if isinstance(task, asyncio.Future):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self.pubsub.aclose()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()

@@ -1,0 +1,69 @@
+"""Records as the Redis state stores them: a session as one JSON object, an agent as a few fields.
+
+Kept apart from :mod:`signaling.state.redis` so the encoding can be read (and
+tested) without a server. A session is every field of
+:class:`~signaling.core.session.Session`; an agent is split into fields that
+different nodes change independently (identity, node, availability, focus,
+last assignment) and six tile slots, each its own hash field, so that a write
+of one never overwrites another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from signaling.core.session import Session
+from signaling.core.vocabulary import AgentIdentity
+
+from .base import Invite
+
+#: Agent fields, each a hash ``<prefix>agent:<field>`` keyed by agent id.
+AGENT_FIELDS = ("identity", "node", "availability", "focus", "last", "supervisors", "guests")
+
+
+def encode_session(session: Session) -> str:
+    return json.dumps(dataclasses.asdict(session), separators=(",", ":"))
+
+
+def decode_session(text: str | bytes) -> Session:
+    return Session(**json.loads(text))
+
+
+def encode_identity(identity: AgentIdentity) -> str:
+    data = dataclasses.asdict(identity)
+    data["skills"] = sorted(identity.skills) if identity.skills is not None else None
+    return json.dumps(data, separators=(",", ":"))
+
+
+def decode_identity(text: str) -> AgentIdentity:
+    data = json.loads(text)
+    if data.get("skills") is not None:
+        data["skills"] = frozenset(data["skills"])
+    return AgentIdentity(**data)
+
+
+def tile_field(agent_id: str, tile: int) -> str:
+    """The hash field of an agent's tile (1-based): ``<agent id>#<tile>``."""
+    return f"{agent_id}#{tile}"
+
+
+def agent_fields(agent) -> dict[str, str]:
+    """An :class:`~signaling.state.base.AgentRecord`'s fields as stored ('' for none)."""
+    return {
+        "identity": encode_identity(agent.identity),
+        "node": agent.node or "",
+        "availability": agent.availability,
+        "focus": json.dumps(sorted(agent.focus)),
+        "last": repr(float(agent.last_assigned_at)),
+        "supervisors": json.dumps(agent.supervisors, sort_keys=True, separators=(",", ":")) if agent.supervisors else "",
+        "guests": json.dumps(agent.guests, sort_keys=True, separators=(",", ":")) if agent.guests else "",
+    }
+
+
+def encode_invite(invite: Invite) -> str:
+    return json.dumps(dataclasses.asdict(invite), separators=(",", ":"))
+
+
+def decode_invite(text: str) -> Invite:
+    return Invite(**json.loads(text))

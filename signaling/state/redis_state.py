@@ -1,0 +1,324 @@
+"""The Redis-backed :class:`~signaling.state.base.State`: several nodes share one live state.
+
+Why a synchronous client on the event loop (docs/architecture.md, "Several
+nodes"): the State Protocol is synchronous, every hub command reads and
+writes it between its awaits, and on loopback or a LAN a Redis round trip is
+a fraction of a millisecond. Keeping the calls synchronous keeps the hub's
+behaviour identical and means no other coroutine of *this* node runs between
+a command's read and its write; the only races left are between nodes, and
+those that matter are settled inside Redis: :meth:`RedisState.assign` (the
+dispatcher's slot) is one Lua script, tile writes are compare-and-set, and
+grace deadlines and help calls are ``HSETNX``.
+
+Layout (every key starts with ``prefix``, default ``lapak:``):
+
+- ``sessions`` (hash id → JSON), ``open`` (hash booth → its open session id);
+- ``agent:identity|node|availability|focus|last`` (hashes by agent id) and
+  ``agent:tiles`` (hash ``<agent>#<n>`` → session id): fields that different
+  nodes change are stored apart, and :meth:`put_agent` writes only the fields
+  that changed since the record was read;
+- ``kiosks`` (hash booth → node), ``queue`` (sorted set, score ``queued_at``),
+  ``handled:<service>`` (list of recent handling times), ``help`` and
+  ``grace`` (hashes).
+
+Session records are last-writer-wins: a session is changed by its booth's
+node and its agent's node, and what must never happen twice (taking a slot)
+is the atomic step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+
+from signaling.core.matrix import MAX_KIOSKS
+from signaling.core.queue import DEFAULT_HANDLING_SECONDS, MIN_SAMPLES, RECENT
+from signaling.core.session import Session
+from signaling.core.vocabulary import SERVICES
+
+from .base import AgentRecord, Invite
+from .codec import (
+    AGENT_FIELDS, agent_fields, decode_identity, decode_invite, decode_session, encode_invite, encode_session, tile_field,
+)
+
+logger = logging.getLogger(__name__)
+
+TILES = range(1, MAX_KIOSKS + 1)
+
+#: KEYS: queue, identity, node, availability, tiles, last. ARGV: session, agent, now.
+#: 0: the session is no longer waiting; -1: the agent cannot take it; n: the tile taken.
+ASSIGN = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local identity = redis.call('HGET', KEYS[2], ARGV[2])
+if not identity then return -1 end
+if not redis.call('HGET', KEYS[3], ARGV[2]) then return -1 end
+if redis.call('HGET', KEYS[4], ARGV[2]) ~= 'available' then return -1 end
+local capacity = math.min(tonumber(cjson.decode(identity)['capacity']) or 0, %d)
+local used, free = 0, nil
+for n = 1, %d do
+  if redis.call('HEXISTS', KEYS[5], ARGV[2] .. '#' .. n) == 1 then used = used + 1
+  elseif not free then free = n end
+end
+if used >= capacity or not free then return -1 end
+redis.call('HSET', KEYS[5], ARGV[2] .. '#' .. free, ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[6], ARGV[2], ARGV[3])
+return free
+""" % (MAX_KIOSKS, MAX_KIOSKS)
+
+#: KEYS: one per agent field (AGENT_FIELDS), then tiles (the last key). ARGV: agent id, number of field
+#: writes, then (key index, value) per field ('' deletes), then (tile field, seen, new) per
+#: tile, written only if it still holds what was seen. Returns the tiles not written.
+PUT_AGENT = """
+local id, i = ARGV[1], 3
+for _ = 1, tonumber(ARGV[2]) do
+  local key, value = KEYS[tonumber(ARGV[i])], ARGV[i + 1]
+  if value == '' then redis.call('HDEL', key, id) else redis.call('HSET', key, id, value) end
+  i = i + 2
+end
+local conflicts = 0
+while i <= #ARGV do
+  local field, seen, new = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if (redis.call('HGET', KEYS[#KEYS], field) or '') == seen then
+    if new == '' then redis.call('HDEL', KEYS[#KEYS], field) else redis.call('HSET', KEYS[#KEYS], field, new) end
+  else conflicts = conflicts + 1 end
+  i = i + 3
+end
+return conflicts
+"""
+
+#: KEYS: sessions, open. ARGV: id, JSON, booth, ended ('1'/'0').
+PUT_SESSION = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[4] == '1' then
+  if redis.call('HGET', KEYS[2], ARGV[3]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[3]) end
+else redis.call('HSET', KEYS[2], ARGV[3], ARGV[1]) end
+"""
+
+
+class StateUnavailable(RuntimeError):
+    """The shared state's engine cannot be reached (the message names it and its address)."""
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+class RedisState:
+    """Sessions, agents, presence, queues, help calls and grace deadlines in one Redis."""
+
+    def __init__(self, url: str, *, prefix: str = "lapak:") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10)
+        try:
+            self.redis.ping()
+        except (redis.RedisError, OSError) as exc:
+            self.redis.close()
+            raise StateUnavailable(f"Redis at {redacted(url)} is unreachable: {exc}") from None
+        p = prefix
+        self._sessions, self._open, self._kiosks = p + "sessions", p + "open", p + "kiosks"
+        self._queue, self._help, self._grace = p + "queue", p + "help", p + "grace"
+        self._invites = p + "invites"
+        self._agent = {name: f"{p}agent:{name}" for name in AGENT_FIELDS}
+        self._tiles = p + "agent:tiles"
+        self._assign = self.redis.register_script(ASSIGN)
+        self._put_agent = self.redis.register_script(PUT_AGENT)
+        self._put_session = self.redis.register_script(PUT_SESSION)
+
+    def close(self) -> None:
+        self.redis.close()
+
+    # -- sessions --------------------------------------------------------------------
+    def session(self, session_id: str) -> Session | None:
+        text = self.redis.hget(self._sessions, session_id)
+        return decode_session(text) if text else None
+
+    def sessions(self) -> list[Session]:
+        return [decode_session(t) for t in self.redis.hvals(self._sessions)]
+
+    def open_session_of(self, kiosk_id: str) -> Session | None:
+        session_id = self.redis.hget(self._open, kiosk_id)
+        session = self.session(session_id) if session_id else None
+        return session if session is not None and not session.ended else None
+
+    def put_session(self, session: Session) -> None:
+        ended = "1" if session.ended else "0"
+        self._put_session(
+            keys=[self._sessions, self._open], args=[session.session_id, encode_session(session), session.kiosk_id, ended]
+        )
+
+    def _many(self, ids: list[str]) -> list[Session]:
+        if not ids:
+            return []
+        return [decode_session(t) for t in self.redis.hmget(self._sessions, ids) if t]
+
+    # -- agents ------------------------------------------------------------------------
+    def _record(self, agent_id: str, fields: dict[str, str | None], tiles: list[str | None]) -> AgentRecord:
+        agent = AgentRecord(decode_identity(fields["identity"] or "{}"))
+        agent.node = fields["node"] or None
+        agent.availability = fields["availability"] or "available"
+        agent.focus = set(json.loads(fields["focus"] or "[]"))
+        agent.last_assigned_at = float(fields["last"] or 0.0)
+        agent.tiles = [t or None for t in tiles]
+        agent.supervisors = json.loads(fields["supervisors"] or "{}")
+        agent.guests = json.loads(fields["guests"] or "{}")
+        # What was read, so that put_agent writes only what this node changed.
+        agent._seen = ({k: fields[k] or "" for k in AGENT_FIELDS}, [t or "" for t in tiles])  # type: ignore[attr-defined]
+        return agent
+
+    def agent(self, agent_id: str) -> AgentRecord | None:
+        pipe = self.redis.pipeline(transaction=False)
+        for name in AGENT_FIELDS:
+            pipe.hget(self._agent[name], agent_id)
+        pipe.hmget(self._tiles, [tile_field(agent_id, n) for n in TILES])
+        *values, tiles = pipe.execute()
+        if values[0] is None:
+            return None
+        return self._record(agent_id, dict(zip(AGENT_FIELDS, values)), tiles)
+
+    def agents(self) -> list[AgentRecord]:
+        pipe = self.redis.pipeline(transaction=False)
+        for name in AGENT_FIELDS:
+            pipe.hgetall(self._agent[name])
+        pipe.hgetall(self._tiles)
+        *tables, tiles = pipe.execute()
+        by_name = dict(zip(AGENT_FIELDS, tables))
+        return [
+            self._record(
+                agent_id,
+                {name: by_name[name].get(agent_id) for name in AGENT_FIELDS},
+                [tiles.get(tile_field(agent_id, n)) for n in TILES],
+            )
+            for agent_id in sorted(by_name["identity"])
+        ]
+
+    def put_agent(self, agent: AgentRecord) -> None:
+        fields = agent_fields(agent)
+        seen_fields, seen_tiles = getattr(agent, "_seen", None) or ({}, [""] * MAX_KIOSKS)
+        args: list[str] = [agent.agent_id, ""]
+        writes = 0
+        for index, name in enumerate(AGENT_FIELDS, start=1):
+            if fields[name] != seen_fields.get(name):
+                args += [str(index), fields[name]]
+                writes += 1
+        args[1] = str(writes)
+        tiles = [t or "" for t in agent.tiles]
+        for n, (seen, new) in enumerate(zip(seen_tiles, tiles), start=1):
+            if seen != new:
+                args += [tile_field(agent.agent_id, n), seen, new]
+        if len(args) == 2:
+            return
+        keys = [self._agent[name] for name in AGENT_FIELDS] + [self._tiles]
+        conflicts = self._put_agent(keys=keys, args=args)
+        if conflicts:
+            logger.warning("agent %s: %d tile(s) changed by another node meanwhile; kept theirs", agent.agent_id, conflicts)
+            stored = self.redis.hmget(self._tiles, [tile_field(agent.agent_id, n) for n in TILES])
+            tiles = [t or "" for t in stored]
+            agent.tiles = [t or None for t in tiles]
+        agent._seen = (fields, tiles)  # type: ignore[attr-defined]
+
+    def assign(self, session_id: str, agent_id: str, now: float) -> int | None:
+        keys = [self._queue, self._agent["identity"], self._agent["node"], self._agent["availability"], self._tiles,
+                self._agent["last"]]
+        tile = int(self._assign(keys=keys, args=[session_id, agent_id, repr(float(now))]))
+        return tile if tile > 0 else None
+
+    # -- guest invites (one hash: token -> invite) ---------------------------------------
+    def invite(self, token: str) -> Invite | None:
+        text = self.redis.hget(self._invites, token)
+        return decode_invite(text) if text else None
+
+    def invites_of(self, session_id: str) -> list[Invite]:
+        return [i for i in map(decode_invite, self.redis.hvals(self._invites)) if i.session_id == session_id]
+
+    def put_invite(self, invite: Invite) -> None:
+        self.redis.hset(self._invites, invite.token, encode_invite(invite))
+
+    # -- presence of booths ------------------------------------------------------------
+    def kiosk_online(self, kiosk_id: str) -> bool:
+        return bool(self.redis.hexists(self._kiosks, kiosk_id))
+
+    def online_kiosks(self) -> list[str]:
+        return list(self.redis.hkeys(self._kiosks))
+
+    def set_kiosk_node(self, kiosk_id: str, node: str | None) -> None:
+        if node is None:
+            self.redis.hdel(self._kiosks, kiosk_id)
+        else:
+            self.redis.hset(self._kiosks, kiosk_id, node)
+
+    # -- queues ------------------------------------------------------------------------
+    def enqueue(self, session: Session) -> None:
+        assert session.queued_at is not None
+        self.redis.zadd(self._queue, {session.session_id: session.queued_at})
+
+    def dequeue(self, session_id: str) -> None:
+        self.redis.zrem(self._queue, session_id)
+
+    def queued(self) -> list[Session]:
+        return self._many(self.redis.zrange(self._queue, 0, -1))
+
+    def waiting(self, service: str) -> list[Session]:
+        return [s for s in self.queued() if s.service == service]
+
+    def queue_position(self, session: Session) -> int | None:
+        for i, s in enumerate(self.waiting(session.service)):
+            if s.session_id == session.session_id:
+                return i + 1
+        return None
+
+    def estimate(self, position: int, service: str, slots: int) -> int | None:
+        if slots <= 0:
+            return None
+        return int(math.ceil(position * self.mean_handling(service) / slots))
+
+    def record_handling(self, service: str, seconds: float) -> None:
+        if seconds > 0:
+            key = f"{self.prefix}handled:{service}"
+            self.redis.pipeline(transaction=True).lpush(key, repr(float(seconds))).ltrim(key, 0, RECENT - 1).execute()
+
+    def mean_handling(self, service: str) -> float:
+        pipe = self.redis.pipeline(transaction=False)
+        for s in SERVICES:
+            pipe.lrange(f"{self.prefix}handled:{s}", 0, -1)
+        handled = {s: [float(x) for x in times] for s, times in zip(SERVICES, pipe.execute())}
+        own = handled.get(service, [])
+        if len(own) >= MIN_SAMPLES:
+            return sum(own) / len(own)
+        every = [t for times in handled.values() for t in times]
+        if len(every) >= MIN_SAMPLES:
+            return sum(every) / len(every)
+        return DEFAULT_HANDLING_SECONDS
+
+    # -- help calls --------------------------------------------------------------------
+    def help_since(self, kiosk_id: str) -> float | None:
+        value = self.redis.hget(self._help, kiosk_id)
+        return float(value) if value is not None else None
+
+    def call_help(self, kiosk_id: str, at: float) -> float:
+        self.redis.hsetnx(self._help, kiosk_id, repr(float(at)))
+        return float(self.redis.hget(self._help, kiosk_id))
+
+    def answer_help(self, kiosk_id: str) -> None:
+        self.redis.hdel(self._help, kiosk_id)
+
+    # -- grace deadlines ----------------------------------------------------------------
+    def set_grace(self, key: str, deadline: float) -> bool:
+        return bool(self.redis.hsetnx(self._grace, key, repr(float(deadline))))
+
+    def clear_grace(self, key: str) -> bool:
+        return bool(self.redis.hdel(self._grace, key))
+
+    def grace(self, key: str) -> float | None:
+        value = self.redis.hget(self._grace, key)
+        return float(value) if value is not None else None
