@@ -55,7 +55,7 @@ def create_app(config: Config) -> web.Application:
     """Build the aiohttp application: pages, socket.io signaling, hub, storage, router."""
     app = web.Application(client_max_size=config.max_message_bytes, middlewares=[security_headers])
     app[appkeys.CONFIG] = config
-    storage = Storage(config.database_path, clock=config.clock)
+    storage = Storage(config.database_target, clock=config.clock)
     router = build_router(config)
     sio = SignalingServer(
         async_mode="aiohttp",
@@ -70,7 +70,7 @@ def create_app(config: Config) -> web.Application:
     router.on_event = hub.on_media_event
     selfservice = SelfService(
         hub,
-        SelfServiceStore(storage.db, clock=config.clock),
+        SelfServiceStore(storage.database, clock=config.clock),
         SelfServiceSettings(data_dir=config.data_dir, retention_days=config.retention_days, clock=config.clock),
     )
     app[appkeys.SELFSERVICE] = selfservice
