@@ -32,6 +32,8 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from signaling.core.errors import RecordsUnavailable
 
+from .migrations import upgrade
+
 logger = logging.getLogger(__name__)
 
 #: Seconds a PostgreSQL connection attempt may take before the engine counts as unreachable.
@@ -121,9 +123,8 @@ class Database:
             self.engine.dispose()
             raise DatabaseUnreachable(f"cannot open the records database, {self.where}: {_reason(error, self.url)}") from None
         if migrate:
-            from .migrations import upgrade
-
-            upgrade(self)
+            with self.begin() as conn:
+                upgrade(conn)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -65,6 +65,13 @@ class PostgresServer:
 
     def start(self, timeout: float = 30.0) -> "PostgresServer":
         data, sockets = self.root / "data", self.root / "run"
+        if not data.exists():
+            self._initdb(data, sockets)
+        self.proc = self._start_process(data, sockets)
+        self._wait_ready(timeout)
+        return self
+
+    def _initdb(self, data: Path, sockets: Path) -> None:
         sockets.mkdir()
         if self.user:
             entry = pwd.getpwnam(self.user)
@@ -75,18 +82,27 @@ class PostgresServer:
              "--no-instructions"],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.root, **self._as_user(),
         )
-        self.proc = subprocess.Popen(
+
+    def _start_process(self, data: Path, sockets: Path) -> subprocess.Popen:
+        with open(self.root / "postgres.log", "ab") as log:
+            return self._popen(data, sockets, log)
+
+    def _popen(self, data: Path, sockets: Path, log) -> subprocess.Popen:
+        return subprocess.Popen(
             [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
              "-c", f"unix_socket_directories={sockets}", "-c", "fsync=off", "-c", "synchronous_commit=off",
              "-c", "full_page_writes=off", "-c", "max_connections=200"],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "postgres.log", "wb"), cwd=self.root,
+            stdout=subprocess.DEVNULL, stderr=log, cwd=self.root,
             preexec_fn=_die_with_parent, **self._as_user(),
         )
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while True:
             try:
                 with psycopg.connect(self.dsn("postgres"), connect_timeout=2):
-                    return self
+                    return
             except psycopg.OperationalError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"PostgreSQL did not start: {(self.root / 'postgres.log').read_text()[-2000:]}")
@@ -107,7 +123,8 @@ class PostgresServer:
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server process, keeping its data (``start`` brings it back on the same port)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)  # fast shutdown: ends sessions, no waiting for clients
             try:
@@ -115,6 +132,10 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+    def stop(self) -> None:
+        """Stop the server and remove its folder."""
+        self.halt()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -18,16 +18,12 @@ needed; copy the shape of ``0002``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-
-if TYPE_CHECKING:
-    from server.database import Database
 
 #: Any number, the same on every node: the advisory lock that serialises upgrades on PostgreSQL.
 _LOCK = 0x1A9A_4B00
@@ -46,17 +42,19 @@ def head() -> str:
     return revision
 
 
-def current(database: "Database") -> str | None:
+def current(conn: sa.Connection) -> str | None:
     """The revision the database is at (None: never versioned, or empty)."""
-    with database.begin() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(database: "Database", to: str = "head") -> None:
-    """Bring the database to revision ``to`` (default the newest), in one transaction where the engine allows."""
+def upgrade(conn: sa.Connection, to: str = "head") -> None:
+    """Bring the database to revision ``to`` (default the newest) inside ``conn``'s transaction.
+
+    :class:`server.database.Database` calls it on opening; transactional on
+    PostgreSQL (all or nothing), statement by statement on SQLite.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
     config = _config()
-    with database.begin() as conn:
-        if database.dialect == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-        config.attributes["connection"] = conn
-        command.upgrade(config, to)
+    config.attributes["connection"] = conn
+    command.upgrade(config, to)
