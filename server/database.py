@@ -106,6 +106,7 @@ class Database:
         self.dialect = self.url.get_backend_name()
         #: Which database and where (no password), for messages.
         self.where = describe(self.url)
+        self._upserts: dict[tuple, Any] = {}
         self.engine: Engine
         if self.dialect == "sqlite":
             if self.url.database and self.url.database != ":memory:":
@@ -166,13 +167,23 @@ class Database:
 
     # -- what differs between the engines, in one place -----------------------------------
 
-    def upsert(self, table: sa.Table, values: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
-        """``INSERT`` that replaces the row with the same ``keys`` (SQLite and PostgreSQL alike)."""
-        insert = (postgresql if self.dialect == "postgresql" else sqlite).insert(table).values(**values)
-        updates = {c: insert.excluded[c] for c in values if c not in keys}
-        if not updates:
-            return insert.on_conflict_do_nothing(index_elements=list(keys))
-        return insert.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    def upsert(self, table: sa.Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Any:
+        """``INSERT`` of ``columns`` that replaces the row with the same ``keys`` (SQLite and PostgreSQL alike).
+
+        Built once per shape and kept (building it costs more than a save):
+        execute it with the values as parameters, ``conn.execute(stmt, values)``.
+        """
+        shape = (table.name, columns, keys)
+        if (statement := self._upserts.get(shape)) is None:
+            insert = (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
+            updates = {c: insert.excluded[c] for c in columns if c not in keys}
+            statement = self._upserts[shape] = insert.on_conflict_do_update(index_elements=list(keys), set_=updates)
+        return statement
+
+    def replace(self, table: sa.Table, values: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+        """Insert ``values``, or replace the row with the same ``keys``, in its own transaction."""
+        with self.begin() as conn:
+            conn.execute(self.upsert(table, tuple(values), keys), dict(values))
 
     def dump_text(self) -> str:
         """Every row of every table as text (for checks that a secret is stored nowhere in clear)."""

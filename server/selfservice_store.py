@@ -75,7 +75,7 @@ class SelfServiceStore:
             "pointed": form["pointed"], "revision": form["revision"], "submitted": form["submitted"],
             "updated_at": self.clock(),
         }
-        self.database.execute(self.database.upsert(schema.ss_forms, values, ("session_id",)))
+        self.database.replace(schema.ss_forms, values, ("session_id",))
 
     # -- events (consent, reviews, recordings, deletions: the audit trail) ----
 
@@ -178,7 +178,7 @@ class SelfServiceStore:
         return self.database.scalar("SELECT value FROM ss_settings WHERE key = :k", {"k": key})
 
     def set_setting(self, key: str, value: str) -> None:
-        self.database.execute(self.database.upsert(schema.ss_settings, {"key": key, "value": value}, ("key",)))
+        self.database.replace(schema.ss_settings, {"key": key, "value": value}, ("key",))
 
     # -- the session's history (the service's transitions table) ---------------------
 

@@ -149,7 +149,7 @@ class SignInLimiter:
                 if until is not None:
                     locked.append((scope, key))
                 values = {"scope": scope, "key": key, "failures": failures, "last_at": now, "locked_until": until}
-                conn.execute(self.database.upsert(_failures, values, ("scope", "key")))
+                conn.execute(self.database.upsert(_failures, tuple(values), ("scope", "key")), values)
             self._prune(conn, now)
         for scope, key in locked:
             if self.on_lock is not None:

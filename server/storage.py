@@ -34,6 +34,7 @@ ENDED = ("closed", "cancelled", "abandoned", "failed")
 _sessions = schema.sessions
 _transitions = schema.transitions
 _SELECT = sa.select(*(_sessions.c[c] for c in _COLUMNS))
+_INSERT_TRANSITION = _transitions.insert()
 
 
 def _session(row: tuple) -> Session:
@@ -68,13 +69,12 @@ class Storage:
         session.updated_at = now
         values = {c: int(session.talking) if c == "talking" else getattr(session, c) for c in _COLUMNS}
         with self.database.begin() as conn:
-            conn.execute(self.database.upsert(_sessions, values, ("session_id",)))
+            conn.execute(self.database.upsert(_sessions, _COLUMNS, ("session_id",)), values)
             if from_state != session.state:
                 conn.execute(
-                    _transitions.insert().values(
-                        session_id=session.session_id, from_state=from_state, to_state=session.state,
-                        at=now, actor=actor, reason=reason,
-                    )
+                    _INSERT_TRANSITION,
+                    {"session_id": session.session_id, "from_state": from_state, "to_state": session.state,
+                     "at": now, "actor": actor, "reason": reason},
                 )
 
     def load_open(self) -> list[Session]:

@@ -54,7 +54,9 @@ def _die_with_parent() -> None:
 class PostgresServer:
     """One throwaway PostgreSQL cluster: start, hand out fresh databases, stop."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        #: Keep fsync and synchronous commits on (for timings); tests leave them off for speed.
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="lapak-pg-"))
         self.port = _free_port()
         self.user = "nobody" if os.geteuid() == 0 else None
@@ -90,8 +92,8 @@ class PostgresServer:
     def _popen(self, data: Path, sockets: Path, log) -> subprocess.Popen:
         return subprocess.Popen(
             [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
-             "-c", f"unix_socket_directories={sockets}", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+             "-c", f"unix_socket_directories={sockets}", "-c", "max_connections=200",
+             *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])],
             stdout=subprocess.DEVNULL, stderr=log, cwd=self.root,
             preexec_fn=_die_with_parent, **self._as_user(),
         )
