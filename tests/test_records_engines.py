@@ -7,6 +7,7 @@ on an SQLite file and on a fresh PostgreSQL database, with the same code.
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -154,6 +155,7 @@ def test_an_sqlite_file_from_before_versioning_is_adopted(tmp_path):
         with storage.database.begin() as conn:
             assert migrations.current(conn) == migrations.head()
         # The rows keep their order (seq from rowid), and the tables added later exist.
+        assert storage.database.rows("SELECT request_id, seq FROM ss_doc_requests ORDER BY seq") == [("r-b", 1), ("r-a", 2)]
         assert [r["request_id"] for r in SelfServiceStore(storage.database).requests("s-old")] == ["r-b", "r-a"]
         assert storage.accounts.branches() == [] and storage.data_version() == 0
     finally:
@@ -163,6 +165,18 @@ def test_an_sqlite_file_from_before_versioning_is_adopted(tmp_path):
         assert again.session("s-old") is not None
     finally:
         again.close()
+
+
+def test_nodes_starting_at_once_on_an_empty_postgresql_migrate_it_once(pg_url):
+    with ThreadPoolExecutor(4) as pool:
+        opened = list(pool.map(lambda _: Database(pg_url), range(4)))
+    try:
+        with opened[0].begin() as conn:
+            assert migrations.current(conn) == migrations.head()
+        assert opened[1].scalar("SELECT COUNT(*) FROM record_versions") == 1
+    finally:
+        for database in opened:
+            database.close()
 
 
 def test_a_lost_postgresql_fails_writes_loudly_and_they_work_again_when_it_returns():

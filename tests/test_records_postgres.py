@@ -103,9 +103,22 @@ def test_admin_migrate_copies_every_record_once(tmp_path, pg_url):
     assert listed.returncode == 0 and "boss" in listed.stdout and "baru" in listed.stdout
 
 
-def test_admin_migrate_refuses_a_missing_pilot(tmp_path, pg_url):
+def test_admin_migrate_refuses_a_missing_pilot_or_one_it_cannot_copy_whole(tmp_path, pg_url):
     done = lapak("admin", "--data", str(tmp_path / "nothing"), "migrate", "--to", pg_url)
     assert done.returncode == 2 and "no SQLite records" in done.stderr
+    pilot(tmp_path)
+    extra = Database(tmp_path / "lapak.sqlite3")
+    try:
+        extra.execute(sa.text("CREATE TABLE notes_from_a_newer_release (x TEXT)"))
+    finally:
+        extra.close()
+    done = lapak("admin", "--data", str(tmp_path), "migrate", "--to", pg_url)
+    assert done.returncode == 2 and "notes_from_a_newer_release" in done.stderr
+    target = Database(pg_url)
+    try:
+        assert target.scalar("SELECT COUNT(*) FROM sessions") == 0
+    finally:
+        target.close()
 
 
 def test_serve_refuses_to_start_without_its_database(tmp_path):
