@@ -9,21 +9,13 @@ concerned (``docs/protocol.md``, "Access that ends").
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS access_events (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    at      REAL NOT NULL,
-    subject TEXT NOT NULL,
-    reason  TEXT NOT NULL,
-    actor   TEXT NOT NULL,
-    sockets INTEGER NOT NULL,
-    detail  TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS access_events_subject ON access_events(subject, at);
-"""
+import sqlalchemy as sa
+
+from . import schema
+from .database import Database
+
 
 #: Why access ended.
 REASONS = ("kiosk_revoked", "account_disabled", "replaced")
@@ -32,27 +24,26 @@ REASONS = ("kiosk_revoked", "account_disabled", "replaced")
 class AccessLog:
     """Rows of ``access_events`` on the service's database."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.db.executescript(SCHEMA)
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def record(self, subject: str, reason: str, actor: str, sockets: int, detail: str = "", at: float | None = None) -> None:
         """Store one ending: ``subject`` is ``kiosk:<id>``, ``user:<username>`` or ``agent:<agent_id>``."""
         if reason not in REASONS:
             raise ValueError(f"unknown reason {reason!r}")
-        with self.db:
-            self.db.execute(
-                "INSERT INTO access_events (at, subject, reason, actor, sockets, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                (time.time() if at is None else at, subject, reason, actor, sockets, detail),
+        self.database.execute(
+            schema.access_events.insert().values(
+                at=time.time() if at is None else at, subject=subject, reason=reason, actor=actor, sockets=sockets,
+                detail=detail,
             )
+        )
 
     def events(self, subject: str | None = None, since: float = 0.0, limit: int = 500) -> list[dict]:
         """Recent endings, oldest first, for one subject or all."""
-        query = "SELECT at, subject, reason, actor, sockets, detail FROM access_events WHERE at >= ?"
-        args: list = [since]
-        if subject is not None:
-            query += " AND subject = ?"
-            args.append(subject)
-        rows = self.db.execute(query + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
         keys = ("at", "subject", "reason", "actor", "sockets", "detail")
+        e = schema.access_events.c
+        query = sa.select(*(e[k] for k in keys)).where(e.at >= since)
+        if subject is not None:
+            query = query.where(e.subject == subject)
+        rows = self.database.rows(query.order_by(e.id.desc()).limit(limit))
         return [dict(zip(keys, row)) for row in reversed(rows)]

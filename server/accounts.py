@@ -9,55 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from . import schema
 from .access_log import AccessLog
+from .database import Database
 from signaling.core.vocabulary import DEFAULT_CAPACITY, ROLES, SERVICES, AgentIdentity, KioskIdentity
 from .signin import SignInLimiter
-
-
 
 #: How long a browser session lasts without use (seconds).
 WEB_SESSION_SECONDS = 12 * 3600
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS branches (
-    branch_id TEXT PRIMARY KEY,
-    name      TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS users (
-    user_id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    username      TEXT NOT NULL UNIQUE,
-    name          TEXT NOT NULL,
-    role          TEXT NOT NULL CHECK (role IN ('supervisor', 'agent', 'officer')),
-    branch_id     TEXT REFERENCES branches(branch_id),
-    skills        TEXT,
-    capacity      INTEGER NOT NULL DEFAULT 6,
-    password_hash TEXT NOT NULL,
-    active        INTEGER NOT NULL DEFAULT 1,
-    created_at    REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS kiosks (
-    kiosk_id   TEXT PRIMARY KEY,
-    branch_id  TEXT NOT NULL REFERENCES branches(branch_id),
-    booth      INTEGER NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL,
-    revoked_at REAL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS kiosks_live_booth ON kiosks(branch_id, booth) WHERE revoked_at IS NULL;
-CREATE TABLE IF NOT EXISTS web_sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_id    INTEGER NOT NULL REFERENCES users(user_id),
-    expires_at REAL NOT NULL
-);
-"""
 
 
 class AccountError(ValueError):
@@ -99,16 +67,20 @@ def digest(secret: str) -> str:
 
 
 class Accounts:
-    """Account storage and checks, on the service's SQLite database."""
+    """Account storage and checks, on the service's records database."""
 
-    def __init__(self, db: sqlite3.Connection, clock: Callable[[], float] = time.time) -> None:
-        self.db = db
-        self.db.executescript(SCHEMA)
+    def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
+        self.database = database
         self.hasher = PasswordHasher()
         #: Sockets closed because access ended (revoked, disabled, replaced).
-        self.access_log = AccessLog(db)
+        self.access_log = AccessLog(database)
         #: Wrong-password counts and locks (server/signin.py; used by server.auth.sign_in).
-        self.signin = SignInLimiter(db, clock)
+        self.signin = SignInLimiter(database, clock)
+
+    def _bump_access(self, conn: sa.Connection) -> None:
+        """Tell every running process that someone's access ended (``Storage.data_version``)."""
+        v = schema.record_versions.c
+        conn.execute(schema.record_versions.update().where(v.name == "access").values(version=v.version + 1))
 
     # -- branches ----------------------------------------------------------
 
@@ -118,18 +90,20 @@ class Accounts:
         if not name.strip():
             raise AccountError("A branch needs a name.")
         try:
-            with self.db:
-                self.db.execute("INSERT INTO branches (branch_id, name) VALUES (?, ?)", (branch_id, name.strip()))
-        except sqlite3.IntegrityError:
+            self.database.execute(schema.branches.insert().values(branch_id=branch_id, name=name.strip()))
+        except sa.exc.IntegrityError:
             raise AccountError(f"Branch {branch_id!r} exists already.") from None
 
     def branches(self) -> list[dict]:
-        rows = self.db.execute("SELECT branch_id, name FROM branches ORDER BY branch_id").fetchall()
+        rows = self.database.rows("SELECT branch_id, name FROM branches ORDER BY branch_id")
         return [{"branch_id": b, "name": n} for b, n in rows]
 
     def branch_name(self, branch_id: str) -> str:
-        row = self.db.execute("SELECT name FROM branches WHERE branch_id = ?", (branch_id,)).fetchone()
+        row = self.database.first("SELECT name FROM branches WHERE branch_id = :b", {"b": branch_id})
         return row[0] if row else branch_id
+
+    def _branch_exists(self, branch_id: str) -> bool:
+        return self.database.first("SELECT 1 FROM branches WHERE branch_id = :b", {"b": branch_id}) is not None
 
     # -- users ---------------------------------------------------------------
 
@@ -150,7 +124,7 @@ class Accounts:
         if len(password) < 10:
             raise AccountError("A password has at least 10 characters.")
         if role == "officer":
-            if not branch_id or not self.db.execute("SELECT 1 FROM branches WHERE branch_id = ?", (branch_id,)).fetchone():
+            if not branch_id or not self._branch_exists(branch_id):
                 raise AccountError("A security officer belongs to an existing branch (--branch).")
         elif branch_id:
             raise AccountError("Only security officers belong to a branch.")
@@ -161,39 +135,32 @@ class Accounts:
         if not 1 <= capacity <= DEFAULT_CAPACITY:
             raise AccountError(f"Capacity is 1 to {DEFAULT_CAPACITY}.")
         try:
-            with self.db:
-                self.db.execute(
-                    "INSERT INTO users (username, name, role, branch_id, skills, capacity, password_hash, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        username,
-                        (name or username).strip(),
-                        role,
-                        branch_id,
-                        ",".join(sorted(skills)) if skills is not None else None,
-                        capacity,
-                        self.hasher.hash(password),
-                        time.time(),
-                    ),
+            self.database.execute(
+                schema.users.insert().values(
+                    username=username,
+                    name=(name or username).strip(),
+                    role=role,
+                    branch_id=branch_id,
+                    skills=",".join(sorted(skills)) if skills is not None else None,
+                    capacity=capacity,
+                    password_hash=self.hasher.hash(password),
+                    created_at=time.time(),
                 )
-        except sqlite3.IntegrityError:
+            )
+        except sa.exc.IntegrityError:
             raise AccountError(f"User {username!r} exists already.") from None
         user = self.user(username)
         assert user is not None
         return user
 
+    _USER = "SELECT user_id, username, name, role, branch_id, skills, capacity, active FROM users"
+
     def user(self, username: str) -> User | None:
-        row = self.db.execute(
-            "SELECT user_id, username, name, role, branch_id, skills, capacity, active FROM users WHERE username = ?",
-            (username,),
-        ).fetchone()
+        row = self.database.first(self._USER + " WHERE username = :u", {"u": username})
         return self._user(row) if row else None
 
     def users(self) -> list[User]:
-        rows = self.db.execute(
-            "SELECT user_id, username, name, role, branch_id, skills, capacity, active FROM users ORDER BY username"
-        ).fetchall()
-        return [self._user(r) for r in rows]
+        return [self._user(r) for r in self.database.rows(self._USER + " ORDER BY username")]
 
     @staticmethod
     def _user(row) -> User:
@@ -210,15 +177,16 @@ class Accounts:
         )
 
     def set_active(self, username: str, active: bool) -> None:
-        with self.db:
-            changed = self.db.execute(
-                "UPDATE users SET active = ? WHERE username = ?", (int(active), username)
+        with self.database.begin() as conn:
+            changed = conn.execute(
+                sa.text("UPDATE users SET active = :a WHERE username = :u"), {"a": int(active), "u": username}
             ).rowcount
             if not active:
-                self.db.execute(
-                    "DELETE FROM web_sessions WHERE user_id = (SELECT user_id FROM users WHERE username = ?)",
-                    (username,),
+                conn.execute(
+                    sa.text("DELETE FROM web_sessions WHERE user_id = (SELECT user_id FROM users WHERE username = :u)"),
+                    {"u": username},
                 )
+                self._bump_access(conn)
         if not changed:
             raise AccountError(f"No user {username!r}.")
 
@@ -227,31 +195,34 @@ class Accounts:
         names = list(set(usernames))
         if not names:
             return set()
-        marks = ",".join("?" * len(names))
-        active = {r[0] for r in self.db.execute(f"SELECT username FROM users WHERE active = 1 AND username IN ({marks})", names)}
+        u = schema.users.c
+        active = {r[0] for r in self.database.rows(sa.select(u.username).where(u.active == 1, u.username.in_(names)))}
         return set(names) - active
+
     def set_password(self, username: str, password: str) -> None:
         """Give ``username`` a new password (at least 10 characters); their browser sessions end."""
         if len(password) < 10:
             raise AccountError("A password has at least 10 characters.")
         if len(password) > 200:
             raise AccountError("A password has at most 200 characters.")
-        with self.db:
-            changed = self.db.execute(
-                "UPDATE users SET password_hash = ? WHERE username = ?", (self.hasher.hash(password), username)
+        with self.database.begin() as conn:
+            changed = conn.execute(
+                sa.text("UPDATE users SET password_hash = :h WHERE username = :u"),
+                {"h": self.hasher.hash(password), "u": username},
             ).rowcount
-            self.db.execute(
-                "DELETE FROM web_sessions WHERE user_id = (SELECT user_id FROM users WHERE username = ?)", (username,)
+            conn.execute(
+                sa.text("DELETE FROM web_sessions WHERE user_id = (SELECT user_id FROM users WHERE username = :u)"),
+                {"u": username},
             )
         if not changed:
             raise AccountError(f"No user {username!r}.")
 
     def has_supervisor(self) -> bool:
-        return bool(self.db.execute("SELECT 1 FROM users WHERE role = 'supervisor' AND active = 1").fetchone())
+        return self.database.first("SELECT 1 FROM users WHERE role = 'supervisor' AND active = 1") is not None
 
     def verify(self, username: str, password: str) -> User | None:
         """The active user with these credentials, or ``None``."""
-        row = self.db.execute("SELECT password_hash FROM users WHERE username = ? AND active = 1", (username,)).fetchone()
+        row = self.database.first("SELECT password_hash FROM users WHERE username = :u AND active = 1", {"u": username})
         if row is None:
             self.hasher.hash(password)  # same work either way: no user enumeration by timing
             return None
@@ -260,61 +231,60 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             return None
         if self.hasher.check_needs_rehash(row[0]):
-            with self.db:
-                self.db.execute(
-                    "UPDATE users SET password_hash = ? WHERE username = ?", (self.hasher.hash(password), username)
-                )
+            self.database.execute(
+                sa.text("UPDATE users SET password_hash = :h WHERE username = :u"),
+                {"h": self.hasher.hash(password), "u": username},
+            )
         return self.user(username)
 
     # -- browser sessions ------------------------------------------------------
 
     def start_web_session(self, user: User) -> str:
         token = secrets.token_urlsafe(32)
-        with self.db:
-            self.db.execute(
-                "INSERT INTO web_sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
-                (digest(token), user.user_id, time.time() + WEB_SESSION_SECONDS),
+        self.database.execute(
+            schema.web_sessions.insert().values(
+                token_hash=digest(token), user_id=user.user_id, expires_at=time.time() + WEB_SESSION_SECONDS
             )
+        )
         return token
 
     def user_for_web_session(self, token: str | None) -> User | None:
         if not token or len(token) > 200:
             return None
-        row = self.db.execute(
+        row = self.database.first(
             "SELECT u.username, s.expires_at FROM web_sessions s JOIN users u ON u.user_id = s.user_id "
-            "WHERE s.token_hash = ? AND u.active = 1",
-            (digest(token),),
-        ).fetchone()
+            "WHERE s.token_hash = :h AND u.active = 1",
+            {"h": digest(token)},
+        )
         if row is None or row[1] < time.time():
             return None
         return self.user(row[0])
 
     def end_web_session(self, token: str | None) -> None:
         if token:
-            with self.db:
-                self.db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (digest(token),))
+            self.database.execute(sa.text("DELETE FROM web_sessions WHERE token_hash = :h"), {"h": digest(token)})
 
     # -- kiosks ------------------------------------------------------------------
 
     def add_kiosk(self, branch_id: str, booth: int) -> tuple[str, str]:
         """Provision a booth device; returns (kiosk_id, token). The token is shown only now."""
-        if not self.db.execute("SELECT 1 FROM branches WHERE branch_id = ?", (branch_id,)).fetchone():
+        if not self._branch_exists(branch_id):
             raise AccountError(f"No branch {branch_id!r}; add it first.")
         if not 1 <= booth <= 999:
             raise AccountError("A booth number is 1 to 999.")
         kiosk_id = f"{branch_id}-booth-{booth}"
         generation = 1
-        while self.db.execute("SELECT 1 FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone():
+        while self.database.first("SELECT 1 FROM kiosks WHERE kiosk_id = :k", {"k": kiosk_id}):
             generation += 1  # a re-provisioned booth keeps its old records apart
             kiosk_id = f"{branch_id}-booth-{booth}-{generation}"
         token = secrets.token_urlsafe(24)
         try:
-            with self.db:
-                self.db.execute(
-                    "INSERT INTO kiosks (kiosk_id, branch_id, booth, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (kiosk_id, branch_id, booth, digest(token), time.time()),
+            self.database.execute(
+                schema.kiosks.insert().values(
+                    kiosk_id=kiosk_id, branch_id=branch_id, booth=booth, token_hash=digest(token), created_at=time.time()
                 )
-        except sqlite3.IntegrityError:
+            )
+        except sa.exc.IntegrityError:
             raise AccountError(f"Booth {booth} of {branch_id} is provisioned already; revoke it first.") from None
         return kiosk_id, token
 
@@ -326,14 +296,19 @@ class Accounts:
         its API, within ``Config.access_check_seconds`` when revoked by
         another process.
         """
-        with self.db:
-            row = self.db.execute(
-                "SELECT branch_id, booth FROM kiosks WHERE kiosk_id = ? AND revoked_at IS NULL", (kiosk_id,)
-            ).fetchone()
-            changed = self.db.execute(
-                "UPDATE kiosks SET revoked_at = ?, token_hash = 'revoked:' || kiosk_id WHERE kiosk_id = ? AND revoked_at IS NULL",
-                (time.time(), kiosk_id),
+        with self.database.begin() as conn:
+            row = conn.execute(
+                sa.text("SELECT branch_id, booth FROM kiosks WHERE kiosk_id = :k AND revoked_at IS NULL"), {"k": kiosk_id}
+            ).first()
+            changed = conn.execute(
+                sa.text(
+                    "UPDATE kiosks SET revoked_at = :t, token_hash = 'revoked:' || kiosk_id "
+                    "WHERE kiosk_id = :k AND revoked_at IS NULL"
+                ),
+                {"t": time.time(), "k": kiosk_id},
             ).rowcount
+            if changed:
+                self._bump_access(conn)
         if not changed or row is None:
             raise AccountError(f"No active kiosk {kiosk_id!r}.")
         return KioskIdentity(kiosk_id, branch=row[0], booth=row[1])
@@ -343,23 +318,21 @@ class Accounts:
         ids = list(set(kiosk_ids))
         if not ids:
             return set()
-        marks = ",".join("?" * len(ids))
-        query = f"SELECT kiosk_id FROM kiosks WHERE revoked_at IS NOT NULL AND kiosk_id IN ({marks})"
-        return {r[0] for r in self.db.execute(query, ids)}
+        k = schema.kiosks.c
+        return {r[0] for r in self.database.rows(sa.select(k.kiosk_id).where(k.revoked_at.is_not(None), k.kiosk_id.in_(ids)))}
 
     def kiosk_for_token(self, token: str | None) -> KioskIdentity | None:
         if not token or len(token) > 200:
             return None
-        row = self.db.execute(
-            "SELECT kiosk_id, branch_id, booth FROM kiosks WHERE token_hash = ? AND revoked_at IS NULL", (digest(token),)
-        ).fetchone()
+        row = self.database.first(
+            "SELECT kiosk_id, branch_id, booth FROM kiosks WHERE token_hash = :h AND revoked_at IS NULL", {"h": digest(token)}
+        )
         return KioskIdentity(row[0], branch=row[1], booth=row[2]) if row else None
 
     def kiosks(self, branch_id: str | None = None) -> list[KioskIdentity]:
-        query = "SELECT kiosk_id, branch_id, booth FROM kiosks WHERE revoked_at IS NULL"
-        args: tuple = ()
+        k = schema.kiosks.c
+        query = sa.select(k.kiosk_id, k.branch_id, k.booth).where(k.revoked_at.is_(None))
         if branch_id is not None:
-            query += " AND branch_id = ?"
-            args = (branch_id,)
-        rows = self.db.execute(query + " ORDER BY branch_id, booth", args).fetchall()
-        return [KioskIdentity(k, branch=b, booth=n) for k, b, n in rows]
+            query = query.where(k.branch_id == branch_id)
+        rows = self.database.rows(query.order_by(k.branch_id, k.booth))
+        return [KioskIdentity(kid, branch=b, booth=n) for kid, b, n in rows]

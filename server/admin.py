@@ -1,8 +1,10 @@
 """``lapak admin``: bootstrap the first supervisor and manage accounts from a terminal.
 
-Works directly on the data directory's database (the service may be running:
-SQLite serialises the writes, and the running service notices revoked booths
-and disabled accounts by itself, see :mod:`signaling.access`). Passwords are read from the terminal, or
+Works directly on the records database: SQLite in the data directory, or
+PostgreSQL with ``--database URL`` (the service may be running: the engine
+serialises the writes, and the running service notices revoked booths and
+disabled accounts by itself, see :mod:`signaling.access`). ``migrate --to
+URL`` copies a pilot's SQLite records into PostgreSQL (:mod:`server.records_copy`). Passwords are read from the terminal, or
 from one line of standard input with ``--password-stdin`` (for scripts).
 """
 
@@ -16,12 +18,18 @@ from pathlib import Path
 from signaling.core.vocabulary import ROLES, SERVICES
 
 from .accounts import AccountError
+from .database import DatabaseUnreachable, database_url
+from .records_copy import CopyRefused, copy_records
 from .storage import Storage
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("admin", help="manage branches, users and kiosks")
     p.add_argument("--data", default="lapak-data", help="data directory (default lapak-data)")
+    p.add_argument(
+        "--database", default=None, type=database_url, metavar="URL",
+        help="work on this PostgreSQL database instead of SQLite in --data (as lapak serve --database)",
+    )
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     cmds = p.add_subparsers(dest="admin_command", required=True)
 
@@ -62,6 +70,11 @@ def add_parser(sub) -> None:
 
     cmds.add_parser("list", help="list branches, users and kiosks")
 
+    migrate = cmds.add_parser(
+        "migrate", help="copy every record of --data's SQLite database into an empty PostgreSQL database"
+    )
+    migrate.add_argument("--to", required=True, type=database_url, metavar="URL", help="postgresql://user@host:port/db")
+
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin or not sys.stdin.isatty():
@@ -81,7 +94,14 @@ def _operator() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    storage = Storage(Path(args.data) / "lapak.sqlite3")
+    try:
+        if args.admin_command == "migrate":
+            copy_records(Path(args.data) / "lapak.sqlite3", args.to)
+            return 0
+        storage = Storage(args.database or Path(args.data) / "lapak.sqlite3")
+    except (CopyRefused, DatabaseUnreachable) as exc:
+        print(f"lapak admin: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, CopyRefused) else 3
     accounts = storage.accounts
 
     def audit(action: str, target: str, **detail) -> None:

@@ -87,7 +87,7 @@ def create_app(config: Config) -> web.Application:
     """Build the aiohttp application: pages, socket.io signaling, hub, storage, router."""
     app = web.Application(client_max_size=config.max_message_bytes, middlewares=[security_headers])
     app[appkeys.CONFIG] = config
-    storage = Storage(config.database_path, clock=config.clock)
+    storage = Storage(config.database_target, clock=config.clock)
     state, fanout = build_state(config)
     router = build_router(config)
     sio = SignalingServer(
@@ -101,11 +101,11 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.SIGNALING] = sio
     tasks = Tasks("hub")
     hub = Hub(config, storage, router, sio.emit, tasks=tasks, state=state, node=config.node_id)
-    hub.spans = MonitoringLog(storage.db)  # supervisors' monitoring spans (issue 14)
+    hub.spans = MonitoringLog(storage.database)  # supervisors' monitoring spans (issue 14)
     router.on_event = hub.on_media_event
     selfservice = SelfService(
         hub,
-        SelfServiceStore(storage.db, clock=config.clock),
+        SelfServiceStore(storage.database, clock=config.clock),
         SelfServiceSettings(data_dir=config.data_dir, retention_days=config.retention_days, clock=config.clock),
     )
     app[appkeys.SELFSERVICE] = selfservice

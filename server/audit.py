@@ -26,32 +26,19 @@ from an injected clock.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from aiohttp import web
 
 from .appkeys import HUB, USER
+from . import schema
 from .client_address import environ_address, request_address
+from .database import Database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    at      REAL NOT NULL,
-    actor   TEXT NOT NULL,
-    role    TEXT NOT NULL DEFAULT '',
-    action  TEXT NOT NULL,
-    target  TEXT NOT NULL DEFAULT '',
-    address TEXT NOT NULL DEFAULT '',
-    detail  TEXT NOT NULL DEFAULT '{}',
-    refusal INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
-CREATE INDEX IF NOT EXISTS audit_refusal ON audit(refusal, id);
-"""
 
 #: Every action the trail knows, with whether it is a (capped) refusal.
 ACTIONS: dict[str, bool] = {
@@ -92,6 +79,11 @@ _MAX_DETAIL = 2_000
 COLUMNS = ("id", "at", "actor", "role", "action", "target", "address", "detail")
 
 
+def _escape(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (escape character ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _cut(value: Any, limit: int) -> str:
     text = "" if value is None else str(value)
     return text[:limit]
@@ -100,10 +92,9 @@ def _cut(value: Any, limit: int) -> str:
 class AuditLog:
     """Append-only audit entries in the service's database."""
 
-    def __init__(self, db: sqlite3.Connection, clock: Callable[[], float] = time.time) -> None:
-        self.db = db
+    def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
+        self.database = database
         self.clock = clock
-        self.db.executescript(SCHEMA)
         #: actor -> [window start, stored in window, suppressed since last stored]
         self._refusals: OrderedDict[str, list[float]] = OrderedDict()
 
@@ -115,12 +106,13 @@ class AuditLog:
         text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
         if len(text) > _MAX_DETAIL:
             text = json.dumps({"truncated": text[:_MAX_DETAIL]}, ensure_ascii=False)
-        with self.db:
-            self.db.execute(
-                "INSERT INTO audit (at, actor, role, action, target, address, detail, refusal) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.clock(), _cut(actor, _LIMITS["actor"]) or "?", _cut(role, _LIMITS["role"]), action,
-                 _cut(target, _LIMITS["target"]), _cut(address, _LIMITS["address"]), text, int(ACTIONS[action])),
+        self.database.execute(
+            schema.audit.insert().values(
+                at=self.clock(), actor=_cut(actor, _LIMITS["actor"]) or "?", role=_cut(role, _LIMITS["role"]),
+                action=action, target=_cut(target, _LIMITS["target"]), address=_cut(address, _LIMITS["address"]),
+                detail=text, refusal=int(ACTIONS[action]),
             )
+        )
 
     def refused(self, action: str, actor: str, *, role: str = "", address: str = "", target: str = "",
                 detail: dict | None = None) -> bool:
@@ -140,12 +132,9 @@ class AuditLog:
         extra = {"suppressed": int(state[2])} if state[2] else {}
         state[2] = 0
         self.record(action, actor, role=role, address=address, target=target, detail={**(detail or {}), **extra})
-        with self.db:
-            self.db.execute(
-                "DELETE FROM audit WHERE refusal = 1 AND id IN "
-                "(SELECT id FROM audit WHERE refusal = 1 ORDER BY id DESC LIMIT -1 OFFSET ?)",
-                (MAX_REFUSALS,),
-            )
+        a = schema.audit.c
+        oldest = sa.select(a.id).where(a.refusal == 1).order_by(a.id.desc()).offset(MAX_REFUSALS)
+        self.database.execute(schema.audit.delete().where(a.refusal == 1, a.id.in_(oldest)))
         return True
 
     def signin_locked(self, username: str, address: str, scope: str, key: str) -> None:
@@ -155,28 +144,22 @@ class AuditLog:
     def entries(self, *, actor: str = "", action: str = "", since: float | None = None, until: float | None = None,
                 limit: int = 5000) -> list[dict]:
         """Entries, newest first: ``actor`` matches part of the actor, ``action`` exactly or by prefix (``user.``)."""
-        sql = f"SELECT {', '.join(COLUMNS)} FROM audit WHERE 1 = 1"
-        args: list[Any] = []
+        a = schema.audit.c
+        query = sa.select(*(a[c] for c in COLUMNS))
         if actor:
-            sql += " AND actor LIKE ? ESCAPE '\\'"
-            args.append("%" + actor.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            query = query.where(a.actor.like("%" + _escape(actor) + "%", escape="\\"))
         if action:
             if action.endswith("."):
-                sql += " AND action LIKE ? ESCAPE '\\'"
-                args.append(action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+                query = query.where(a.action.like(_escape(action) + "%", escape="\\"))
             else:
-                sql += " AND action = ?"
-                args.append(action)
+                query = query.where(a.action == action)
         if since is not None:
-            sql += " AND at >= ?"
-            args.append(since)
+            query = query.where(a.at >= since)
         if until is not None:
-            sql += " AND at < ?"
-            args.append(until)
-        sql += " ORDER BY id DESC LIMIT ?"
-        args.append(limit)
+            query = query.where(a.at < until)
+        query = query.order_by(a.id.desc()).limit(limit)
         rows = []
-        for row in self.db.execute(sql, args).fetchall():
+        for row in self.database.rows(query):
             entry = dict(zip(COLUMNS, row))
             try:
                 entry["detail"] = json.loads(entry["detail"])

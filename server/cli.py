@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .config import Config
 from . import netoptions  # HTTPS, TURN, NAT, port range (issue 13)
+from .database import DatabaseUnreachable, database_url
 from .metrics_access import host_port
 from .lifeline import stdin_closed
 from .tokens import TokensError, load_tokens
@@ -35,7 +36,15 @@ def _network(text: str) -> str:
 def _add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
-    p.add_argument("--data", default="lapak-data", help="data directory: SQLite database, documents")
+    p.add_argument("--data", default="lapak-data", help="data directory: SQLite database (unless --database), documents")
+    p.add_argument(
+        "--database",
+        default=None,
+        type=database_url,
+        metavar="URL",
+        help="keep the records in PostgreSQL, e.g. postgresql://lapak@db.example:5432/lapak "
+        "(default: SQLite in --data; see docs/operations.md)",
+    )
     p.add_argument(
         "--media-workers",
         type=int,
@@ -154,6 +163,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         host=args.host,
         port=args.port,
         data_dir=Path(args.data),
+        database_url=args.database,
         media_workers=workers,
         ice_addresses=args.ice_address or (["127.0.0.1"] if loopback else None),
         media_router=args.media_router,
@@ -177,6 +187,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    from .database import describe, engine_url
     from .running import run_app, wait_for_signal
 
     config = config_from_args(args)
@@ -186,7 +197,11 @@ async def serve(args: argparse.Namespace) -> None:
         host, port = config.metrics_listen
         metrics = f", metrics on http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
     scheme = "https" if config.tls_cert else "http"
-    print(f"Lapak is serving on {scheme}://{config.host}:{config.port}/ (data in {config.data_dir}{metrics})", flush=True)
+    records = f", records in {describe(engine_url(config.database_url))}" if config.database_url else ""
+    print(
+        f"Lapak is serving on {scheme}://{config.host}:{config.port}/ (data in {config.data_dir}{records}{metrics})",
+        flush=True,
+    )
     try:
         await wait_for_signal()
     finally:
@@ -305,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     except StateUnavailable as exc:
         print(f"lapak {args.command}: --redis: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnreachable as exc:
+        print(f"lapak {args.command}: {exc}", file=sys.stderr)
+        return 3
     return 0
 
 

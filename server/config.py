@@ -28,6 +28,9 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8080
     data_dir: Path = field(default_factory=lambda: Path("lapak-data"))
+    #: The records database (``--database``): a ``postgresql://user@host:port/db`` URL, or
+    #: None for SQLite in ``data_dir`` (:mod:`server.database`). Documents stay in ``data_dir``.
+    database_url: str | None = None
     kiosk_tokens: dict[str, KioskIdentity] = field(default_factory=dict)
     agent_tokens: dict[str, AgentIdentity] = field(default_factory=dict)
     media_workers: int = 0
@@ -101,6 +104,11 @@ class Config:
     @property
     def database_path(self) -> Path:
         return Path(self.data_dir) / "lapak.sqlite3"
+
+    @property
+    def database_target(self) -> str | Path:
+        """What :class:`server.database.Database` opens: ``database_url``, else the SQLite file."""
+        return self.database_url or self.database_path
 
     def kiosk_for(self, token: str | None) -> KioskIdentity | None:
         if not token:

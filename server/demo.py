@@ -35,7 +35,7 @@ DEMO_USERS = (
 
 def demo_accounts(config: Config) -> None:
     """Create the demo branch and accounts in the data directory (kept if they exist)."""
-    storage = Storage(config.database_path)
+    storage = Storage(config.database_target)
     try:
         accounts = storage.accounts
         try:

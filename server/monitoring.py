@@ -1,46 +1,43 @@
 """Monitoring spans: which supervisor was in which agent's room, in which mode, from when to when (issue 14).
 
 One row per stay in one mode (a mode change ends a span and starts the
-next), written when the span ends. Supervisors read them in the history
-(``GET /api/monitoring``, the history page).
+next), written when the span ends, in the records database (table
+``monitoring``, :mod:`server.schema`). Supervisors read them in the history
+(``GET /api/history``, ``"monitoring"``).
 """
 
 from __future__ import annotations
 
-import sqlite3
+import sqlalchemy as sa
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS monitoring (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    supervisor TEXT NOT NULL,
-    agent_id   TEXT NOT NULL,
-    mode       TEXT NOT NULL,
-    start      REAL NOT NULL,
-    end        REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS monitoring_start ON monitoring(start);
-"""
+from . import schema
+from .database import Database
 
-COLUMNS = ("supervisor", "agent_id", "mode", "start", "end")
+#: The keys of a span as the history shows it, and the columns they come from.
+KEYS = ("supervisor", "agent_id", "mode", "start", "end")
+_COLUMNS = ("supervisor", "agent_id", "mode", "started_at", "ended_at")
 
 
 class MonitoringLog:
-    """The ``monitoring`` table in the service's database (fits ``signaling.hub.room_people.SpanLog``)."""
+    """The ``monitoring`` table (fits ``signaling.hub.room_people.SpanLog``)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.db.executescript(SCHEMA)
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def add(self, supervisor: str, agent_id: str, mode: str, start: float, end: float) -> None:
-        with self.db:
-            self.db.execute(
-                "INSERT INTO monitoring (supervisor, agent_id, mode, start, end) VALUES (?, ?, ?, ?, ?)",
-                (supervisor, agent_id, mode, start, max(start, end)),
+        self.database.execute(
+            schema.monitoring.insert().values(
+                supervisor=supervisor, agent_id=agent_id, mode=mode, started_at=start, ended_at=max(start, end)
             )
+        )
 
     def spans(self, since: float | None = None, until: float | None = None, limit: int = 5000) -> list[dict]:
         """Spans that started in ``[since, until)``, newest first."""
-        sql = f"SELECT {', '.join(COLUMNS)} FROM monitoring WHERE start >= ? AND start < ? ORDER BY start DESC, id DESC LIMIT ?"
-        rows = self.db.execute(sql, (since if since is not None else float("-inf"),
-                                     until if until is not None else float("inf"), limit)).fetchall()
-        return [dict(zip(COLUMNS, row)) for row in rows]
+        m = schema.monitoring.c
+        query = sa.select(*(m[c] for c in _COLUMNS))
+        if since is not None:
+            query = query.where(m.started_at >= since)
+        if until is not None:
+            query = query.where(m.started_at < until)
+        query = query.order_by(m.started_at.desc(), m.id.desc()).limit(limit)
+        return [dict(zip(KEYS, row)) for row in self.database.rows(query)]

@@ -43,7 +43,7 @@ def build_online(app: web.Application, config: Config, storage: Storage, hub: Hu
     settings = OnlineSettings(data_dir=config.data_dir, clock=config.clock,
                               interview_capacity=config.interview_capacity,
                               max_document_bytes=config.max_document_bytes)
-    claims = OnlineClaims(OnlineClaimStore(storage.db, clock=config.clock), settings)
+    claims = OnlineClaims(OnlineClaimStore(storage.database, clock=config.clock), settings)
     door = HomeDoor(claims, hub, environ_address)
     kiosk_namespace.home = door
     mailer = Mailer(claims.store, config.smtp_url, config.clock, public_url=config.public_url)

@@ -16,6 +16,7 @@ from aiohttp import web
 from . import appkeys, csv_export, metrics_access
 from .audit import act
 from .auth import require_role, request_user
+from .database import Database
 from signaling.core.vocabulary import SERVICES
 from signaling.core.daytime import BUCKET_MINUTES, CLOSING_HOUR, LOCAL, OPENING_HOUR, board_window, day_bounds, early_span
 
@@ -38,23 +39,23 @@ WHERE s.state IN ('closed', 'cancelled', 'abandoned', 'failed')
 """
 
 
-def history(db, filters: dict[str, str]) -> list[dict]:
+def history(database: Database, filters: dict[str, str]) -> list[dict]:
     """Closed sessions matching ``filters`` (from, to: dates; branch, service, agent, outcome)."""
     sql = _HISTORY_SQL
-    args: list = []
+    args: dict = {}
     if filters.get("from"):
-        sql += " AND s.created_at >= ?"
-        args.append(day_bounds(filters["from"])[0])
+        sql += " AND s.created_at >= :from_at"
+        args["from_at"] = day_bounds(filters["from"])[0]
     if filters.get("to"):
-        sql += " AND s.created_at < ?"
-        args.append(day_bounds(filters["to"])[1])
+        sql += " AND s.created_at < :to_at"
+        args["to_at"] = day_bounds(filters["to"])[1]
     for key, column in (("branch", "s.branch"), ("service", "s.service"), ("agent", "s.agent_id"), ("outcome", "s.outcome")):
         if filters.get(key):
-            sql += f" AND {column} = ?"
-            args.append(filters[key])
+            sql += f" AND {column} = :{key}"
+            args[key] = filters[key]
     sql += " ORDER BY s.created_at DESC LIMIT 5000"
     rows = []
-    for r in db.execute(sql, args).fetchall():
+    for r in database.rows(sql, args):
         (sid, created, branch, booth, kiosk, service, agent, state, outcome, queued, rating, assigned, active, ended) = r
         rows.append(
             {
@@ -76,7 +77,7 @@ def history(db, filters: dict[str, str]) -> list[dict]:
     return rows
 
 
-def day_series(db, start: float, end: float, now: float, bucket_minutes: int = BUCKET_MINUTES) -> dict:
+def day_series(database: Database, start: float, end: float, now: float, bucket_minutes: int = BUCKET_MINUTES) -> dict:
     """Waiting members, sessions in progress and mean wait per bucket from ``start`` to ``end``.
 
     Each bucket is sampled at its start; buckets after ``now`` are the
@@ -86,11 +87,11 @@ def day_series(db, start: float, end: float, now: float, bucket_minutes: int = B
     times = [start + i * step for i in range(int((end - start) // step))]
     spans: dict[str, dict[str, float]] = {}
     ended = ", ".join(f"'{state}'" for state in ENDED)
-    for sid, to_state, at in db.execute(
-        "SELECT session_id, to_state, at FROM transitions WHERE at < ? AND session_id IN "
-        f"(SELECT session_id FROM sessions WHERE COALESCE(updated_at, created_at) >= ? OR state NOT IN ({ended})) "
+    for sid, to_state, at in database.rows(
+        "SELECT session_id, to_state, at FROM transitions WHERE at < :end AND session_id IN "
+        f"(SELECT session_id FROM sessions WHERE COALESCE(updated_at, created_at) >= :start OR state NOT IN ({ended})) "
         "ORDER BY id",
-        (end, start),
+        {"end": end, "start": start},
     ):
         span = spans.setdefault(sid, {})
         span.setdefault(to_state, at)
@@ -132,14 +133,15 @@ def day_series(db, start: float, end: float, now: float, bucket_minutes: int = B
     }
 
 
-def board_series(db, now: float) -> dict:
+def board_series(database: Database, now: float) -> dict:
     """The board chart's series: :func:`signaling.core.daytime.board_window` at ``now``."""
     early_from, early_to = early_span(now)
-    (earliest,) = db.execute(
-        "SELECT MIN(at) FROM transitions WHERE at >= ? AND at < ?", (early_from, early_to)
-    ).fetchone()
+    earliest = database.scalar(
+        "SELECT MIN(at) FROM transitions WHERE at >= :early_from AND at < :early_to",
+        {"early_from": early_from, "early_to": early_to},
+    )
     start, end = board_window(now, earliest)
-    return day_series(db, start, end, now)
+    return day_series(database, start, end, now)
 
 
 def _filters(request: web.Request) -> dict[str, str]:
@@ -168,7 +170,7 @@ def _checked_filters(request: web.Request) -> dict[str, str]:
 @require_role("supervisor")
 async def history_json(request: web.Request) -> web.Response:
     filters = _checked_filters(request)
-    rows = history(request.app[appkeys.HUB].storage.db, filters)
+    rows = history(request.app[appkeys.HUB].storage.database, filters)
     return web.json_response({"sessions": rows, "monitoring": monitoring_spans(request, filters)})
 
 
@@ -185,7 +187,7 @@ def monitoring_spans(request: web.Request, filters: dict[str, str]) -> list[dict
 @require_role("supervisor")
 async def history_csv(request: web.Request) -> web.Response:
     filters = _checked_filters(request)
-    rows = history(request.app[appkeys.HUB].storage.db, filters)
+    rows = history(request.app[appkeys.HUB].storage.database, filters)
     act(request, "history.export", "history.csv", rows=len(rows), **filters)
 
     def when(at: float | None) -> str:
@@ -203,7 +205,7 @@ async def history_csv(request: web.Request) -> web.Response:
 @require_role("supervisor")
 async def day_json(request: web.Request) -> web.Response:
     """The board's chart (no ``day``), or one whole WIB day (``?day=YYYY-MM-DD``)."""
-    db = request.app[appkeys.HUB].storage.db
+    db = request.app[appkeys.HUB].storage.database
     now = request.app[appkeys.CONFIG].clock()
     day = request.query.get("day")
     if not day:

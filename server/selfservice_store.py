@@ -1,7 +1,7 @@
-"""SQLite tables of the booth's self-service: forms, documents, consent, recordings, claims.
+"""Tables of the booth's self-service: forms, documents, consent, recordings, claims.
 
-They live in the service's one database (:class:`server.storage.Storage`'s
-connection), next to sessions and transitions. Every write is committed
+They live in the service's one database (:class:`server.database.Database`,
+SQLite or PostgreSQL), next to sessions and transitions. Every write is committed
 before the event that caused it is acknowledged, so a restart loses nothing:
 a form comes back as the member left it. The layout is in
 ``docs/self-service.md``.
@@ -10,82 +10,15 @@ a form comes back as the member left it. The layout is in
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ss_forms (
-    session_id TEXT PRIMARY KEY,
-    service    TEXT NOT NULL,
-    fields     TEXT NOT NULL DEFAULT '{}',
-    confirmed  TEXT NOT NULL DEFAULT '{}',
-    opened     INTEGER NOT NULL DEFAULT 0,
-    pointed    TEXT,
-    revision   INTEGER NOT NULL DEFAULT 0,
-    submitted  TEXT,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ss_events (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT,
-    kind       TEXT NOT NULL,
-    data       TEXT NOT NULL DEFAULT '{}',
-    actor      TEXT NOT NULL,
-    at         REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ss_events_session ON ss_events(session_id);
-CREATE TABLE IF NOT EXISTS ss_doc_requests (
-    request_id  TEXT PRIMARY KEY,
-    session_id  TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    document_id TEXT,
-    created_at  REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ss_documents (
-    document_id TEXT PRIMARY KEY,
-    session_id  TEXT NOT NULL,
-    request_id  TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    path        TEXT,
-    sha256      TEXT NOT NULL,
-    bytes       INTEGER NOT NULL,
-    mime        TEXT NOT NULL,
-    width       INTEGER NOT NULL,
-    height      INTEGER NOT NULL,
-    status      TEXT NOT NULL,
-    created_at  REAL NOT NULL,
-    deleted_at  REAL
-);
-CREATE INDEX IF NOT EXISTS ss_documents_session ON ss_documents(session_id);
-CREATE TABLE IF NOT EXISTS ss_recordings (
-    recording_id TEXT PRIMARY KEY,
-    session_id   TEXT NOT NULL,
-    agent_id     TEXT NOT NULL,
-    path         TEXT,
-    started_at   REAL NOT NULL,
-    stopped_at   REAL,
-    seconds      REAL,
-    deleted_at   REAL
-);
-CREATE TABLE IF NOT EXISTS ss_claims (
-    reference  TEXT PRIMARY KEY,
-    seq        INTEGER NOT NULL UNIQUE,
-    session_id TEXT NOT NULL UNIQUE,
-    service    TEXT NOT NULL,
-    kiosk_id   TEXT NOT NULL,
-    branch     TEXT NOT NULL,
-    agent_id   TEXT NOT NULL,
-    folder     TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ss_settings (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
+import sqlalchemy as sa
+
+from . import schema
+from .database import Database
+
 
 DOC_COLUMNS = (
     "document_id", "session_id", "request_id", "kind", "path", "sha256", "bytes", "mime",
@@ -96,25 +29,37 @@ REC_COLUMNS = ("recording_id", "session_id", "agent_id", "path", "started_at", "
 CLAIM_COLUMNS = ("reference", "seq", "session_id", "service", "kiosk_id", "branch", "agent_id", "folder", "created_at")
 
 
+def _insert_in_order(table: sa.Table, values: dict) -> Any:
+    """An insert that numbers the row after the session's others (``seq``, the tie-break of equal times)."""
+    seq = sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1).where(table.c.session_id == values["session_id"])
+    return table.insert().values(**values, seq=seq.scalar_subquery())
+
+
 class SelfServiceStore:
-    """Reads and writes the self-service tables (one SQLite connection, autocommit).
+    """Reads and writes the self-service tables (each write its own committed transaction).
 
     It implements :class:`signaling.selfservice.store.Store`; ``clock`` (the
     service's ``Config.clock``) stamps events and form saves.
     """
 
-    def __init__(self, db: sqlite3.Connection, clock: Callable[[], float] = time.time) -> None:
-        self.db = db
+    def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
+        self.database = database
         self.clock = clock
-        self.db.executescript(SCHEMA)
+
+    def _select(self, table: sa.Table, columns: tuple[str, ...], *where: Any, order: tuple = ()) -> list[dict]:
+        query = sa.select(*(table.c[c] for c in columns)).where(*where).order_by(*order)
+        return [dict(zip(columns, r)) for r in self.database.rows(query)]
+
+    def _update(self, table: sa.Table, key: str, value: str, values: dict) -> None:
+        self.database.execute(table.update().where(table.c[key] == value).values(**values))
 
     # -- forms ---------------------------------------------------------------
 
     def form(self, session_id: str) -> dict | None:
-        row = self.db.execute(
-            "SELECT service, fields, confirmed, opened, pointed, revision, submitted FROM ss_forms WHERE session_id = ?",
-            (session_id,),
-        ).fetchone()
+        row = self.database.first(
+            "SELECT service, fields, confirmed, opened, pointed, revision, submitted FROM ss_forms WHERE session_id = :s",
+            {"s": session_id},
+        )
         if row is None:
             return None
         return {
@@ -123,44 +68,42 @@ class SelfServiceStore:
         }
 
     def save_form(self, session_id: str, form: dict) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO ss_forms (session_id, service, fields, confirmed, opened, pointed, revision, submitted, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                session_id, form["service"], json.dumps(form["fields"], ensure_ascii=False),
-                json.dumps(form["confirmed"], ensure_ascii=False), int(form["opened"]), form["pointed"],
-                form["revision"], form["submitted"], self.clock(),
-            ),
-        )
+        values = {
+            "session_id": session_id, "service": form["service"],
+            "fields": json.dumps(form["fields"], ensure_ascii=False),
+            "confirmed": json.dumps(form["confirmed"], ensure_ascii=False), "opened": int(form["opened"]),
+            "pointed": form["pointed"], "revision": form["revision"], "submitted": form["submitted"],
+            "updated_at": self.clock(),
+        }
+        self.database.replace(schema.ss_forms, values, ("session_id",))
 
     # -- events (consent, reviews, recordings, deletions: the audit trail) ----
 
     def add_event(self, session_id: str | None, kind: str, data: dict, actor: str, at: float | None = None) -> float:
         at = self.clock() if at is None else at
-        self.db.execute(
-            "INSERT INTO ss_events (session_id, kind, data, actor, at) VALUES (?, ?, ?, ?, ?)",
-            (session_id, kind, json.dumps(data, ensure_ascii=False), actor, at),
+        self.database.execute(
+            schema.ss_events.insert().values(
+                session_id=session_id, kind=kind, data=json.dumps(data, ensure_ascii=False), actor=actor, at=at
+            )
         )
         return at
 
     def events(self, session_id: str | None = None, kind: str | None = None) -> list[dict]:
-        sql = "SELECT session_id, kind, data, actor, at FROM ss_events WHERE 1=1"
-        args: list[Any] = []
+        e = schema.ss_events.c
+        query = sa.select(e.session_id, e.kind, e.data, e.actor, e.at)
         if session_id is not None:
-            sql += " AND session_id = ?"
-            args.append(session_id)
+            query = query.where(e.session_id == session_id)
         if kind is not None:
-            sql += " AND kind = ?"
-            args.append(kind)
-        rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
+            query = query.where(e.kind == kind)
+        rows = self.database.rows(query.order_by(e.id))
         return [{"session_id": r[0], "kind": r[1], "data": json.loads(r[2]), "actor": r[3], "at": r[4]} for r in rows]
 
     def consent(self, session_id: str) -> dict | None:
         """The member's latest answer: ``{"recording": bool, "at": float}``, or None if never asked/answered."""
-        row = self.db.execute(
-            "SELECT data, at FROM ss_events WHERE session_id = ? AND kind = 'consent.answer' ORDER BY id DESC LIMIT 1",
-            (session_id,),
-        ).fetchone()
+        row = self.database.first(
+            "SELECT data, at FROM ss_events WHERE session_id = :s AND kind = 'consent.answer' ORDER BY id DESC LIMIT 1",
+            {"s": session_id},
+        )
         if row is None:
             return None
         return {"recording": bool(json.loads(row[0]).get("recording")), "at": row[1]}
@@ -168,111 +111,80 @@ class SelfServiceStore:
     # -- documents -------------------------------------------------------------
 
     def add_request(self, row: dict) -> None:
-        self.db.execute(
-            f"INSERT INTO ss_doc_requests ({', '.join(REQ_COLUMNS)}) VALUES ({', '.join('?' * len(REQ_COLUMNS))})",
-            tuple(row[c] for c in REQ_COLUMNS),
-        )
+        self.database.execute(_insert_in_order(schema.ss_doc_requests, {c: row[c] for c in REQ_COLUMNS}))
 
     def request(self, request_id: str) -> dict | None:
-        row = self.db.execute(
-            f"SELECT {', '.join(REQ_COLUMNS)} FROM ss_doc_requests WHERE request_id = ?", (request_id,)
-        ).fetchone()
-        return dict(zip(REQ_COLUMNS, row)) if row else None
+        rows = self._select(schema.ss_doc_requests, REQ_COLUMNS, schema.ss_doc_requests.c.request_id == request_id)
+        return rows[0] if rows else None
 
     def requests(self, session_id: str) -> list[dict]:
-        rows = self.db.execute(
-            f"SELECT {', '.join(REQ_COLUMNS)} FROM ss_doc_requests WHERE session_id = ? ORDER BY created_at, rowid",
-            (session_id,),
-        ).fetchall()
-        return [dict(zip(REQ_COLUMNS, r)) for r in rows]
+        r = schema.ss_doc_requests.c
+        return self._select(schema.ss_doc_requests, REQ_COLUMNS, r.session_id == session_id, order=(r.created_at, r.seq))
 
     def set_request(self, request_id: str, state: str, document_id: str | None) -> None:
-        self.db.execute(
-            "UPDATE ss_doc_requests SET state = ?, document_id = ? WHERE request_id = ?", (state, document_id, request_id)
-        )
+        self._update(schema.ss_doc_requests, "request_id", request_id, {"state": state, "document_id": document_id})
 
     def add_document(self, row: dict) -> None:
-        self.db.execute(
-            f"INSERT INTO ss_documents ({', '.join(DOC_COLUMNS)}) VALUES ({', '.join('?' * len(DOC_COLUMNS))})",
-            tuple(row.get(c) for c in DOC_COLUMNS),
-        )
+        self.database.execute(_insert_in_order(schema.ss_documents, {c: row.get(c) for c in DOC_COLUMNS}))
 
     def document(self, document_id: str) -> dict | None:
-        row = self.db.execute(
-            f"SELECT {', '.join(DOC_COLUMNS)} FROM ss_documents WHERE document_id = ?", (document_id,)
-        ).fetchone()
-        return dict(zip(DOC_COLUMNS, row)) if row else None
+        rows = self._select(schema.ss_documents, DOC_COLUMNS, schema.ss_documents.c.document_id == document_id)
+        return rows[0] if rows else None
 
     def documents(self, session_id: str | None = None) -> list[dict]:
+        d = schema.ss_documents.c
         if session_id is None:
-            rows = self.db.execute(f"SELECT {', '.join(DOC_COLUMNS)} FROM ss_documents ORDER BY created_at").fetchall()
-        else:
-            rows = self.db.execute(
-                f"SELECT {', '.join(DOC_COLUMNS)} FROM ss_documents WHERE session_id = ? ORDER BY created_at, rowid",
-                (session_id,),
-            ).fetchall()
-        return [dict(zip(DOC_COLUMNS, r)) for r in rows]
+            return self._select(schema.ss_documents, DOC_COLUMNS, order=(d.created_at,))
+        return self._select(schema.ss_documents, DOC_COLUMNS, d.session_id == session_id, order=(d.created_at, d.seq))
 
     def set_document(self, document_id: str, **values: Any) -> None:
-        sets = ", ".join(f"{k} = ?" for k in values)
-        self.db.execute(f"UPDATE ss_documents SET {sets} WHERE document_id = ?", (*values.values(), document_id))
+        self._update(schema.ss_documents, "document_id", document_id, values)
 
     # -- recordings ---------------------------------------------------------------
 
     def add_recording(self, row: dict) -> None:
-        self.db.execute(
-            f"INSERT INTO ss_recordings ({', '.join(REC_COLUMNS)}) VALUES ({', '.join('?' * len(REC_COLUMNS))})",
-            tuple(row.get(c) for c in REC_COLUMNS),
-        )
+        self.database.execute(schema.ss_recordings.insert().values(**{c: row.get(c) for c in REC_COLUMNS}))
 
     def recordings(self, session_id: str | None = None) -> list[dict]:
-        sql = f"SELECT {', '.join(REC_COLUMNS)} FROM ss_recordings"
-        args: tuple = ()
-        if session_id is not None:
-            sql += " WHERE session_id = ?"
-            args = (session_id,)
-        return [dict(zip(REC_COLUMNS, r)) for r in self.db.execute(sql + " ORDER BY started_at", args).fetchall()]
+        r = schema.ss_recordings.c
+        where = (r.session_id == session_id,) if session_id is not None else ()
+        return self._select(schema.ss_recordings, REC_COLUMNS, *where, order=(r.started_at,))
 
     def set_recording(self, recording_id: str, **values: Any) -> None:
-        sets = ", ".join(f"{k} = ?" for k in values)
-        self.db.execute(f"UPDATE ss_recordings SET {sets} WHERE recording_id = ?", (*values.values(), recording_id))
+        self._update(schema.ss_recordings, "recording_id", recording_id, values)
 
     # -- claims ------------------------------------------------------------------
 
     def next_claim_seq(self) -> int:
-        return (self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM ss_claims").fetchone()[0] or 0) + 1
+        return (self.database.scalar("SELECT COALESCE(MAX(seq), 0) FROM ss_claims") or 0) + 1
 
     def add_claim(self, row: dict) -> None:
-        self.db.execute(
-            f"INSERT INTO ss_claims ({', '.join(CLAIM_COLUMNS)}) VALUES ({', '.join('?' * len(CLAIM_COLUMNS))})",
-            tuple(row[c] for c in CLAIM_COLUMNS),
-        )
+        self.database.execute(schema.ss_claims.insert().values(**{c: row[c] for c in CLAIM_COLUMNS}))
 
     def claims(self) -> list[dict]:
-        rows = self.db.execute(f"SELECT {', '.join(CLAIM_COLUMNS)} FROM ss_claims ORDER BY seq DESC").fetchall()
-        return [dict(zip(CLAIM_COLUMNS, r)) for r in rows]
+        return self._select(schema.ss_claims, CLAIM_COLUMNS, order=(schema.ss_claims.c.seq.desc(),))
 
     def claim(self, reference: str) -> dict | None:
-        row = self.db.execute(f"SELECT {', '.join(CLAIM_COLUMNS)} FROM ss_claims WHERE reference = ?", (reference,)).fetchone()
-        return dict(zip(CLAIM_COLUMNS, row)) if row else None
+        rows = self._select(schema.ss_claims, CLAIM_COLUMNS, schema.ss_claims.c.reference == reference)
+        return rows[0] if rows else None
 
     def claim_of(self, session_id: str) -> dict | None:
-        row = self.db.execute(f"SELECT {', '.join(CLAIM_COLUMNS)} FROM ss_claims WHERE session_id = ?", (session_id,)).fetchone()
-        return dict(zip(CLAIM_COLUMNS, row)) if row else None
+        rows = self._select(schema.ss_claims, CLAIM_COLUMNS, schema.ss_claims.c.session_id == session_id)
+        return rows[0] if rows else None
 
     # -- settings -------------------------------------------------------------------
 
     def setting(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM ss_settings WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        return self.database.scalar("SELECT value FROM ss_settings WHERE key = :k", {"k": key})
 
     def set_setting(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO ss_settings (key, value) VALUES (?, ?)", (key, value))
+        self.database.replace(schema.ss_settings, {"key": key, "value": value}, ("key",))
 
     # -- the session's history (the service's transitions table) ---------------------
 
     def transitions(self, session_id: str) -> list[tuple]:
         """``(from_state, to_state, actor, reason, at)`` of the session's state moves, in order."""
-        return self.db.execute(
-            "SELECT from_state, to_state, actor, reason, at FROM transitions WHERE session_id = ? ORDER BY id", (session_id,)
-        ).fetchall()
+        return self.database.rows(
+            "SELECT from_state, to_state, actor, reason, at FROM transitions WHERE session_id = :s ORDER BY id",
+            {"s": session_id},
+        )

@@ -28,23 +28,19 @@ The time comes from an injected clock.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS signin_failures (
-    scope        TEXT NOT NULL CHECK (scope IN ('username', 'address')),
-    key          TEXT NOT NULL,
-    failures     INTEGER NOT NULL,
-    last_at      REAL NOT NULL,
-    locked_until REAL,
-    PRIMARY KEY (scope, key)
-);
-"""
+import sqlalchemy as sa
+
+from . import schema
+from .database import Database
+
 
 SCOPES = ("username", "address")
+
+_failures = schema.signin_failures
 
 #: Rows kept at most (the oldest go first).
 MAX_ROWS = 20_000
@@ -98,18 +94,17 @@ class Refusal:
 class SignInLimiter:
     """Counts wrong passwords per username and per address, in the service's database."""
 
-    def __init__(self, db: sqlite3.Connection, clock: Callable[[], float] = time.time, policy: Policy | None = None) -> None:
-        self.db = db
+    def __init__(self, database: Database, clock: Callable[[], float] = time.time, policy: Policy | None = None) -> None:
+        self.database = database
         self.clock = clock
         self.policy = policy or Policy()
         #: Told of every lock that starts: ``on_lock(username, address, scope, key)`` (the audit trail).
         self.on_lock: Callable[[str, str, str, str], None] | None = None
-        self.db.executescript(SCHEMA)
 
-    def _row(self, scope: str, key: str) -> tuple[int, float, float | None] | None:
-        row = self.db.execute(
-            "SELECT failures, last_at, locked_until FROM signin_failures WHERE scope = ? AND key = ?", (scope, key)
-        ).fetchone()
+    def _row(self, scope: str, key: str, conn: sa.Connection | None = None) -> tuple[int, float, float | None] | None:
+        f = _failures.c
+        query = sa.select(f.failures, f.last_at, f.locked_until).where(f.scope == scope, f.key == key)
+        row = conn.execute(query).first() if conn is not None else self.database.first(query)
         return (row[0], row[1], row[2]) if row else None
 
     def _live(self, row: tuple[int, float, float | None] | None, now: float) -> tuple[int, float, float | None] | None:
@@ -145,19 +140,17 @@ class SignInLimiter:
         """Count a wrong password; returns the (scope, key) pairs this failure locked."""
         now = self.clock()
         locked: list[tuple[str, str]] = []
-        with self.db:
+        with self.database.begin() as conn:
             for scope, key in (("username", username), ("address", address)):
-                row = self._live(self._row(scope, key), now)
+                row = self._live(self._row(scope, key, conn), now)
                 failures = (row[0] if row else 0) + 1
                 _, lock_after = self.policy.thresholds(scope)
                 until = now + self.policy.lock_seconds if failures >= lock_after else None
                 if until is not None:
                     locked.append((scope, key))
-                self.db.execute(
-                    "INSERT OR REPLACE INTO signin_failures (scope, key, failures, last_at, locked_until) VALUES (?, ?, ?, ?, ?)",
-                    (scope, key, failures, now, until),
-                )
-            self._prune(now)
+                values = {"scope": scope, "key": key, "failures": failures, "last_at": now, "locked_until": until}
+                conn.execute(self.database.upsert(_failures, tuple(values), ("scope", "key")), values)
+            self._prune(conn, now)
         for scope, key in locked:
             if self.on_lock is not None:
                 self.on_lock(username, address, scope, key)
@@ -165,26 +158,23 @@ class SignInLimiter:
 
     def succeeded(self, username: str) -> None:
         """A right password: the username's count starts again."""
-        with self.db:
-            self.db.execute("DELETE FROM signin_failures WHERE scope = 'username' AND key = ?", (username,))
+        f = _failures.c
+        self.database.execute(_failures.delete().where(f.scope == "username", f.key == username))
 
-    def _prune(self, now: float) -> None:
-        self.db.execute(
-            "DELETE FROM signin_failures WHERE (locked_until IS NULL AND last_at <= ?) OR locked_until <= ?",
-            (now - self.policy.window, now),
-        )
-        self.db.execute(
-            "DELETE FROM signin_failures WHERE rowid IN (SELECT rowid FROM signin_failures ORDER BY last_at DESC LIMIT -1 OFFSET ?)",
-            (MAX_ROWS,),
-        )
+    def _prune(self, conn: sa.Connection, now: float) -> None:
+        f = _failures.c
+        stale = sa.or_(sa.and_(f.locked_until.is_(None), f.last_at <= now - self.policy.window), f.locked_until <= now)
+        conn.execute(_failures.delete().where(stale))
+        beyond = sa.select(f.scope, f.key).order_by(f.last_at.desc()).offset(MAX_ROWS)
+        conn.execute(_failures.delete().where(sa.tuple_(f.scope, f.key).in_(beyond)))
 
     def locks(self) -> list[dict]:
         """Usernames and addresses locked now: ``[{scope, key, failures, locked_until, retry_after}]``."""
         now = self.clock()
-        rows = self.db.execute(
-            "SELECT scope, key, failures, locked_until FROM signin_failures WHERE locked_until > ? ORDER BY scope DESC, key",
-            (now,),
-        ).fetchall()
+        f = _failures.c
+        rows = self.database.rows(
+            sa.select(f.scope, f.key, f.failures, f.locked_until).where(f.locked_until > now).order_by(f.scope.desc(), f.key)
+        )
         return [
             {"scope": s, "key": k, "failures": f, "locked_until": u, "retry_after": max(1, round(u - now))}
             for s, k, f, u in rows
@@ -195,8 +185,6 @@ class SignInLimiter:
         if scope not in SCOPES:
             return False
         now = self.clock()
-        with self.db:
-            changed = self.db.execute(
-                "DELETE FROM signin_failures WHERE scope = ? AND key = ? AND locked_until > ?", (scope, key, now)
-            ).rowcount
+        f = _failures.c
+        changed = self.database.execute(_failures.delete().where(f.scope == scope, f.key == key, f.locked_until > now))
         return bool(changed)

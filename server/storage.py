@@ -1,63 +1,40 @@
-"""SQLite storage: sessions and every transition of their state machine.
+"""Session records: sessions and every transition of their state machine, on SQLite or PostgreSQL.
 
 A session's row also holds whether its member is in the agent's talk set
 (``talking``), so that a restart brings talking members back talking.
 
-The embedded default. Writes are synchronous and committed before the hub
-acknowledges anything, so a crash loses no acknowledged change.
+The database is :class:`server.database.Database` (SQLite in the data
+directory by default, PostgreSQL with ``--database``). Writes are
+synchronous and committed before the hub acknowledges anything, so a crash
+loses no acknowledged change; a lost engine raises
+:class:`signaling.core.errors.RecordsUnavailable` instead of dropping a write.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from signaling.core.session import Session
 
+from . import schema
 from .accounts import Accounts
 from .audit import AuditLog
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    kiosk_id   TEXT NOT NULL,
-    branch     TEXT NOT NULL,
-    booth      INTEGER NOT NULL,
-    service    TEXT NOT NULL,
-    language   TEXT NOT NULL,
-    state      TEXT NOT NULL,
-    agent_id   TEXT,
-    tile       INTEGER,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    outcome    TEXT,
-    note       TEXT NOT NULL DEFAULT '',
-    reason     TEXT,
-    queued_at  REAL,
-    rating     INTEGER,
-    talking    INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS transitions (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT NOT NULL REFERENCES sessions(session_id),
-    from_state TEXT,
-    to_state   TEXT NOT NULL,
-    at         REAL NOT NULL,
-    actor      TEXT NOT NULL,
-    reason     TEXT
-);
-CREATE INDEX IF NOT EXISTS transitions_session ON transitions(session_id);
-"""
+from .database import Database
 
 _COLUMNS = (
     "session_id", "kiosk_id", "branch", "booth", "service", "language", "state",
     "agent_id", "tile", "created_at", "updated_at", "outcome", "note", "reason", "queued_at", "rating", "talking",
 )
+ENDED = ("closed", "cancelled", "abandoned", "failed")
 
-#: Columns added after the first release, with their definitions (added to older databases on open).
-_ADDED = {"talking": "INTEGER NOT NULL DEFAULT 0"}
+_sessions = schema.sessions
+_transitions = schema.transitions
+_SELECT = sa.select(*(_sessions.c[c] for c in _COLUMNS))
+_INSERT_TRANSITION = _transitions.insert()
 
 
 def _session(row: tuple) -> Session:
@@ -67,88 +44,79 @@ def _session(row: tuple) -> Session:
 
 
 class Storage:
-    """The service's database (one SQLite file under the data directory)."""
+    """The service's records database, with its accounts and audit trail.
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    ``target`` is the SQLite file (a path), a ``postgresql://`` URL, or an
+    open :class:`Database`.
+    """
+
+    def __init__(self, target: Database | Path | str, clock: Callable[[], float] = time.time) -> None:
         #: Stamps every stored transition (the service's ``Config.clock``).
         self.clock = clock
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
-        present = {r[1] for r in self.db.execute("PRAGMA table_info(sessions)")}
-        for column, definition in _ADDED.items():
-            if column not in present:
-                self.db.execute(f"ALTER TABLE sessions ADD COLUMN {column} {definition}")
-        self.accounts = Accounts(self.db, clock=clock)
+        #: The engine every store of this service shares.
+        self.database = target if isinstance(target, Database) else Database(target)
+        self.accounts = Accounts(self.database, clock=clock)
         #: Administrative acts and refused accesses (server/audit.py).
-        self.audit = AuditLog(self.db, clock)
+        self.audit = AuditLog(self.database, clock)
         self.accounts.signin.on_lock = self.audit.signin_locked
 
     def close(self) -> None:
-        self.db.close()
+        self.database.close()
 
     def save(self, session: Session, from_state: str | None, actor: str, reason: str | None) -> None:
-        """Store the session and the transition that led to its current state."""
+        """Store the session and the transition that led to its current state (one transaction)."""
         now = self.clock()
         session.updated_at = now
-        values = tuple(int(session.talking) if c == "talking" else getattr(session, c) for c in _COLUMNS)
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.execute(
-                f"INSERT OR REPLACE INTO sessions ({', '.join(_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(_COLUMNS))})",
-                values,
-            )
+        values = {c: int(session.talking) if c == "talking" else getattr(session, c) for c in _COLUMNS}
+        with self.database.begin() as conn:
+            conn.execute(self.database.upsert(_sessions, _COLUMNS, ("session_id",)), values)
             if from_state != session.state:
-                self.db.execute(
-                    "INSERT INTO transitions (session_id, from_state, to_state, at, actor, reason) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (session.session_id, from_state, session.state, now, actor, reason),
+                conn.execute(
+                    _INSERT_TRANSITION,
+                    {"session_id": session.session_id, "from_state": from_state, "to_state": session.state,
+                     "at": now, "actor": actor, "reason": reason},
                 )
 
     def load_open(self) -> list[Session]:
         """Sessions that have not ended, in queue order (oldest first)."""
-        rows = self.db.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM sessions "
-            "WHERE state NOT IN ('closed', 'cancelled', 'abandoned', 'failed') "
-            "ORDER BY COALESCE(queued_at, created_at), created_at"
-        ).fetchall()
-        return [_session(row) for row in rows]
+        query = _SELECT.where(_sessions.c.state.not_in(ENDED)).order_by(
+            sa.func.coalesce(_sessions.c.queued_at, _sessions.c.created_at), _sessions.c.created_at
+        )
+        return [_session(row) for row in self.database.rows(query)]
 
     def closed_sessions(self, since: float = 0.0) -> list[Session]:
-        rows = self.db.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE state IN ('closed', 'cancelled', 'abandoned', 'failed') "
-            "AND updated_at >= ? ORDER BY updated_at",
-            (since,),
-        ).fetchall()
-        return [_session(row) for row in rows]
+        query = _SELECT.where(_sessions.c.state.in_(ENDED), _sessions.c.updated_at >= since).order_by(_sessions.c.updated_at)
+        return [_session(row) for row in self.database.rows(query)]
 
     def session(self, session_id: str) -> Session | None:
-        row = self.db.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE session_id = ?", (session_id,)
-        ).fetchone()
+        row = self.database.first(_SELECT.where(_sessions.c.session_id == session_id))
         return _session(row) if row else None
 
     def transitions(self, session_id: str) -> list[tuple[str | None, str, str, str | None]]:
-        return self.db.execute(
-            "SELECT from_state, to_state, actor, reason FROM transitions WHERE session_id = ? ORDER BY id",
-            (session_id,),
-        ).fetchall()
+        t = _transitions.c
+        query = sa.select(t.from_state, t.to_state, t.actor, t.reason).where(t.session_id == session_id).order_by(t.id)
+        return self.database.rows(query)
 
     def handled_since(self, since: float) -> dict[str, int]:
         """Sessions each agent closed (served to the end) since ``since``."""
-        rows = self.db.execute(
-            "SELECT s.agent_id, COUNT(*) FROM transitions t JOIN sessions s ON s.session_id = t.session_id "
-            "WHERE t.to_state = 'closed' AND t.at >= ? AND s.agent_id IS NOT NULL GROUP BY s.agent_id",
-            (since,),
-        ).fetchall()
-        return dict(rows)
+        t, s = _transitions.c, _sessions.c
+        query = (
+            sa.select(s.agent_id, sa.func.count())
+            .select_from(_transitions.join(_sessions, s.session_id == t.session_id))
+            .where(t.to_state == "closed", t.at >= since, s.agent_id.is_not(None))
+            .group_by(s.agent_id)
+        )
+        return dict(self.database.rows(query))
 
     def count_sessions(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+        return self.database.scalar(sa.select(sa.func.count()).select_from(_sessions))
 
     def data_version(self) -> int:
-        """SQLite's counter of writes by other connections (another process, ``lapak admin``)."""
-        return self.db.execute("PRAGMA data_version").fetchone()[0]
+        """A number that changes when any process (``lapak admin``, another node) ends someone's access.
+
+        The ``access`` counter of ``record_versions``, bumped by
+        :class:`server.accounts.Accounts` in the same transaction as a revoked
+        booth or a disabled account; the access watcher polls it.
+        """
+        v = schema.record_versions.c
+        return self.database.scalar(sa.select(v.version).where(v.name == "access")) or 0

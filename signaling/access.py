@@ -19,8 +19,9 @@ module ends access that was valid then and is not any more:
 
 The server learns of another process's changes two ways: every event from
 a booth or a staff account re-checks that it is still valid (one indexed
-SQLite read), and a watcher looks at SQLite's ``data_version`` every
-``Config.access_check_seconds`` and, when another connection has written,
+read of the records), and a watcher reads the records' ``data_version`` (a
+counter bumped whenever a booth is revoked or an account disabled, by any
+process or node) every ``Config.access_check_seconds`` and, when it moved,
 compares every live socket and open session with the database. Each ending
 is stored in the access log (:mod:`server.access_log`).
 """

@@ -28,6 +28,7 @@ from signaling.core.vocabulary import AgentIdentity, KioskIdentity
 from signaling.core.daytime import RunningClock
 
 from browser.harness import TEST_TIME  # one test time for every server (see harness.py)
+from pg_engine import pg_url, postgres, records_target  # noqa: F401  - fixtures: a real PostgreSQL
 
 pytest_plugins = ["hygiene"]
 

@@ -13,11 +13,11 @@ from test_authorization import PASSWORD, connect, setup_accounts
 async def test_passwords_are_argon2_and_kiosk_tokens_are_kept_only_as_digests(server):
     acc = server.hub.storage.accounts
     setup_accounts(server.hub)
-    stored = dict(server.hub.storage.db.execute("SELECT username, password_hash FROM users"))
+    stored = dict(server.hub.storage.database.rows("SELECT username, password_hash FROM users"))
     assert all(h.startswith("$argon2") for h in stored.values())
     assert PASSWORD not in " ".join(stored.values())
     kiosk_id, token = acc.add_kiosk("jkt", 7)
-    dump = "\n".join(server.hub.storage.db.iterdump())
+    dump = server.hub.storage.database.dump_text()
     assert token not in dump, "the provisioning token must not be stored"
 
     # The token works; once revoked it does not, and nothing else changed.

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import sqlite3
 
 import aiohttp
 import pytest
+
+from server.database import Database
 
 from conftest import make_config, start_server
 from helpers import close_all, make_room
@@ -184,10 +185,10 @@ async def test_refusals_are_capped_per_actor_and_counted(audited):
         await booth.disconnect()
 
 
-def test_refusals_are_capped_in_total_and_acts_are_kept(monkeypatch):
+def test_refusals_are_capped_in_total_and_acts_are_kept(monkeypatch, records_target):
     monkeypatch.setattr(audit_module, "MAX_REFUSALS", 30)
     clock = Clock()
-    log = AuditLog(sqlite3.connect(":memory:", isolation_level=None), clock)
+    log = AuditLog(Database(records_target), clock)
     log.record("kiosk.add", "boss", role="supervisor", target="first")
     for n in range(200):
         log.refused("session.refused", f"kiosk-{n}", role="kiosk", target="x" * 500, detail={"junk": "y" * 5000})
@@ -197,6 +198,12 @@ def test_refusals_are_capped_in_total_and_acts_are_kept(monkeypatch):
     assert newest["actor"] == "kiosk-199" and len(newest["target"]) == 200 and len(str(newest["detail"])) < 2100
     with pytest.raises(ValueError):
         log.record("made.up", "boss")
+    # Actor and action filters match literally ("_" and "%" are not wildcards) on both engines.
+    log.record("user.add", "a_b%c", role="supervisor")
+    log.record("user.add", "axbyc", role="supervisor")
+    assert [e["actor"] for e in log.entries(actor="_b%")] == ["a_b%c"]
+    assert len(log.entries(action="user.")) == 2 and log.entries(action="user_") == []
+    log.database.close()
 
 
 @pytest.mark.parametrize(

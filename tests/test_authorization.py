@@ -149,7 +149,7 @@ def snapshot(hub) -> tuple:
         tuple(u.public()["username"] + str(u.active) for u in acc.users()),
         tuple(b["branch_id"] for b in acc.branches()),
         tuple(k.kiosk_id for k in acc.kiosks()),
-        tuple(hub.storage.db.execute("SELECT username, password_hash FROM users ORDER BY username")),
+        tuple(hub.storage.database.rows("SELECT username, password_hash FROM users ORDER BY username")),
         tuple((lock["scope"], lock["key"]) for lock in acc.signin.locks()),
     )
 

@@ -61,7 +61,7 @@ async def test_a_thousand_bad_events_get_errors_and_the_server_keeps_serving(ser
         (agent2, "/agent", list(AgentNamespace.events)),
         (officer, "/officer", ["session.start", "session.cancel", "help.answer"]),
     ]
-    sessions_before = {sid for (sid,) in server.hub.storage.db.execute("SELECT session_id FROM sessions")}
+    sessions_before = {sid for (sid,) in server.hub.storage.database.rows("SELECT session_id FROM sessions")}
     accepted = 0
     #: Sessions the clients were told they created (counted from the acks, not from the server).
     created: list[str] = []
@@ -104,12 +104,12 @@ async def test_a_thousand_bad_events_get_errors_and_the_server_keeps_serving(ser
         assert (await agent.focus([member.session_id]))["ok"]
         await member.wait_state("talking", 5)
         # The database holds nothing it should not: exactly the sessions the acks announced, no other.
-        stored = {sid for (sid,) in server.hub.storage.db.execute("SELECT session_id FROM sessions")}
+        stored = {sid for (sid,) in server.hub.storage.database.rows("SELECT session_id FROM sessions")}
         assert len(created) == len(set(created)), created
         assert stored - sessions_before == set(created), (sorted(stored - sessions_before), created)
-        for (state,) in server.hub.storage.db.execute("SELECT state FROM sessions"):
+        for (state,) in server.hub.storage.database.rows("SELECT state FROM sessions"):
             assert state in {"queued", "assigned", "connecting", "active", "closed", "cancelled", "abandoned", "failed", "wrap_up"}
-        for (kiosk_id,) in server.hub.storage.db.execute("SELECT kiosk_id FROM sessions"):
+        for (kiosk_id,) in server.hub.storage.database.rows("SELECT kiosk_id FROM sessions"):
             assert kiosk_id in {"kiosk-1", "kiosk-3"}
         print(f"fuzz: {sum(codes.values())} refused ({codes}), {accepted} accepted, {len(created)} created a session")
     finally:

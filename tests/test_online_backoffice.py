@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 
 import aiohttp
 import pytest
 
 from online_helpers import JKK_AGENT, Agent, Member, online_server
+from server.database import Database
 from server.online_store import OnlineClaimStore
 
 
@@ -57,16 +57,13 @@ async def test_two_agents_never_validate_one_claim_at_once(online):
     assert (await holder.open(reference))[0] == 200
 
 
-def test_the_lease_holds_between_processes(tmp_path):
-    """Two connections (as two server processes would have) race for one claim's lease: one wins."""
-    path = tmp_path / "db.sqlite3"
-    first = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    first.execute("PRAGMA journal_mode=WAL")
-    store = OnlineClaimStore(first, clock=lambda: 100.0)
+def test_the_lease_holds_between_processes(records_target):
+    """Eight engines (as eight server processes would have) race for one claim's lease: one wins (SQLite and PostgreSQL)."""
+    databases = [Database(records_target)] + [Database(records_target, migrate=False) for _ in range(7)]
+    store = OnlineClaimStore(databases[0], clock=lambda: 100.0)
     store.add_claim({"claim_id": "c1", "token_hash": "h", "token": "t", "service": "jht", "lang": "id", "fields": {},
                      "state": "submitted", "origin": "x", "created_at": 1, "updated_at": 1, "expires_at": 1e12})
-    stores = [store] + [OnlineClaimStore(sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10),
-                                         clock=lambda: 100.0) for _ in range(7)]
+    stores = [store] + [OnlineClaimStore(d, clock=lambda: 100.0) for d in databases[1:]]
     won: list[str] = []
     barrier = threading.Barrier(len(stores))
 
@@ -81,6 +78,8 @@ def test_the_lease_holds_between_processes(tmp_path):
     for t in threads:
         t.join()
     assert len(won) == 1 and store.claim("c1")["lease_agent"] == won[0]
+    for database in databases:
+        database.close()
 
 
 async def test_many_members_submit_and_are_validated_concurrently(online):

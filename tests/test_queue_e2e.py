@@ -41,8 +41,8 @@ async def test_fourteen_members_two_agents_fair_and_within_capacity(server):
         hub = server.hub
         assigned_at = {
             k.session_id: next(
-                at for (at, to) in hub.storage.db.execute(
-                    "SELECT at, to_state FROM transitions WHERE session_id = ? ORDER BY id", (k.session_id,)
+                at for (at, to) in hub.storage.database.rows(
+                    "SELECT at, to_state FROM transitions WHERE session_id = :s ORDER BY id", {"s": k.session_id}
                 ) if to == "assigned"
             )
             for k in kiosks[:12]

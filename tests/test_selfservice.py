@@ -295,9 +295,9 @@ async def test_a_recording_left_open_by_a_stopped_server_is_closed_on_restart(tm
     try:
         (row,) = srv.app[SELFSERVICE].store.recordings("s-x")
         assert row["stopped_at"] is not None
-        events = srv.hub.storage.db.execute(
+        events = srv.hub.storage.database.rows(
             "SELECT data FROM ss_events WHERE session_id = 's-x' AND kind = 'rec.stop'"
-        ).fetchall()
+        )
         assert events and "server stopped while recording" in events[0][0]
     finally:
         await srv.runner.cleanup()

@@ -108,7 +108,7 @@ async def test_dates_are_wib_by_the_services_clock(server, monkeypatch):
         # The store stamps events and form saves with the service's clock too.
         events = server.app[SELFSERVICE].store.events(sid)
         assert events and all(abs(e["at"] - EARLY) < 3600 for e in events), events
-        (saved,) = server.hub.storage.db.execute("SELECT updated_at FROM ss_forms WHERE session_id = ?", (sid,)).fetchone()
+        (saved,) = server.hub.storage.database.first("SELECT updated_at FROM ss_forms WHERE session_id = :s", {"s": sid})
         assert abs(saved - EARLY) < 3600
     finally:
         await close_all(kiosk, agent)

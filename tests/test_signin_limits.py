@@ -5,10 +5,11 @@ The server's clock is injected (``Config.clock``): no test waits or depends on t
 
 from __future__ import annotations
 
-import sqlite3
 
 import aiohttp
 import pytest
+
+from server.database import Database
 
 from conftest import make_config, start_server
 from kiosk_client.client import until
@@ -205,16 +206,19 @@ async def test_the_supervisor_sees_locks_and_lifts_them(limited):
     ]
 
 
-def test_strangers_cannot_grow_the_failure_table_without_bound(monkeypatch):
+def test_strangers_cannot_grow_the_failure_table_without_bound(monkeypatch, records_target):
     monkeypatch.setattr(signin, "MAX_ROWS", 50)
     clock = Clock()
-    limiter = SignInLimiter(sqlite3.connect(":memory:", isolation_level=None), clock, Policy())
-    for n in range(500):
+    limiter = SignInLimiter(Database(records_target), clock, Policy())
+    for n in range(200):
         limiter.failed(f"user{n}", f"10.0.{n // 250}.{n % 250}")
         clock.advance(0.01)
-    count = limiter.db.execute("SELECT COUNT(*) FROM signin_failures").fetchone()[0]
+    count = limiter.database.scalar("SELECT COUNT(*) FROM signin_failures")
     assert count <= 50
+    # The newest are kept: the last username counted goes on counting.
+    assert limiter.database.scalar("SELECT failures FROM signin_failures WHERE key = 'user199'") == 1
     # Stale rows go on the next write once the window has passed.
     clock.advance(Policy().window + 1)
     limiter.failed("late", "10.9.9.9")
-    assert limiter.db.execute("SELECT COUNT(*) FROM signin_failures").fetchone()[0] == 2
+    assert limiter.database.scalar("SELECT COUNT(*) FROM signin_failures") == 2
+    limiter.database.close()

@@ -53,9 +53,9 @@ async def test_refused_moves_give_a_reason_and_store_nothing(server):
         assert ack["error"]["code"] == "unknown_session"
         assert server.hub.storage.transitions(sid) == after
         # Every transition was stored with its actor and reason.
-        rows = server.hub.storage.db.execute(
-            "SELECT from_state, to_state, actor, reason, at FROM transitions WHERE session_id = ? ORDER BY id", (sid,)
-        ).fetchall()
+        rows = server.hub.storage.database.rows(
+            "SELECT from_state, to_state, actor, reason, at FROM transitions WHERE session_id = :s ORDER BY id", {"s": sid}
+        )
         assert [r[1] for r in rows] == ["requested", "queued", "assigned", "connecting", "active", "wrap_up", "closed"]
         assert all(r[2] and r[4] > 0 for r in rows)
         assert rows[-1][2] == "agent:agent-1" and rows[-1][3] == "resolved"

@@ -31,3 +31,14 @@ class WorkerError(RuntimeError):
 #: and the pool raises again as themselves; any other type becomes
 #: :class:`WorkerError`.
 BY_NAME: dict[str, type[Exception]] = {"OfferError": OfferError, "UnsupportedRouting": UnsupportedRouting}
+
+
+class RecordsUnavailable(RuntimeError):
+    """The records database (SQLite file or PostgreSQL) could not be read or written.
+
+    Raised by the stores in ``server`` (``server.database.Database``) instead
+    of the driver's own error, so that the hub and the namespaces can catch it
+    without knowing the engine: the write did not happen, and nothing must be
+    acknowledged as if it had. The stores reconnect by themselves when the
+    engine is back (pooled connections are checked before use).
+    """
