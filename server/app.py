@@ -17,7 +17,7 @@ from signaling.selfservice import SelfService, Settings as SelfServiceSettings
 from signaling.server import SignalingServer
 from signaling.tasks import Tasks
 
-from . import appkeys, pages, reports, routes, security_routes, selfservice_routes, static_routes
+from . import appkeys, guest_page, pages, reports, routes, security_routes, selfservice_routes, static_routes
 from .audit import refused_event
 from .auth import SocketAuthenticator
 from .config import Config
@@ -38,6 +38,7 @@ PAGE_SETUPS: tuple[Callable[[web.Application], None], ...] = (
     agent_console.web.setup,
     selfservice_routes.setup,
     security_routes.setup,
+    guest_page.setup,
 )
 
 

@@ -2,6 +2,7 @@
 // drawn from the last room.state.
 
 import { $, TILES, app, i18n, note, tileEl } from "/static/agent/page.js";
+import { renderPeople } from "/static/agent/people.js";
 
 function fmtDuration(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -60,6 +61,7 @@ function renderTile(n) {
 
 export function renderTiles() {
   for (let n = 1; n <= TILES; n++) renderTile(n);
+  renderPeople();
   renderAvailability();
 }
 
