@@ -21,7 +21,7 @@ from signaling.state.memory import MemoryState
 from signaling.tasks import Tasks
 
 from . import (
-    appkeys, online_routes, online_staff_routes, pages, reports, routes, security_routes, selfservice_routes,
+    appkeys, guest_page, online_routes, online_staff_routes, pages, reports, routes, security_routes, selfservice_routes,
     static_routes,
 )
 from .audit import refused_event
@@ -49,6 +49,7 @@ PAGE_SETUPS: tuple[Callable[[web.Application], None], ...] = (
     online_staff_routes.setup,
     kiosk_client.claim_web.setup,
     agent_console.validate_web.setup,
+    guest_page.setup,
 )
 
 

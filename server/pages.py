@@ -214,6 +214,8 @@ async def history_page(request: web.Request) -> web.Response:
         boot={
             "branches": {b["branch_id"]: b["name"] for b in branches},
             "agents": {a["agent_id"]: a["name"] for a in agents},
+            # Monitoring spans name supervisors by username: their names for the table.
+            "supervisors": {u.username: u.name for u in _hub(request).storage.accounts.users() if u.role == "supervisor"},
         },
     )
 

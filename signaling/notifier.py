@@ -105,6 +105,12 @@ class Notifier:
             view = views.monitor_view(self.source, agent, peer)
             await self._tell_screen("monitor.state", view, f"monitor:{peer}", "/supervisor")
 
+    async def tell_guests(self, agent: AgentRecord) -> None:
+        """Each guest in the room: ``guest.state`` (talking or on hold) on ``/guest`` (screen ``guest:<peer>``)."""
+        for session_id, peer in sorted(agent.guests.items()):
+            if session_id in agent.tiles:
+                await self._tell_screen("guest.state", views.guest_view(agent, session_id), f"guest:{peer}", "/guest")
+
     async def tell_branch(self, branch: str) -> None:
         await self.send("branch.state", views.branch_view(self.source, branch), to=branch_screen(branch), namespace="/officer")
 
@@ -131,6 +137,7 @@ class Notifier:
             if agent is not None:
                 await self.tell_agent(agent, targets)
                 await self.tell_monitors(agent)
+                await self.tell_guests(agent)
         branches = set(changes.branches)
         branches |= {s.branch for s in sessions if s.session_id in changes.sessions or s.agent_id in changes.rooms}
         for branch in sorted(branches):

@@ -135,6 +135,8 @@ def make_guest_namespace(base: type) -> type:
             return True  # a guest trying anything refused is worth a supervisor's look
 
         async def joined(self, sid, guest) -> None:
+            # A new connection of the session's guest knows nothing yet: tell it everything again.
+            self.hub.notifier.new_screen("/guest", f"guest:{guest.invite.peer_id}")
             await self.enter_room(sid, f"guest:{guest.invite.peer_id}")
             await self.emit("guest.state", {"state": "joined", "session_id": guest.invite.session_id}, to=sid)
 

@@ -79,6 +79,14 @@ def monitor_view(src: "ViewSource", agent: AgentRecord, peer: str) -> dict:
     room.pop("colleagues", None)
     return {**room, "online": agent.online, "mode": agent.supervisors.get(peer, {}).get("mode"), "closed": False}
 
+def guest_view(agent: AgentRecord, session_id: str) -> dict:
+    """``guest.state`` for a member's guest in the room: with the agent (talking) or on hold, from the matrix."""
+    peer = agent.guests.get(session_id)
+    row = derive(routing_state(agent)).row(peer) if peer is not None else None
+    talking = row is not None and any(feed.source == agent.agent_id for feed in row.audio)
+    return {"state": "talking" if talking else "on_hold", "session_id": session_id, "agent": agent.identity.name}
+
+
 #: What the kiosk is told, per session state (``active`` depends on focus).
 KIOSK_STATE = {
     "requested": "waiting",

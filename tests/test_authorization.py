@@ -34,12 +34,15 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/static/staff"): EVERYONE,
     ("GET", "/static/kiosk"): EVERYONE,
     ("GET", "/static/agent"): EVERYONE,
+    ("GET", "/static/guest"): EVERYONE,
     ("GET", "/socket.io/"): EVERYONE,
     ("POST", "/socket.io/"): EVERYONE,
     ("OPTIONS", "/socket.io/"): EVERYONE,
     # Pages. The booth's page without a valid ?token= shows only "this booth is not
     # registered"; everything behind it needs the token on the socket.
     ("GET", "/kiosk"): EVERYONE,
+    # A guest's page: a link that would not admit says so (410); the socket's connect uses the link up.
+    ("GET", "/guest/{token}"): EVERYONE,
     ("GET", "/agent"): {"agent"},
     ("GET", "/officer"): {"officer"},
     ("GET", "/supervisor"): {"supervisor"},
@@ -109,6 +112,7 @@ STATIC_FILES = {
     "/static/staff": "/static/staff/staff.js",
     "/static/kiosk": "/static/kiosk/kiosk.js",
     "/static/agent": "/static/agent/agent.js",
+    "/static/guest": "/static/guest/guest.js",
 }
 
 PASSWORD = "correct horse battery"

@@ -1,13 +1,15 @@
 // Agent console: six tiles, one RTCPeerConnection to the server.
 // Protocol: docs/protocol.md (namespace /agent, agent offer layout). The
 // console's parts: page.js (state and helpers), render.js (tiles and
-// availability), media.js (devices and the peer connection); this module
+// availability), media.js (devices and the peer connection), people.js
+// (supervisors and guests in the room); this module
 // holds the agent's actions, the keys, the socket and the wiring.
 
 import { attachSelfService } from "/static/agent/selfservice.js";
 import { $, TILES, app, body, boot, i18n, inform, note, send, tileEl } from "/static/agent/page.js";
 import { onLevels, onRoomState, renderAvailability, renderTiles, tick } from "/static/agent/render.js";
 import { ensureMedia, setCameraOff, setMute, switchDevice } from "/static/agent/media.js";
+import { wirePeople } from "/static/agent/people.js";
 
 function showEnded(reason) {
   const known = ["signed_out", "replaced", "account_disabled"];
@@ -92,7 +94,7 @@ function typing(ev) {
 }
 
 function onKeyDown(ev) {
-  if (typing(ev) || $("end-dialog").open || $("transfer-dialog").open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (typing(ev) || document.querySelector("dialog[open]") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.code === "Space") {
     ev.preventDefault();
     if (ev.repeat || app.ptt) return;
@@ -174,6 +176,7 @@ function wire() {
       if (id) app.notes[id] = ev.target.value;
     });
   }
+  wirePeople();
   $("end-dialog").addEventListener("close", onEndClosed);
   $("transfer-dialog").addEventListener("close", onTransferClosed);
   $("availability-select").addEventListener("change", (ev) => send("agent.availability", { availability: ev.target.value }));

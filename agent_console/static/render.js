@@ -3,6 +3,7 @@
 
 import { $, TILES, app, boot, i18n, note, tileEl } from "/static/agent/page.js";
 import { homeTile } from "/static/agent/claims/home_tile.js";
+import { renderPeople } from "/static/agent/people.js";
 
 function fmtDuration(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -63,6 +64,7 @@ function renderTile(n) {
 
 export function renderTiles() {
   for (let n = 1; n <= TILES; n++) renderTile(n);
+  renderPeople();
   renderAvailability();
 }
 

@@ -7,7 +7,7 @@
 import { request } from "/static/common/rtc.js";
 import { attachSelfService } from "/static/kiosk/selfservice.js";
 import {
-  $, IN_SESSION, MEDIA, app, body, boot, hooks, i18n, note, renderAgent, renderWaiting, setState, toast,
+  $, IN_SESSION, MEDIA, app, body, boot, hooks, i18n, note, renderAgent, renderCompany, renderWaiting, setState, toast,
   updateReconnecting,
 } from "/static/kiosk/page.js";
 import { deviceCheck, releaseDevices, stopLevelMeter } from "/static/kiosk/devices.js";
@@ -44,6 +44,9 @@ function onSessionState(msg) {
   app.sessionId = msg.session_id;
   if (msg.service) app.service = msg.service;  // also when the security officer started the session
   if (msg.agent) { app.agent = msg.agent; renderAgent(); }
+  app.supervisors = Array.isArray(msg.supervisors) ? msg.supervisors : [];
+  app.guest = msg.guest === true;
+  renderCompany();
   switch (msg.state) {
     case "waiting":
       app.position = msg.position ?? null;
@@ -199,7 +202,7 @@ function wire() {
   $("lang-toggle").addEventListener("click", () => {
     i18n.setLang(i18n.lang === "id" ? "en" : "id");
   });
-  i18n.onChange(() => { renderAgent(); });
+  i18n.onChange(() => { renderAgent(); renderCompany(); });
 }
 
 hooks.ended = () => startEndedTimer();

@@ -64,13 +64,18 @@ async function connectMedia() {
   const videoTrack = stream.getVideoTracks()[0] || null;
   const at = pc.addTransceiver(audioTrack || "audio", { direction: "sendrecv", streams: [stream] });
   const vt = pc.addTransceiver(videoTrack || "video", { direction: "sendrecv", streams: [stream] });
+  // The third m-line: the member's guest's camera, next to the agent's (docs/protocol.md, kiosk offer).
+  const gt = pc.addTransceiver("video", { direction: "recvonly" });
   preferCodec(at, "audio", "audio/opus");
   preferCodec(vt, "video", "video/VP8");
+  preferCodec(gt, "video", "video/VP8");
   app.videoSender = vt.sender;
   $("remote-audio").srcObject = new MediaStream([at.receiver.track]);
   $("agent-video").srcObject = new MediaStream([vt.receiver.track]);
+  $("guest-video").srcObject = new MediaStream([gt.receiver.track]);
   playQuietly($("remote-audio"));
   playQuietly($("agent-video"));
+  playQuietly($("guest-video"));
   pc.onconnectionstatechange = () => onPeerState(pc);
 
   const sdp = await completeOffer(pc);

@@ -24,6 +24,8 @@ export const app = {
   sessionId: null,
   service: null,
   agent: null,
+  supervisors: [],        // names of supervisors the member hears now (barge)
+  guest: false,           // the member sees and hears their guest now
   reason: null,
   position: null,
   eta: null,
@@ -98,6 +100,19 @@ export function agentLabel() {
 export function renderAgent() {
   $("agent-name").textContent = agentLabel();
   $("hold-agent").textContent = agentLabel();
+}
+
+// Who else the member sees and hears: a barging supervisor (a second staff
+// member, named), their own guest (video next to the agent's, labelled).
+export function renderCompany() {
+  const badge = $("staff-badge");
+  const names = app.supervisors || [];
+  badge.hidden = names.length === 0;
+  if (names.length) i18n.bind(badge, "kiosk.supervisor", { name: names.join(", ") });
+  body.dataset.supervisor = names.length ? "1" : "0";
+  body.dataset.guest = app.guest ? "1" : "0";
+  $("guest-view").hidden = !app.guest;
+  if (app.guest) playQuietly($("guest-video"));
 }
 
 export function renderWaiting() {

@@ -140,14 +140,24 @@ class RoomPeople(HubCore):
         self.state.put_invite(invite)
         return invite
 
-    def guest_admit(self, token: str) -> Invite | None:
-        """Use a link: the open, unexpired invite of a session still with its agent, now ``used``; else ``None``."""
+    def guest_link_open(self, token: str) -> Invite | None:
+        """The open, unexpired invite of a session still with its agent (the link would admit); else ``None``.
+
+        Nothing changes: the guest page asks this to say at once that a link no longer works.
+        """
         invite = self.state.invite(token)
         if invite is None or invite.state != "open" or self.config.clock() >= invite.expires_at:
             return None
         agent = self.state.agent(invite.agent_id)
         session = self.state.session(invite.session_id)
         if agent is None or session is None or session.ended or invite.session_id not in agent.sessions:
+            return None
+        return invite
+
+    def guest_admit(self, token: str) -> Invite | None:
+        """Use a link: the invite :meth:`guest_link_open` finds, now ``used``; else ``None``."""
+        invite = self.guest_link_open(token)
+        if invite is None:
             return None
         invite.state = "used"
         self.state.put_invite(invite)

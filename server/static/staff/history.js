@@ -2,7 +2,7 @@
 
 import { $, api, boot, errorText, fmtDateTime, fmtDuration, i18n } from "/static/staff/staff.js";
 
-const app = { rows: [], loads: 0, query: "" };
+const app = { rows: [], spans: [], loads: 0, query: "" };
 window.lapakHistory = app;
 
 const FIELDS = ["from", "to", "branch", "service", "agent", "outcome"];
@@ -66,6 +66,33 @@ function render() {
   $("stat-wait").textContent = waits.length ? fmtDuration(mean(waits)) : "–";
   $("stat-handling").textContent = handling.length ? fmtDuration(mean(handling)) : "–";
   $("stat-rating").textContent = ratings.length ? mean(ratings).toFixed(1) : "–";
+  renderSpans();
+}
+
+// Supervisors' monitoring spans (issue 14): who was in which agent's room, in which mode, when.
+function renderSpans() {
+  const body = $("monitoring-body");
+  body.textContent = "";
+  for (const s of app.spans) {
+    const tr = document.createElement("tr");
+    tr.dataset.mode = s.mode;
+    const cells = [
+      (boot.supervisors || {})[s.supervisor] || s.supervisor,
+      boot.agents[s.agent_id] || s.agent_id,
+      i18n.t(`monitor.mode.${s.mode}`),
+      fmtDateTime(s.start),
+      fmtDateTime(s.end),
+      fmtDuration(s.end - s.start),
+    ];
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      if (i === 5) td.className = "num";
+      td.textContent = text;
+      tr.append(td);
+    });
+    body.append(tr);
+  }
+  $("monitoring-empty").hidden = app.spans.length > 0;
 }
 
 async function load() {
@@ -81,9 +108,11 @@ async function load() {
     err.textContent = i18n.t("history.error", { message: errorText(result) });
     err.hidden = false;
     app.rows = [];
+    app.spans = [];
   } else {
     err.hidden = true;
     app.rows = result.data.sessions || [];
+    app.spans = result.data.monitoring || [];
   }
   app.loads += 1;
   render();

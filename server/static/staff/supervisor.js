@@ -3,6 +3,7 @@
 // today's service hours by day, everything since yesterday's opening at night.
 
 import { $, api, boot, el, serverNow, fmtClock, fmtDuration, fmtMinutes, i18n, TIME_ZONE } from "/static/staff/staff.js";
+import { attachMonitor } from "/static/staff/monitor.js";
 
 const app = { socket: null, connected: false, board: null, boards: 0, day: null, dayLoads: 0 };
 window.lapakBoard = app;
@@ -82,6 +83,9 @@ function renderBoard() {
     ip.dataset.value = a.in_progress;
     setNum(ip, i18n.t("board.load", { n: a.in_progress, capacity: a.capacity }));
     setNum(row.querySelector(".handled"), a.handled_today);
+    // An online agent's room can be opened (monitor.js listens for the click).
+    row.querySelector(".open-room").hidden = !a.online;
+    row.querySelector(".open-room").dataset.name = a.name;
   }
   for (const row of [...body.querySelectorAll("tr")]) if (!keep.has(row.dataset.agent)) row.remove();
   $("no-agents").hidden = agents.length > 0;
@@ -291,6 +295,7 @@ function connect() {
     renderConn();
     if (err && err.data && err.data.code === "unauthorized") location.href = "/login?next=/supervisor";
   });
+  attachMonitor(socket);
   socket.on("board.state", (data) => {
     data.receivedAt = Date.now() / 1000; // our clock, not the server's
     app.board = data;
