@@ -14,9 +14,10 @@ callables or replaced handlers:
   ``RTCRtpSender``'s RTCP, which carries the router's own sender reports
   and hands the recipient's NACKs and keyframe requests to the consumer;
 - :func:`guard_sockets`: the ICE sockets drop datagrams from strangers;
-- :func:`replace_candidate_gathering` and :func:`set_consent_timing`
-  (:mod:`server.media.bridge_ice`, the bridge's ICE half): a fixed port
-  range, announced addresses, the consent timeout;
+- :func:`replace_candidate_gathering`, :func:`set_consent_timing` and
+  :func:`on_consent_lost` (:mod:`server.media.bridge_ice`, the bridge's ICE
+  half): a fixed port range, announced addresses, the consent timeout and
+  its expiry;
 - small accessors (:func:`offer_direction`, :func:`codecs`,
   :func:`sender_ssrc`, ...) and the clients' hooks (:func:`abort_ice`,
   :func:`watch_rtp`, :func:`intercept_sender_rtcp`, :func:`replace_rtp_handler`).
@@ -44,7 +45,12 @@ from aiortc.rtp import (
 )
 
 from . import bridge_ice
-from .bridge_ice import replace_candidate_gathering, selected_pair, set_consent_timing  # noqa: F401 (the bridge's own)
+from .bridge_ice import (  # noqa: F401 (the bridge's own)
+    on_consent_lost,
+    replace_candidate_gathering,
+    selected_pair,
+    set_consent_timing,
+)
 from .receive import ReceiverSource, fast_rtp_handler
 from .streams import Connect, Consumer, Send
 
