@@ -47,6 +47,7 @@ async def main() -> None:
                 "levels": {str(hz): round(v, 4) for hz, v in kiosk.audio.levels(TONES, 1.0).items()},
                 "pair": bridge.selected_pair(kiosk.pc) if kiosk.pc is not None else None,
                 "errors": kiosk.errors[-2:],
+                "network": kiosk.network,
             }
             print(json.dumps(report), flush=True)
     finally:

@@ -39,18 +39,14 @@ from aiortc.rtp import (
     RTCP_RTPFB_NACK,
     HeaderExtensions,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
     RtcpSrPacket,
     RtpPacket,
 )
 
 from . import bridge_ice
-from .bridge_ice import (  # noqa: F401 (the bridge's own)
-    on_consent_lost,
-    replace_candidate_gathering,
-    selected_pair,
-    set_consent_timing,
-)
+from .bridge_ice import on_consent_lost, replace_candidate_gathering, selected_pair, set_consent_timing  # noqa: F401
 from .receive import ReceiverSource, fast_rtp_handler
 from .streams import Connect, Consumer, Send
 
@@ -292,13 +288,17 @@ def own_sender_reports(sender, report: Callable[[], bytes | None], send_rtcp: Ca
 
 
 def take_feedback(sender, consumer: Consumer) -> None:
-    """The recipient's RTCP about ``consumer``'s stream: NACKs and keyframe requests."""
+    """The recipient's RTCP about ``consumer``'s stream: NACKs, keyframe requests and reception reports."""
 
     async def handle(packet) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             consumer.retransmit(list(packet.lost))
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             consumer.keyframe_requested()
+        elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for block in packet.reports:
+                if block.ssrc == consumer.ssrc:
+                    consumer.reception.report(block.fraction_lost, block.jitter, block.lsr, block.dlsr)
 
     sender._handle_rtcp_packet = handle
 

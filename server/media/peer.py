@@ -25,6 +25,8 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from . import bridge
 from .ice import use_host_addresses, use_network
 from .network import MediaNetwork
+from .quality import PeerMeter
+from signaling.core.quality import Teller
 from signaling.core.errors import OfferError
 from signaling.core.matrix import MAX_KIOSKS
 from .receive import ReceiverSource
@@ -123,6 +125,9 @@ class Peer:
         self._on_state = on_state
         #: The client stopped answering ICE consent checks (RFC 7675): its network is gone.
         self.consent_lost = False
+        #: This connection's network numbers, and when its quality is worth an event (the room samples).
+        self.meter = PeerMeter()
+        self.teller = Teller()
 
         @self.pc.on("connectionstatechange")
         def _changed() -> None:
