@@ -24,6 +24,7 @@ export const app = {
   sessionId: null,
   service: null,
   agent: null,
+  network: null,          // the last media.network (network.js)
   reason: null,
   position: null,
   eta: null,
