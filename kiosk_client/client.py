@@ -121,6 +121,8 @@ class HeadlessKiosk(SignalingClient):
         self.state: str | None = None
         self.states: list[dict] = []
         self.quality: dict | None = None
+        #: The booth's network quality as the server last told it (``media.network``).
+        self.network: dict | None = None
         self.errors: list[dict] = []
         self.audio = AudioProbe()
         self.video = VideoProbe()
@@ -165,6 +167,11 @@ class HeadlessKiosk(SignalingClient):
             self.quality = data
             if self.camera is not None:
                 self.camera.scale_down = max(1, int(data.get("scale_resolution_down_by", 1)))
+
+        @self.sio.on("media.network", namespace=ns)
+        async def on_network(data: dict) -> None:
+            if data.get("session_id") == self.session_id:
+                self.network = data
 
         @self.sio.on("error", namespace=ns)
         async def on_error(data: dict) -> None:

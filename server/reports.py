@@ -13,12 +13,15 @@ from datetime import datetime
 
 from aiohttp import web
 
+from signaling.core.daytime import BUCKET_MINUTES, CLOSING_HOUR, LOCAL, OPENING_HOUR, board_window, day_bounds, early_span
+from signaling.core.quality import LEVELS
+from signaling.core.vocabulary import SERVICES
+from signaling.views import network_of
+
 from . import appkeys, csv_export, metrics_access
 from .audit import act
 from .auth import require_role, request_user
 from .database import Database
-from signaling.core.vocabulary import SERVICES
-from signaling.core.daytime import BUCKET_MINUTES, CLOSING_HOUR, LOCAL, OPENING_HOUR, board_window, day_bounds, early_span
 
 ENDED = ("closed", "cancelled", "abandoned", "failed")
 
@@ -277,8 +280,27 @@ async def metrics(request: web.Request) -> web.Response:
                [({}, fanout.unused)])
         metric("lapak_fanout_seconds", "counter", "Seconds spent decoding and handling received channel messages.",
                [({}, round(fanout.seconds, 6))])
+    network_metrics(metric, hub.state.sessions())
     lines.append("# EOF")
     return web.Response(text="\n".join(lines) + "\n", content_type="application/openmetrics-text")
+
+
+def network_metrics(metric, sessions) -> None:
+    """Each booth's network quality (docs/operations.md): level 0 good, 1 fair, 2 poor; loss, jitter, round trip."""
+    measured = [(s, q) for s in sessions if (q := network_of(s)) is not None and q.get("level") in LEVELS]
+    who = [({"kiosk": s.kiosk_id, "branch": s.branch}, q) for s, q in measured]
+    metric("lapak_booth_network_level", "gauge", "A booth's network quality: 0 good, 1 fair, 2 poor.",
+           [(labels, LEVELS.index(q["level"])) for labels, q in who])
+    for name, help_text, keys, scale in (
+        ("lapak_booth_network_loss_ratio", "Fraction of a booth's packets lost", ("loss_up", "loss_down"), 1),
+        ("lapak_booth_network_jitter_seconds", "Interarrival jitter of a booth's audio", ("jitter_up_ms", "jitter_down_ms"),
+         0.001),
+    ):
+        metric(name, "gauge", f"{help_text}, up (booth to server) and down (server to booth).",
+               [({**labels, "direction": d}, round(q[k] * scale, 4))
+                for labels, q in who for d, k in zip(("up", "down"), keys) if q.get(k) is not None])
+    metric("lapak_booth_network_rtt_seconds", "gauge", "Round trip between a booth and the server.",
+           [(labels, round(q["rtt_ms"] / 1000, 4)) for labels, q in who if q.get("rtt_ms") is not None])
 
 
 def setup(app: web.Application) -> None:

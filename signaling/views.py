@@ -186,6 +186,8 @@ def room_view(src: ViewSource, agent: AgentRecord, targets: list[dict] | None = 
                 "state": kiosk_state(src, session),
                 "since": session.created_at,
                 "kind": "home" if session.branch == HOME_BRANCH else "booth",
+                # the member's network quality (signaling/core/quality.py), null until measured
+                "network": network_of(session),
             }
         )
     return {
@@ -198,6 +200,11 @@ def room_view(src: ViewSource, agent: AgentRecord, targets: list[dict] | None = 
         "focus": sorted(agent.focus),
         "people": people_view(agent),
     }
+
+
+def network_of(session: Session) -> dict | None:
+    """The member's last measured network quality while they have media with an agent (else None)."""
+    return session.network if session.state in ("connecting", "active") else None
 
 
 def booth_state(src: ViewSource, kiosk_id: str, online: bool, session: Session | None) -> str:
@@ -232,6 +239,8 @@ def branch_view(src: ViewSource, branch: str) -> dict:
                 "service": session.service if session else None,
                 "position": position,
                 "since": session.created_at if session else None,
+                # the level only (good/fair/poor; null until measured): an officer sees no media numbers
+                "network": (network_of(session) or {}).get("level") if session else None,
             }
         )
     return {"branch": branch, "name": src.branch_name(branch), "at": src.now(), "booths": booths}

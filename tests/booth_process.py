@@ -1,9 +1,11 @@
 """A headless booth in a process of its own (run inside a test's network namespace), reporting as JSON lines.
 
 ``python tests/booth_process.py URL TOKEN TONE [--relay-only]``: requests a
-session and prints, twice a second, ``{"state", "frames", "levels", "pair"}``:
-its session state, the agent's video frames it decoded, the tones it heard in
-the last second (Hz: level) and its nominated ICE pair's candidate types.
+session and prints, twice a second, ``{"state", "session", "offers", "frames", "levels", "pair", "network"}``:
+its session state and id, how many offers it made (one per peer connection),
+the agent's video frames it decoded, the tones it heard in the last second
+(Hz: level), its nominated ICE pair's candidate types and the network quality
+the server last told it (``media.network``).
 Stops when its standard input closes.
 """
 
@@ -39,10 +41,13 @@ async def main() -> None:
             await asyncio.wait({closed}, timeout=0.5)
             report = {
                 "state": kiosk.state,
+                "session": kiosk.session_id,
+                "offers": len(kiosk.offers),
                 "frames": kiosk.video.frames,
                 "levels": {str(hz): round(v, 4) for hz, v in kiosk.audio.levels(TONES, 1.0).items()},
                 "pair": bridge.selected_pair(kiosk.pc) if kiosk.pc is not None else None,
                 "errors": kiosk.errors[-2:],
+                "network": kiosk.network,
             }
             print(json.dumps(report), flush=True)
     finally:

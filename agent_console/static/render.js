@@ -4,6 +4,7 @@
 import { $, TILES, app, boot, i18n, note, tileEl } from "/static/agent/page.js";
 import { homeTile } from "/static/agent/claims/home_tile.js";
 import { renderPeople } from "/static/agent/people.js";
+import { renderNetwork } from "/static/agent/network.js";
 
 function fmtDuration(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -37,6 +38,7 @@ function renderTile(n) {
   const el = tileEl(n);
   const t = app.tiles[n - 1];
   const prev = el.dataset.sessionId || "";
+  renderNetwork(el, t ? t.network : null, i18n);
   if (!t) {
     homeTile(el, null, i18n);
     el.dataset.state = "empty";

@@ -12,6 +12,7 @@ import {
 } from "/static/kiosk/page.js";
 import { deviceCheck, releaseDevices, stopLevelMeter } from "/static/kiosk/devices.js";
 import { closePeer, onQuality, wantMedia } from "/static/kiosk/media.js";
+import { forgetNetwork, onNetwork } from "/static/kiosk/network.js";
 
 // ---------------------------------------------------------------- session
 
@@ -41,6 +42,7 @@ function onSessionState(msg) {
     note("ignored foreign session", msg.session_id);
     return;
   }
+  if (msg.session_id !== app.sessionId || !MEDIA.has(msg.state)) forgetNetwork();
   app.sessionId = msg.session_id;
   if (msg.service) app.service = msg.service;  // also when the security officer started the session
   if (msg.agent) { app.agent = msg.agent; renderAgent(); }
@@ -180,6 +182,7 @@ function connectSocket() {
   });
   socket.on("session.state", onSessionState);
   socket.on("media.quality", onQuality);
+  socket.on("media.network", onNetwork);
   attachSelfService(app, i18n, boot);
   socket.on("error", (e) => note("error event", e));
 }

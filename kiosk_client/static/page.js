@@ -26,6 +26,7 @@ export const app = {
   agent: null,
   supervisors: [],        // names of supervisors the member hears now (barge)
   guest: false,           // the member sees and hears their guest now
+  network: null,          // the last media.network (network.js)
   reason: null,
   position: null,
   eta: null,

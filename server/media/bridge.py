@@ -14,9 +14,10 @@ callables or replaced handlers:
   ``RTCRtpSender``'s RTCP, which carries the router's own sender reports
   and hands the recipient's NACKs and keyframe requests to the consumer;
 - :func:`guard_sockets`: the ICE sockets drop datagrams from strangers;
-- :func:`replace_candidate_gathering` and :func:`set_consent_timing`
-  (:mod:`server.media.bridge_ice`, the bridge's ICE half): a fixed port
-  range, announced addresses, the consent timeout;
+- :func:`replace_candidate_gathering`, :func:`set_consent_timing` and
+  :func:`on_consent_lost` (:mod:`server.media.bridge_ice`, the bridge's ICE
+  half): a fixed port range, announced addresses, the consent timeout and
+  its expiry;
 - small accessors (:func:`offer_direction`, :func:`codecs`,
   :func:`sender_ssrc`, ...) and the clients' hooks (:func:`abort_ice`,
   :func:`watch_rtp`, :func:`intercept_sender_rtcp`, :func:`replace_rtp_handler`).
@@ -38,13 +39,14 @@ from aiortc.rtp import (
     RTCP_RTPFB_NACK,
     HeaderExtensions,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
     RtcpSrPacket,
     RtpPacket,
 )
 
 from . import bridge_ice
-from .bridge_ice import replace_candidate_gathering, selected_pair, set_consent_timing  # noqa: F401 (the bridge's own)
+from .bridge_ice import on_consent_lost, replace_candidate_gathering, selected_pair, set_consent_timing  # noqa: F401
 from .receive import ReceiverSource, fast_rtp_handler
 from .streams import Connect, Consumer, Send
 
@@ -286,13 +288,17 @@ def own_sender_reports(sender, report: Callable[[], bytes | None], send_rtcp: Ca
 
 
 def take_feedback(sender, consumer: Consumer) -> None:
-    """The recipient's RTCP about ``consumer``'s stream: NACKs and keyframe requests."""
+    """The recipient's RTCP about ``consumer``'s stream: NACKs, keyframe requests and reception reports."""
 
     async def handle(packet) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             consumer.retransmit(list(packet.lost))
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             consumer.keyframe_requested()
+        elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for block in packet.reports:
+                if block.ssrc == consumer.ssrc:
+                    consumer.reception.report(block.fraction_lost, block.jitter, block.lsr, block.dlsr)
 
     sender._handle_rtcp_packet = handle
 

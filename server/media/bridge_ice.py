@@ -9,7 +9,12 @@ keep each module short. Nothing else touches aioice's internals.
   address than the bound one (``--announce-address``);
 - :func:`selected_pair`: the nominated pair's candidate types (relayed or not);
 - :func:`set_consent_timing`: the RFC 7675 consent checks' interval and the
-  failures that end a connection (tests shorten the ~30 s timeout).
+  failures that end a connection (tests shorten the ~30 s timeout);
+- :func:`on_consent_lost`: be told when those checks gave up. aioice then
+  closes its connection, and aiortc turns that into a peer connection that
+  is ``closed``, not ``failed`` (its DTLS transport sees the ICE connection
+  end and closes the peer connection before the ICE transport reports
+  ``failed``), which looks like a deliberate close.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 #: What this half uses (module, names), checked by ``bridge.check_compatibility``.
 NEEDED = (
-    ("aioice.ice:Connection", ("get_component_candidates",)),
+    ("aioice.ice:Connection", ("get_component_candidates", "query_consent")),
     ("aioice.ice", ("StunProtocol", "candidate_foundation", "candidate_priority", "CONSENT_INTERVAL", "CONSENT_FAILURES")),
     ("aioice.turn", ("UDP_SOCKET_BUFFER_SIZE",)),
 )
@@ -153,6 +158,24 @@ def set_consent_timing(interval: float, failures: int) -> tuple[float, int]:
     previous = (ice.CONSENT_INTERVAL, ice.CONSENT_FAILURES)
     ice.CONSENT_INTERVAL, ice.CONSENT_FAILURES = interval, failures
     return previous
+
+
+def on_consent_lost(transport, lost: Callable[[], None]) -> None:
+    """Call ``lost()`` when the consent checks of the ICE connection under DTLS ``transport`` give up.
+
+    Installed before ICE completes (aioice starts ``query_consent`` at the
+    end of ``connect()``). Not called when the connection is closed on
+    purpose (the checks are cancelled then), only when the peer stopped
+    answering for ``CONSENT_FAILURES`` checks in a row: its network is gone.
+    """
+    connection = transport.transport._connection
+    original = connection.query_consent
+
+    async def query_consent() -> None:
+        await original()  # returns only once consent expired (and the connection is closed)
+        lost()
+
+    connection.query_consent = query_consent
 
 
 def selected_pair(pc) -> dict | None:

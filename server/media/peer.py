@@ -25,6 +25,8 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from . import bridge
 from .ice import use_host_addresses, use_network
 from .network import MediaNetwork
+from .quality import PeerMeter
+from signaling.core.quality import Teller
 from signaling.core.errors import OfferError
 from signaling.core.matrix import MAX_KIOSKS
 from .receive import ReceiverSource
@@ -121,11 +123,33 @@ class Peer:
         #: The port range and announced addresses of this peer's sockets (None: the process default).
         self.network = network
         self._on_state = on_state
+        #: The client stopped answering ICE consent checks (RFC 7675): its network is gone.
+        self.consent_lost = False
+        #: This connection's network numbers, and when its quality is worth an event (the room samples).
+        self.meter = PeerMeter()
+        self.teller = Teller()
 
         @self.pc.on("connectionstatechange")
         def _changed() -> None:
-            self.state = self.pc.connectionState
-            self._on_state(self, self.state)
+            state = self.pc.connectionState
+            if self.consent_lost and state == "closed":
+                return  # already reported as "failed"
+            self._report(state)
+
+    def _report(self, state: str) -> None:
+        self.state = state
+        self._on_state(self, state)
+
+    def _consent_lost(self) -> None:
+        """aioice gave up on the client and closed the connection: that is a failure, not a close.
+
+        aiortc would report it as ``closed`` (see :func:`server.media.bridge.on_consent_lost`),
+        which the hub takes for a peer that left; ``failed`` starts a new media
+        attempt for the same session (docs/protocol.md, "When a booth offers").
+        """
+        if not self.consent_lost:
+            self.consent_lost = True
+            self._report("failed")
 
     async def answer(self, offer_sdp: str) -> str:
         """Answer the client's complete offer; returns the complete answer SDP."""
@@ -212,6 +236,7 @@ class Peer:
                     self.video_out.append(consumer)
         bridge.fast_receive_path(transport, by_ssrc)
         self.strangers = bridge.guard_sockets(transport)
+        bridge.on_consent_lost(transport, self._consent_lost)
 
     def consumers(self) -> list[Consumer]:
         return ([self.audio_out] if self.audio_out else []) + self.video_out

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from .streams import KEYFRAME_REQUEST_INTERVAL, Consumer, Source
 
 _SEQ_TS = struct.Struct("!HL")
+#: Opus's RTP clock (RFC 7587): an audio timestamp in seconds, for the jitter.
+AUDIO_CLOCK_RATE = 48000
 _SSRC = struct.Struct("!L")
 _EXT = struct.Struct("!HH")
 
@@ -61,6 +63,12 @@ class ReceiverSource(Source):
         self.upstream_gaps = 0
         #: Sender reports received from the peer for this stream.
         self.sender_reports = 0
+        #: Packets received, and packets the sequence numbers say were sent (the network quality's loss).
+        self.received = 0
+        self.expected = 0
+        #: RFC 3550 interarrival jitter of an audio stream, in seconds (:mod:`server.media.quality`).
+        self.jitter = 0.0
+        self._transit: float | None = None
 
     #: Told of the media SSRC once it is known (the peer's fast receive path routes by it).
     on_ssrc: Callable[[int, "ReceiverSource"], None] | None = None
@@ -81,17 +89,26 @@ class ReceiverSource(Source):
     def receive(self, payload: bytes, marker: int, seq: int, ts: int) -> None:
         """One media packet from the peer: to the PCM taps, then to every consumer."""
         last = self._last_seq
+        self.received += 1
         if last is None:
             self._last_seq = seq
+            self.expected += 1
         else:
             gap = (seq - last - 1) & 0xFFFF
             if gap < 0x8000:  # in order (a late, reordered packet does not move the mark)
                 self._last_seq = seq
+                self.expected += gap + 1
                 if gap:
                     self._gap()
         if self.kind == "audio":
             self._latest = (payload, marker, seq, ts)
-            self._latest_at = self._clock()
+            now = self._latest_at = self._clock()
+            transit = now - ts / AUDIO_CLOCK_RATE
+            if self._transit is not None:
+                d = abs(transit - self._transit)
+                if d < 10.0:  # not a timestamp jump (a new sender, a wrap)
+                    self.jitter += (d - self.jitter) / 16
+            self._transit = transit
         if self.pcm_sinks:
             for sink in list(self.pcm_sinks.values()):
                 sink(payload)

@@ -39,6 +39,8 @@ class Room:
 
     #: Speaking levels are reported every this many ticks (10 × 20 ms).
     LEVEL_TICKS = 10
+    #: Each peer's network quality is sampled every this many ticks (100 × 20 ms), told when it changes.
+    QUALITY_TICKS = 100
 
     def __init__(self, room_id: str, hold: LoopSource, on_event=None) -> None:
         self.room_id = room_id
@@ -226,6 +228,18 @@ class Room:
         self._ticks += 1
         if self._ticks % self.LEVEL_TICKS == 0:
             self._report_levels()
+        if self._ticks % self.QUALITY_TICKS == 0:
+            self._report_quality()
+
+    def _report_quality(self) -> None:
+        """Each connected peer's network quality (:mod:`signaling.core.quality`), when worth telling."""
+        now = time.monotonic()
+        for peer_id, peer in list(self.peers.items()):
+            if peer.state != "connected":
+                continue
+            told = peer.teller.take(peer.meter.sample(peer), now)
+            if told is not None:
+                self.on_event({"event": "peer.quality", "room": self.room_id, "peer": peer_id, "quality": told})
 
     def _report_levels(self) -> None:
         """How loudly each member speaks (0..1), for the agent's tiles; sent when it changes."""
@@ -245,6 +259,7 @@ class Room:
                 "role": peer.role,
                 "state": peer.state,
                 "strangers_dropped": peer.strangers.dropped,
+                "quality": {"level": peer.teller.level, **peer.teller.told},
                 "in": {
                     s.kind: {"packets": s.packets, "frames": s.frames, "bytes": s.bytes}
                     for s in (peer.audio_in, peer.video_in)

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from .quality import Reception
 from .rtcp import sender_report
 from .vp8 import starts_keyframe
 
@@ -152,6 +153,8 @@ class Consumer:
         self.retransmitted_bytes = 0
         self.dropped_waiting_keyframe = 0
         self.dropped_not_connected = 0
+        #: What the recipient reports about this stream (loss, jitter, round trip).
+        self.reception = Reception(self.clock_rate, clock)
         #: Called with the time of the first packet sent after a source change.
         self.on_switched: Callable[["Consumer", float], None] | None = None
         self._switched_at: float | None = None
@@ -325,9 +328,11 @@ class Consumer:
             return None
         ntp, rtp, at = source.timing
         elapsed = self._clock() - at
+        ntp += int(elapsed * (1 << 32))
+        self.reception.sent_report(ntp)  # the recipient's LSR names it: the round trip
         return sender_report(
             self.ssrc,
-            ntp + int(elapsed * (1 << 32)),
+            ntp,
             rtp + self._ts_offset + round(elapsed * self.clock_rate),
             self.packets + self.retransmitted,
             self.bytes + self.retransmitted_bytes,

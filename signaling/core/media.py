@@ -34,6 +34,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "room.levels": ("room", "levels"),
     # a member left while recorded: the file is finished (result as record_stop's)
     "recording.finished": ("room", "peer", "path", "seconds", "video_frames", "supervised"),
+    # a peer's network quality (signaling.core.quality): {"level", "loss_up", "loss_down",
+    # "jitter_up_ms", "jitter_down_ms", "rtt_ms"}; when the level changes, numbers at most every 10 s
+    "peer.quality": ("room", "peer", "quality"),
     # the process serving the room died and was restarted: its peers must connect again
     "room.lost": ("room",),
 }

@@ -65,6 +65,9 @@ class Session:
     #: its booth must offer a new peer connection (not stored; see
     #: docs/protocol.md, "When a booth offers").
     attempt: int = 0
+    #: The member's network quality as the media router last measured it
+    #: (:mod:`signaling.core.quality`: ``{"level", "loss_up", ...}``; not stored).
+    network: dict | None = None
 
     def can_move(self, new_state: str) -> bool:
         return new_state in TRANSITIONS.get(self.state, frozenset())

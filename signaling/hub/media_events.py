@@ -1,4 +1,4 @@
-"""What the media router reports: a peer connected or failed, a room's process was replaced, speaking levels."""
+"""What the media router reports: a peer connected or failed, a room's process was replaced, speaking levels, network quality."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ class MediaEvents(Graces):
         elif kind == "room.lost":
             if self.state.agent(event["room"]) is not None:
                 self.tasks.spawn(self._room_lost(event["room"]), name="room.lost")
+        elif kind == "peer.quality":
+            self.tasks.spawn(self._peer_quality(event["room"], event["peer"], event["quality"]), name="peer.quality")
         elif kind == "room.levels":
             agent = self.state.agent(event["room"])
             if agent is not None and agent.online:
@@ -54,6 +56,23 @@ class MediaEvents(Graces):
                 if self.state.kiosk_online(session.kiosk_id):
                     notice = restart_notice(session, "media_failed")
                     await self.emit("media.restart", notice, to=f"kiosk:{session.kiosk_id}", namespace="/kiosk")
+
+    async def _peer_quality(self, room_id: str, peer_id: str, quality: dict) -> None:
+        """A member's network quality changed: their tile, their booth, and (the level) their branch's board."""
+        session = self.state.session(peer_id)
+        if session is None or session.ended or session.agent_id != room_id:
+            return  # the agent's own peer, a supervisor's, a guest's, or a session gone meanwhile
+        async with self._lock:
+            level_changed = (session.network or {}).get("level") != quality.get("level")
+            session.network = dict(quality)
+            self.state.put_session(session)
+        changes = Changes(consoles={room_id})
+        if level_changed:
+            changes.branches.add(session.branch)
+        await self.finish(changes)
+        if self.state.kiosk_online(session.kiosk_id):
+            notice = {"session_id": session.session_id, **quality}
+            await self.emit("media.network", notice, to=f"kiosk:{session.kiosk_id}", namespace="/kiosk")
 
     async def _room_lost(self, agent_id: str) -> None:
         """The room's media process died and was replaced: everyone in it connects media again."""

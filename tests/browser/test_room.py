@@ -217,3 +217,8 @@ async def test_tile_buttons_push_to_talk_and_end(lapak, pages):
     assert await agent.inner_text("#tile-1 .tile-service") == "Jaminan Kecelakaan Kerja (JKK)"
     await wait_for(lambda: frames_advancing(agent, "#tile-1 .tile-video"), timeout=15, message="tile 1 video")
     assert await frames_advancing(agent, "#tile-2 .tile-video")
+
+    # Network quality on loopback: good on the tile (the numbers on hover) and at the booth itself.
+    await agent.wait_for_selector("#tile-1[data-network=good] .tile-network:visible", timeout=15000)
+    assert "ms" in await agent.get_attribute("#tile-1 .tile-network", "title")
+    await k1.wait_for_selector("body[data-network=good] #network:visible", timeout=15000)

@@ -134,6 +134,11 @@ function renderBooth(b) {
   timer.dataset.since = b.since || "";
   timer.title = i18n.t("officer.timer");
 
+  // The booth's network is poor (branch.state booths[n].network): a mark, no numbers.
+  card.dataset.network = b.network || "";
+  card.querySelector(".booth-network").hidden = b.network !== "poor";
+  i18n.bind(card.querySelector(".booth-network-text"), "officer.network.poor");
+
   const help = card.querySelector(".booth-help");
   help.hidden = !b.needs_help;
   help.dataset.since = b.help_since || "";
