@@ -134,6 +134,7 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.HUB] = hub
     if cluster is not None:
         cluster.watch_hub(hub, config)
+        app[appkeys.CLUSTER] = cluster
 
     async def health(request: web.Request) -> web.Response:
         if cluster is not None:

@@ -1,7 +1,8 @@
 """Each node's watch: its heartbeat, and what it takes over when another node dies or drains.
 
-Every ``heartbeat`` seconds :class:`NodeWatch` (a task it keeps; cancelled and
-awaited by :meth:`NodeWatch.close`):
+Every ``heartbeat`` seconds :class:`NodeWatch` (two tasks it keeps, the
+heartbeat apart from the takeover pass so that a long pass never delays a beat;
+cancelled and awaited by :meth:`NodeWatch.close`):
 
 1. sets this node's heartbeat key with a TTL of ``ttl`` seconds
    (:meth:`~.registry.NodeRegistry.beat`). A node killed without goodbye stops
@@ -78,25 +79,30 @@ class NodeWatch:
         self.taken: list[str] = []
         self.handed: list[str] = []
         self._quiet_until = 0.0
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
         self.registry.beat(self.ttl)
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"node watch {self.node}")
+        loop = asyncio.get_running_loop()
+        # Two kept tasks: the heartbeat never waits for a takeover pass (which may wait on media).
+        self._tasks = [
+            loop.create_task(self._every(self._beat), name=f"node heartbeat {self.node}"),
+            loop.create_task(self._every(self.tick), name=f"node watch {self.node}"),
+        ]
 
-    async def _run(self) -> None:
+    async def _every(self, step) -> None:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.heartbeat)
             try:
-                await self.tick(loop.time())
+                await step(loop.time())
             except asyncio.CancelledError:
                 raise
             except Exception:  # one bad pass must not end the watch
-                logger.exception("node %s: watch pass failed", self.node)
+                logger.exception("node %s: %s failed", self.node, getattr(step, "__name__", step))
 
-    async def tick(self, now: float) -> None:
-        """One pass: beat, then take over what dead nodes left and hand over while draining."""
+    async def _beat(self, now: float) -> None:
+        """Beat; notice Redis lost and back (this node then stops or starts taking sessions)."""
         try:
             self.registry.beat(self.ttl)
         except (redis.RedisError, OSError) as exc:
@@ -110,6 +116,11 @@ class NodeWatch:
             self.connected = True
             self._quiet_until = now + self.ttl  # the others' heartbeats lapsed too: let them beat first
             await self.host.set_accepting(True)
+
+    async def tick(self, now: float) -> None:
+        """One pass: take over what dead nodes left, hand over while draining, close what moved away."""
+        if not self.connected:
+            return
         await self.router.fence()
         if now < self._quiet_until:
             return
@@ -174,10 +185,9 @@ class NodeWatch:
 
     async def close(self) -> None:
         """Stop beating; a clean stop removes the heartbeat at once."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
         with contextlib.suppress(redis.RedisError, OSError):
             self.registry.leave()
