@@ -46,6 +46,12 @@ class ClusterRouter:
         #: Rooms this node's media workers hold (closed when they move away).
         self.served: set[str] = set()
 
+    def __getattr__(self, name: str) -> Any:
+        """What this node's own router offers beyond the interface (its worker ``pids``, its ``rooms``)."""
+        if name == "local":
+            raise AttributeError(name)
+        return getattr(self.local, name)
+
     @property
     def on_event(self):
         return self.local.on_event
