@@ -25,6 +25,7 @@ import logging
 from typing import Any
 
 from ..core.errors import WorkerError
+from ..core.media import COMMANDS as MEDIA_COMMANDS
 from ..core.matrix import RoomState
 from .registry import NodeRegistry
 from .relay import MediaRelay
@@ -152,5 +153,5 @@ class ClusterRouter:
         await self.local.close()
 
 
-#: The commands another node may ask for (the MediaRouter's, less ``stats``).
-COMMANDS = frozenset({"add_peer", "remove_peer", "set_room", "record_start", "record_stop", "close_room"})
+#: The commands another node may ask for (the MediaRouter's, less ``stats``, which each node answers for itself).
+COMMANDS = frozenset(MEDIA_COMMANDS) - {"stats"}
