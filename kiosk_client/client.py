@@ -54,6 +54,8 @@ class SignalingClient:
     #: benchmark machine raises them).
     connect_timeout: float = 10.0
     call_timeout: float = 20.0
+    #: Extra HTTP headers of the socket's request (a load balancer's stickiness cookie, in tests).
+    headers: dict[str, str] | None = None
 
     async def connect_socket(self) -> None:
         await self.sio.connect(
@@ -62,6 +64,7 @@ class SignalingClient:
             auth={"token": self.token},
             transports=["websocket"],
             wait_timeout=self.connect_timeout,
+            **({"headers": self.headers} if self.headers else {}),
         )
 
     async def call(self, event: str, data: Any = None, timeout: float | None = None) -> dict:

@@ -80,7 +80,7 @@ def build_state(config: Config):
     from signaling.fanout import FanoutManager
     from signaling.state.redis_state import RedisState
 
-    state = RedisState(config.redis_url)
+    state = RedisState(config.redis_url, node=config.node_id)
     return state, FanoutManager(config.redis_url)
 
 
@@ -91,6 +91,12 @@ def create_app(config: Config) -> web.Application:
     storage = Storage(config.database_target, clock=config.clock)
     state, fanout = build_state(config)
     router = build_router(config)
+    cluster = None
+    if config.redis_url is not None:  # several nodes: each room on one node (server/cluster.py)
+        from .cluster import build_cluster
+
+        cluster = build_cluster(config, state, router)
+        router = cluster.router
     sio = SignalingServer(
         async_mode="aiohttp",
         max_event_bytes=config.max_event_bytes,
@@ -127,8 +133,13 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.ACCESS] = access = Access(hub, sio, config, namespaces)
     access.setup(app)
     app[appkeys.HUB] = hub
+    if cluster is not None:
+        cluster.watch_hub(hub, config)
+        app[appkeys.CLUSTER] = cluster
 
     async def health(request: web.Request) -> web.Response:
+        if cluster is not None:
+            return cluster.health()
         return web.json_response({"ok": True})
 
     app.router.add_get("/healthz", health)
@@ -148,12 +159,16 @@ def create_app(config: Config) -> web.Application:
         if hasattr(router, "start"):
             await router.start()
         await hub.restore()
+        if cluster is not None:
+            await cluster.start()
         await selfservice.start()
         online.start()
 
     async def stop(app: web.Application) -> None:
         await selfservice.close()
         await online.close()
+        if cluster is not None:
+            await cluster.stop()
         hub.close()
         await router.close()
         if fanout is not None:

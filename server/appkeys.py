@@ -23,3 +23,5 @@ SELFSERVICE: web.AppKey["SelfService"] = web.AppKey("selfservice")
 ACCESS: web.AppKey["Access"] = web.AppKey("access")
 #: The socket.io server; /metrics reads what its guards refused (``.refusals``).
 SIGNALING: web.AppKey["SignalingServer"] = web.AppKey("signaling")
+#: This node among several (``--redis``; server/cluster.py): absent with one node.
+CLUSTER: web.AppKey = web.AppKey("cluster")

@@ -150,6 +150,9 @@ def parser() -> argparse.ArgumentParser:
     from .admin import add_parser as add_admin_parser
 
     add_admin_parser(sub)
+    from .drain import add_parser as add_drain_parser
+
+    add_drain_parser(sub)  # lapak drain: empty a node (several nodes)
 
     bench = sub.add_parser("bench", help="measure the media router (see docs/performance.md)", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)
@@ -302,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         from .admin import run as run_admin
 
         return run_admin(args)
+    if args.command == "drain":
+        from .drain import run as run_drain
+
+        return run_drain(args)
     if args.command == "bench":
         from bench.cli import main as bench_main
 

@@ -77,6 +77,10 @@ class Config:
     redis_url: str | None = None
     #: This node's name in the shared state (``--node-id``; default host name and port).
     node_id: str = "local"
+    #: Seconds between this node's heartbeats, and how long one lasts: a node that stops beating is
+    #: dead to the others ``node_ttl`` seconds later and its rooms move (docs/operations.md, "Several nodes").
+    node_heartbeat: float = 1.0
+    node_ttl: float = 3.0
     #: The service's clock (UNIX seconds): every stored time, the board, reports
     #: and their WIB days read it. Tests pass their own to fix the time of day.
     clock: Callable[[], float] = field(default=time.time)

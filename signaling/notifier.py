@@ -60,6 +60,14 @@ class Notifier:
         except Exception:
             logger.debug("emit %s to %s failed", event, to, exc_info=True)
 
+    async def broadcast_here(self, event: str, data: dict, namespaces: tuple[str, ...]) -> None:
+        """One message to every screen whose socket is on this node (not through Redis: it may be away)."""
+        for namespace in namespaces:
+            try:
+                await self._emit(event, data, namespace=namespace, ignore_queue=True)
+            except Exception:
+                logger.debug("broadcast %s on %s failed", event, namespace, exc_info=True)
+
     def new_screen(self, namespace: str, screen: str) -> None:
         """A new connection shows this screen: it knows nothing yet, so it is told everything again."""
         self._told.forget(namespace, screen)

@@ -1,6 +1,6 @@
 """A real Redis for the tests: Debian's ``redis-server`` on a free loopback port, in a temporary folder.
 
-:class:`RedisEngine` starts one server (no persistence: ``--save ''
+:class:`RedisEngine` starts one server (no persistence unless ``persist``: ``--save ''
 --appendonly no``), waits until it answers, and stops it. The fixtures:
 
 - ``redis_engine`` (session): one server for the whole run, stopped at the end;
@@ -38,9 +38,12 @@ def free_port() -> int:
 class RedisEngine:
     """One ``redis-server`` process on 127.0.0.1, its files in a temporary folder."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *, persist: bool = False) -> None:
+        #: Keep the data across a stop and start (append-only file, fsync on every write).
+        self.persist = persist
         self._own_folder = folder is None
         self.folder = Path(folder or tempfile.mkdtemp(prefix="lapak-redis-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -50,7 +53,8 @@ class RedisEngine:
 
     def start(self, timeout: float = 10.0) -> "RedisEngine":
         self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             *(["--appendonly", "yes", "--appendfsync", "always"] if self.persist else ["--appendonly", "no"]),
              "--dir", str(self.folder), "--logfile", str(self.folder / "redis.log"), "--daemonize", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **child_options(),
         )
@@ -75,7 +79,7 @@ class RedisEngine:
         finally:
             client.close()
 
-    def stop(self) -> None:
+    def stop(self, *, keep_folder: bool = False) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -84,7 +88,7 @@ class RedisEngine:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
-        if self._own_folder:
+        if self._own_folder and not keep_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 

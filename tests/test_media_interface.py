@@ -19,11 +19,12 @@ from bench.transcode import TranscodingRouter
 from server.media import worker as worker_module
 from server.media.router import Router
 from server.media.workers import WorkerPool
+from signaling.nodes.router import ClusterRouter
 from signaling.core.errors import OfferError, WorkerError
 from signaling.core.matrix import BARGE, SUPERVISOR, Participant, RoomState
 from signaling.core.media import COMMANDS, conformance
 
-IMPLEMENTATIONS = [Router, WorkerPool, TranscodingRouter, InstrumentedRouter]
+IMPLEMENTATIONS = [Router, WorkerPool, TranscodingRouter, InstrumentedRouter, ClusterRouter]
 
 
 @pytest.mark.parametrize("cls", IMPLEMENTATIONS, ids=lambda c: c.__name__)

@@ -13,6 +13,7 @@ concerned once. It never touches media itself. One concept per module:
 - :mod:`.kiosk`, :mod:`.officer`, :mod:`.agent`: each side's commands;
 - :mod:`.dispatch`: dispatching and ending sessions;
 - :mod:`.media_events`: what the media router reports;
+- :mod:`.nodes`: rooms moved between nodes, sockets lost with a node, Redis away;
 - :mod:`.room_people`: supervisors and guests in an agent's room.
 """
 
@@ -23,14 +24,14 @@ from ..state.base import AgentRecord
 from .agent import AgentSide
 from .dispatch import Dispatching
 from .kiosk import KioskSide
-from .media_events import MediaEvents
+from .nodes import NodeEvents
 from .officer import OfficerSide
 from .room_people import RoomPeople
 
 __all__ = ["Hub"]
 
 
-class Hub(KioskSide, OfficerSide, AgentSide, Dispatching, MediaEvents, RoomPeople):
+class Hub(KioskSide, OfficerSide, AgentSide, Dispatching, NodeEvents, RoomPeople):
     """Coordinates sessions, agents, queues, booths and the media router."""
 
     async def restore(self) -> None:

@@ -5,6 +5,13 @@ the timer that fires it is this process's own, kept on the hub's
 :class:`~signaling.tasks.Tasks` (never in the state). When it fires and the
 deadline still stands, the member's session ends or the agent's members go
 back to their queues.
+
+With several nodes, a deadline is fired by the node that armed it; when that
+node dies another one adopts it (:meth:`Graces.adopt_grace`,
+:mod:`signaling.nodes.watch`). A timer fires only the deadline it was armed
+for, and only the node whose ``clear_grace`` removes it acts on it, so a
+deadline armed twice (adopted while its first node still ran) ends a session
+once.
 """
 
 from __future__ import annotations
@@ -28,15 +35,22 @@ class Graces(HubCore):
 
     _timers: dict[str, asyncio.TimerHandle]
 
-    def _arm(self, key: str) -> None:
+    def _arm(self, key: str, deadline: float | None = None) -> None:
+        """Fire ``key`` at its deadline (read from the state when not given)."""
         if not hasattr(self, "_timers"):
             self._timers = {}
         old = self._timers.pop(key, None)
         if old is not None:
             old.cancel()
-        self._timers[key] = self.tasks.call_later(
-            self.config.reconnect_grace, lambda: self._grace_due(key), name=f"grace {key}"
-        )
+        deadline = self.state.grace(key) if deadline is None else deadline
+        if deadline is None:
+            return
+        delay = max(0.0, deadline - self.config.clock())
+        self._timers[key] = self.tasks.call_later(delay, lambda: self._grace_due(key, deadline), name=f"grace {key}")
+
+    def adopt_grace(self, key: str) -> None:
+        """Arm a deadline another node armed and can no longer fire (it died)."""
+        self._arm(key)
 
     def _disarm(self, key: str) -> None:
         self.state.clear_grace(key)
@@ -46,8 +60,9 @@ class Graces(HubCore):
 
     def _start_grace(self, session_id: str) -> None:
         key = session_key(session_id)
-        if self.state.set_grace(key, self.config.clock() + self.config.reconnect_grace):
-            self._arm(key)
+        deadline = self.config.clock() + self.config.reconnect_grace
+        if self.state.set_grace(key, deadline):
+            self._arm(key, deadline)
 
     def _cancel_grace(self, session_id: str) -> None:
         self._disarm(session_key(session_id))
@@ -55,17 +70,19 @@ class Graces(HubCore):
     def _start_agent_grace(self, agent_id: str) -> None:
         key = agent_key(agent_id)
         self._disarm(key)
-        self.state.set_grace(key, self.config.clock() + self.config.reconnect_grace)
-        self._arm(key)
+        deadline = self.config.clock() + self.config.reconnect_grace
+        self.state.set_grace(key, deadline)
+        self._arm(key, deadline)
 
     def _cancel_agent_grace(self, agent_id: str) -> None:
         self._disarm(agent_key(agent_id))
 
-    async def _grace_due(self, key: str) -> None:
+    async def _grace_due(self, key: str, deadline: float) -> None:
         getattr(self, "_timers", {}).pop(key, None)
-        if self.state.grace(key) is None:
-            return  # called off meanwhile
-        self.state.clear_grace(key)
+        if self.state.grace(key) != deadline:
+            return  # called off meanwhile, or set again (whoever set it fires it)
+        if not self.state.clear_grace(key):
+            return  # another node fired it first
         kind, _, ident = key.partition(":")
         changes = Changes()
         if kind == "session":

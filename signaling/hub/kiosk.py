@@ -8,10 +8,10 @@ from ..changes import Changes
 from ..core.session import Session
 from ..core.vocabulary import KioskIdentity
 from ..schemas import EventError
-from .grace import Graces
+from .nodes import NodeEvents
 
 
-class KioskSide(Graces):
+class KioskSide(NodeEvents):
     """What a booth (or its officer, starting a session for it) can do."""
 
     async def kiosk_connected(self, kiosk: KioskIdentity) -> Changes:
@@ -36,6 +36,7 @@ class KioskSide(Graces):
 
     async def start_session(self, kiosk: KioskIdentity, service: str, language: str, actor: str) -> Session:
         """Start a session at ``kiosk`` (by its officer, or by the kiosk itself) and queue it."""
+        self.check_accepting()
         changes = Changes(branches={kiosk.branch}, queue=True)
         async with self._lock:
             if self.state.open_session_of(kiosk.kiosk_id) is not None:

@@ -100,6 +100,14 @@ else redis.call('HSET', KEYS[2], ARGV[3], ARGV[1]) end
 """
 
 
+#: KEYS: grace, grace-node. ARGV: key, deadline, node ('' : none). 1: set; 0: a deadline stood already.
+SET_GRACE = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
+return 1
+"""
+
+
 class StateUnavailable(RuntimeError):
     """The shared state's engine cannot be reached (the message names it and its address)."""
 
@@ -116,9 +124,11 @@ def redacted(url: str) -> str:
 class RedisState:
     """Sessions, agents, presence, queues, help calls and grace deadlines in one Redis."""
 
-    def __init__(self, url: str, *, prefix: str = "lapak:") -> None:
+    def __init__(self, url: str, *, prefix: str = "lapak:", node: str | None = None) -> None:
         self.url = url
         self.prefix = prefix
+        #: This node's name: recorded with each grace deadline it sets (who fires it; signaling/nodes).
+        self.node = node
         self.redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10)
         try:
             self.redis.ping()
@@ -129,11 +139,13 @@ class RedisState:
         self._sessions, self._open, self._kiosks = p + "sessions", p + "open", p + "kiosks"
         self._queue, self._help, self._grace = p + "queue", p + "help", p + "grace"
         self._invites = p + "invites"
+        self._grace_node = p + "grace-node"
         self._agent = {name: f"{p}agent:{name}" for name in AGENT_FIELDS}
         self._tiles = p + "agent:tiles"
         self._assign = self.redis.register_script(ASSIGN)
         self._put_agent = self.redis.register_script(PUT_AGENT)
         self._put_session = self.redis.register_script(PUT_SESSION)
+        self._set_grace = self.redis.register_script(SET_GRACE)
 
     def close(self) -> None:
         self.redis.close()
@@ -314,10 +326,12 @@ class RedisState:
 
     # -- grace deadlines ----------------------------------------------------------------
     def set_grace(self, key: str, deadline: float) -> bool:
-        return bool(self.redis.hsetnx(self._grace, key, repr(float(deadline))))
+        args = [key, repr(float(deadline)), self.node or ""]
+        return bool(self._set_grace(keys=[self._grace, self._grace_node], args=args))
 
     def clear_grace(self, key: str) -> bool:
-        return bool(self.redis.hdel(self._grace, key))
+        removed, _ = self.redis.pipeline(transaction=True).hdel(self._grace, key).hdel(self._grace_node, key).execute()
+        return bool(removed)
 
     def grace(self, key: str) -> float | None:
         value = self.redis.hget(self._grace, key)

@@ -1,0 +1,54 @@
+"""What the hub does when nodes come and go: a room moved, sockets lost with their node, Redis away.
+
+Called by :class:`signaling.nodes.watch.NodeWatch` (several nodes on one
+Redis). A moved room keeps its sessions: each gets a new media attempt and
+its peers offer again to the room's new node, exactly as after a media
+worker's death (:meth:`MediaEvents._room_lost`). A booth or console whose
+socket was on a dead node is handled as if it had dropped just now (its grace
+period starts here). While Redis is away this node starts no session
+(``unavailable``) and tells every screen on it (``service.status``).
+"""
+
+from __future__ import annotations
+
+from ..changes import Changes
+from ..schemas import EventError
+from .media_events import MediaEvents
+
+#: Screens told when this node stops or starts taking sessions.
+SCREENS = ("/kiosk", "/agent", "/officer")
+
+
+class NodeEvents(MediaEvents):
+    """Rooms moved between nodes, presence lost with a node, and whether this node takes sessions."""
+
+    #: False while the shared state (Redis) cannot be reached: no new session starts here.
+    accepting: bool = True
+
+    async def room_moved(self, agent_id: str, reason: str = "media_restarted") -> None:
+        """The room now lives on another node's media workers: every peer in it offers again, same sessions."""
+        await self._room_lost(agent_id)
+
+    async def booth_node_lost(self, kiosk_id: str) -> None:
+        """The booth's socket was on a node that died: its grace period starts (on this node)."""
+        session = self.state.open_session_of(kiosk_id)
+        if session is None:
+            return
+        self._start_grace(session.session_id)
+        await self.finish(Changes(branches={session.branch}))
+
+    async def agent_node_lost(self, agent_id: str) -> None:
+        """The console's socket was on a node that died: as if it dropped now."""
+        self._start_agent_grace(agent_id)
+        await self.finish(Changes(rooms={agent_id}, queue=True, colleagues=True))
+
+    async def set_accepting(self, accepting: bool) -> None:
+        """Take new sessions or not, and tell every screen on this node."""
+        self.accepting = accepting
+        status = {"accepting": accepting, "reason": None if accepting else "state_unavailable"}
+        await self.notifier.broadcast_here("service.status", status, SCREENS)
+
+    def check_accepting(self) -> None:
+        """Refuse a new session while this node cannot reach the shared state."""
+        if not self.accepting:
+            raise EventError("unavailable", "The service cannot start sessions right now; please try again shortly.")
