@@ -50,17 +50,29 @@ class SmtpTarget:
 
 def parse_smtp_url(url: str) -> SmtpTarget:
     """``smtp://user:pass@host:port?from=a@b&starttls=1`` or ``smtps://…``; ValueError when it is not one."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when it is not a number in 0..65535
+    except ValueError as exc:
+        raise ValueError(f"{url!r} is not a URL with a valid port ({exc})") from None
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ValueError("--smtp takes smtp://[user:password@]host[:port] or smtps://…")
+        raise ValueError(f"{url!r} is not smtp://[user:password@]host[:port][?from=a@b&starttls=1] or smtps://…")
     query = parse_qs(parts.query)
+    unknown = set(query) - {"from", "starttls"}
+    if unknown:
+        raise ValueError(f"{url!r}: unknown parameter {', '.join(sorted(unknown))} (from, starttls)")
+    sender = query.get("from", ["lapak@localhost"])[0]
+    if "@" not in sender:
+        raise ValueError(f"{url!r}: from={sender!r} is not an e-mail address")
     tls = parts.scheme == "smtps"
+    if tls and query.get("starttls"):
+        raise ValueError(f"{url!r}: smtps:// is TLS from the start; starttls is for smtp://")
     return SmtpTarget(
-        host=parts.hostname, port=parts.port or (465 if tls else 25),
+        host=parts.hostname, port=port or (465 if tls else 25),
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         use_tls=tls, start_tls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
-        sender=query.get("from", ["lapak@localhost"])[0],
+        sender=sender,
     )
 
 
