@@ -132,6 +132,7 @@ def create_app(config: Config) -> web.Application:
     # Revoked booths, disabled accounts, one socket per device (signaling/access.py).
     app[appkeys.ACCESS] = access = Access(hub, sio, config, namespaces)
     access.setup(app)
+    access.home_valid = online.door.still_valid  # a revoked status link ends its phone's access too
     app[appkeys.HUB] = hub
     if cluster is not None:
         cluster.watch_hub(hub, config)
