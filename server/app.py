@@ -127,6 +127,7 @@ def create_app(config: Config) -> web.Application:
     ]
     # The online door: members at home (docs/online-claims.md); phones join /kiosk with their status link.
     online = build_online(app, config, storage, hub, namespaces[0])
+    online.claims.listeners.append(lambda claim: board.poke())  # the online channel's counts on the board, live
     for namespace in namespaces:
         sio.register_namespace(namespace)
     # Revoked booths, disabled accounts, one socket per device (signaling/access.py).

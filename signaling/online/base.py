@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .status import MAIL_STATES, ClaimError, check_move
+from .status import ClaimError, check_move
 from .store import OnlineStore
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class ClaimsBase:
     def __init__(self, store: OnlineStore, settings: OnlineSettings) -> None:
         self.store = store
         self.settings = settings
-        #: Called with the claim after every state change (the mailer; the board).
+        #: Called with the claim after every state change (the mailer, which keeps MAIL_STATES; the board).
         self.listeners: list[Callable[[dict], None]] = []
 
     def now(self) -> float:
@@ -85,12 +85,11 @@ class ClaimsBase:
         self.store.add_event(claim["claim_id"], "state", {"from": old, "to": new, **_public(values)}, actor)
         fresh = self.store.claim(claim["claim_id"])
         assert fresh is not None
-        if new in MAIL_STATES or new == "interview_done":
-            for listener in list(self.listeners):
-                try:
-                    listener(fresh)
-                except Exception:  # a listener failing never blocks the member
-                    logger.exception("online claim listener failed")
+        for listener in list(self.listeners):  # every move: the board counts them all; the mailer keeps MAIL_STATES
+            try:
+                listener(fresh)
+            except Exception:  # a listener failing never blocks the member
+                logger.exception("online claim listener failed")
         return fresh
 
     # -- limits per address ------------------------------------------------------------
