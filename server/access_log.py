@@ -1,6 +1,7 @@
 """The access log: every time the server closed someone's live sockets because their access ended.
 
-One row per ending: a booth revoked, a staff account disabled, or a device
+One row per ending: a booth revoked, a staff account disabled, a member at
+home's status link revoked (subject ``kiosk:home-<claim>``), or a device
 replaced by a newer connection with the same credentials (one socket per
 booth, one console per agent). It answers "why did that booth go dark at
 10:42, and who did it" after the fact; the live notice goes to the people
@@ -18,7 +19,7 @@ from .database import Database
 
 
 #: Why access ended.
-REASONS = ("kiosk_revoked", "account_disabled", "replaced")
+REASONS = ("kiosk_revoked", "account_disabled", "replaced", "link_revoked")
 
 
 class AccessLog:

@@ -127,11 +127,13 @@ def create_app(config: Config) -> web.Application:
     ]
     # The online door: members at home (docs/online-claims.md); phones join /kiosk with their status link.
     online = build_online(app, config, storage, hub, namespaces[0])
+    online.claims.listeners.append(lambda claim: board.poke())  # the online channel's counts on the board, live
     for namespace in namespaces:
         sio.register_namespace(namespace)
     # Revoked booths, disabled accounts, one socket per device (signaling/access.py).
     app[appkeys.ACCESS] = access = Access(hub, sio, config, namespaces)
     access.setup(app)
+    access.home_valid = online.door.still_valid  # a revoked status link ends its phone's access too
     app[appkeys.HUB] = hub
     if cluster is not None:
         cluster.watch_hub(hub, config)

@@ -1,4 +1,4 @@
-"""``lapak serve``'s options for real networks: HTTPS, TURN, a server behind NAT, a fixed port range.
+"""``lapak serve``'s options for real networks: HTTPS, TURN, a server behind NAT, a fixed port range, the mail server.
 
 Each option is checked before anything starts; a bad one raises
 :class:`OptionError` naming the option and why, and ``lapak serve`` exits
@@ -13,6 +13,7 @@ import ssl
 from pathlib import Path
 
 from .config import Config
+from .mailer import parse_smtp_url
 from .media.network import PEERS_PER_ROOM, ports_needed
 from .turn import DEFAULT_TTL, TurnUrlError, parse_turn_url
 
@@ -112,5 +113,10 @@ def apply(args: argparse.Namespace, config: Config) -> None:
         except ValueError:
             raise OptionError("--announce-address", f"{text!r} is not an IP address") from None
     config.announce_addresses = tuple(announce)
+    if getattr(args, "smtp", None):
+        try:
+            parse_smtp_url(args.smtp)
+        except ValueError as exc:
+            raise OptionError("--smtp", str(exc)) from None
     if args.rtc_ports:
         config.rtc_ports = port_range(args.rtc_ports, config.media_workers, len(config.ice_addresses or ()))

@@ -79,9 +79,10 @@ def _claim(request: web.Request) -> dict:
     return _claims(request).by_token(request.match_info["token"][:200], request_address(request))
 
 
-def status_body(request: web.Request, claim: dict) -> dict:
+def status_body(request: web.Request, claim: dict, token: str | None = None) -> dict:
+    """The status answer; the link is the one the request came with (``token`` when the claim is new)."""
     claims, door = _claims(request), request.app[DOOR]
-    link = link_of(request, claim["token"])
+    link = link_of(request, token or request.match_info["token"][:200])
     body = {"ok": True, "claim": claims.status(claim), "link": link, "qr": qr_data_uri(link), "now": claims.now()}
     if claim["state"] in ("interview_to_book", "interview_booked"):
         body["slots"] = claims.slots()
@@ -101,7 +102,7 @@ async def create_claim(request: web.Request) -> web.Response:
         claim, token = _claims(request).create(body["service"], lang, fields, origin, request_address(request))
     except ClaimError as exc:
         return refused(exc, lang)
-    return web.json_response({**status_body(request, claim), "token": token}, status=201)
+    return web.json_response({**status_body(request, claim, token), "token": token}, status=201)
 
 
 async def get_status(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@
 | ``GET /api/online/claims/{reference}/documents/{document_id}`` | an agent with the skill, a supervisor: the file, full resolution |
 | ``GET /api/online/sessions/{session_id}`` | the agent whose tile holds this interview: ``{"reference"}`` |
 | ``POST /api/online/claims/{reference}/outcome`` | the interviewing agent: ``{"outcome": "approved"\\|"rejected"\\|"more_documents", "reason"}`` |
-| ``POST /api/online/claims/{reference}/revoke`` | a supervisor: the status link stops working |
+| ``POST /api/online/claims/{reference}/revoke`` | a supervisor: the status link stops working (a phone in the interview is closed) |
 | ``GET/POST /api/online/capacity`` | a supervisor: ``{"day": "YYYY-MM-DD", "interviews": n}`` |
 | ``GET /api/online/report`` | a supervisor: the online channel's counts and times |
 
@@ -24,8 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
-from signaling.core.vocabulary import AgentIdentity
-from signaling.online import ClaimError, OnlineClaims
+from signaling.core.vocabulary import HOME_BRANCH, AgentIdentity, KioskIdentity
+from signaling.online import ClaimError, OnlineClaims, home_device
 
 from . import appkeys
 from .audit import act
@@ -166,6 +166,9 @@ async def revoke(request: web.Request) -> web.Response:
     claims.store.update_claim(claim["claim_id"], revoked=1)
     claims.store.add_event(claim["claim_id"], "revoked", {}, "supervisor")
     act(request, "online.revoke", _ref(request))
+    # A phone in the interview holds no other credential: it is told and closed, its session ends.
+    phone = KioskIdentity(home_device(claim["claim_id"]), branch=HOME_BRANCH, booth=0)
+    await request.app[appkeys.ACCESS].link_revoked(phone, "supervisor")
     return web.json_response({"ok": True})
 
 

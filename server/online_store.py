@@ -1,13 +1,14 @@
 """The online claims' records (members at home): claims, documents, history, the mail outbox, limits.
 
 They live in the service's records database (SQLite or PostgreSQL, the
-``oc_*`` tables of :mod:`server.schema`, revision 0003), next to the booth's
+``oc_*`` tables of :mod:`server.schema`, revisions 0003-0004), next to the booth's
 self-service tables; each method is one statement in its own transaction. It implements
 :class:`signaling.online.store.OnlineStore`. The two guards that must hold
 between processes are single ``UPDATE … WHERE`` statements: a validation
 lease (:meth:`take_lease`) and a booking within a slot's capacity
 (:meth:`book`). Claims are looked up by the SHA-256 of their status link's
-token; the token itself is kept only to put the link in later e-mails.
+token; the token itself is never stored (only the nonce it is derived from
+with the server's key, revision 0004).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from . import schema
 from .database import Database
 
 CLAIM_COLUMNS = (
-    "claim_id", "reference", "token_hash", "token", "service", "lang", "fields", "email", "state", "reason", "origin",
+    "claim_id", "reference", "token_hash", "token_nonce", "service", "lang", "fields", "email", "state", "reason", "origin",
     "created_at", "submitted_at", "updated_at", "expires_at", "revoked", "lease_agent", "lease_until", "slot",
     "session_id", "outcome", "decided_at", "payment_file",
 )

@@ -213,7 +213,7 @@ oc_claims = _table(
     sa.Column("claim_id", sa.Text, primary_key=True),
     sa.Column("reference", sa.Text, unique=True),
     sa.Column("token_hash", sa.Text, nullable=False, unique=True),
-    sa.Column("token", sa.Text, nullable=False),
+    sa.Column("token_nonce", sa.Text),  # 0004: the token is HMAC(key, claim_id:nonce), never stored
     sa.Column("service", sa.Text, nullable=False),
     sa.Column("lang", sa.Text, nullable=False),
     sa.Column("fields", sa.Text, nullable=False),

@@ -8,6 +8,12 @@ module ends access that was valid then and is not any more:
   another word, then its open session ends (``cancelled``, or ``failed`` if
   it was active) with the reason ``kiosk_revoked``; its agent is told
   (``session.ended``).
+- **A member at home's status link is revoked** (a supervisor,
+  ``POST /api/online/claims/{ref}/revoke``): the phone is told
+  ``access.ended {"reason": "link_revoked"}`` and closed, and its interview
+  ends as a revoked booth's (reason ``link_revoked``, its agent told). Every
+  event from a phone re-checks its link, so a revocation by another node
+  ends it at its next event.
 - **A staff account is disabled**: its sockets on every namespace are told
   ``access.ended {"reason": "account_disabled"}`` and closed; an agent's
   members go back to the front of their queues at once (reason
@@ -39,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from aiohttp import web
 
-from signaling.core.vocabulary import AgentIdentity, KioskIdentity, StaffIdentity
+from signaling.core.vocabulary import HOME_BRANCH, AgentIdentity, KioskIdentity, StaffIdentity
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hub import Hub
@@ -81,6 +87,8 @@ class Access:
         self._counter = itertools.count()
         self._task: asyncio.Task | None = None
         self._version: int | None = None
+        #: Is a member at home's status link still good? (the online door's check; None: no online door)
+        self.home_valid: Callable[[KioskIdentity], bool] | None = None
 
     @property
     def accounts(self):
@@ -92,7 +100,9 @@ class Access:
     # -- checks on every event -----------------------------------------------------
 
     def still_valid(self, identity: Any) -> bool:
-        """Is this socket's identity still granted? (One indexed read for booths and accounts.)"""
+        """Is this socket's identity still granted? (One indexed read for booths, phones and accounts.)"""
+        if isinstance(identity, KioskIdentity) and identity.branch == HOME_BRANCH:
+            return self.home_valid is None or self.home_valid(identity)
         if isinstance(identity, KioskIdentity):
             return not self.accounts.revoked_kiosks([identity.kiosk_id])
         username = username_of(identity)
@@ -100,7 +110,9 @@ class Access:
 
     async def refuse(self, identity: Any) -> None:
         """An event came from an identity that is no longer valid: end its access everywhere."""
-        if isinstance(identity, KioskIdentity):
+        if isinstance(identity, KioskIdentity) and identity.branch == HOME_BRANCH:
+            await self.link_revoked(identity, "server")
+        elif isinstance(identity, KioskIdentity):
             await self.kiosk_revoked(identity, "server")
         else:
             username = username_of(identity)
@@ -141,6 +153,14 @@ class Access:
             await self._close(ns, sid, "kiosk_revoked", tell=False, transport=True)
         await self.hub.end_kiosk_access(kiosk, actor, "kiosk_revoked")
         self.accounts.access_log.record(f"kiosk:{kiosk.kiosk_id}", "kiosk_revoked", actor, len(live))
+
+    async def link_revoked(self, phone: KioskIdentity, actor: str) -> None:
+        """A member at home whose status link was revoked: the phone is told why and closed, its session ends."""
+        live = self.sockets(lambda i: isinstance(i, KioskIdentity) and i.kiosk_id == phone.kiosk_id)
+        for ns, sid, _ in live:
+            await self._close(ns, sid, "link_revoked", tell=True, transport=True)
+        await self.hub.end_kiosk_access(phone, actor, "link_revoked")
+        self.accounts.access_log.record(f"kiosk:{phone.kiosk_id}", "link_revoked", actor, len(live))
 
     async def user_disabled(self, username: str, actor: str) -> None:
         """Close every socket of the account (telling it why); an agent's members go back to their queues."""

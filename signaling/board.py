@@ -2,8 +2,8 @@
 
 :func:`board_view` builds the ``board.state`` payload from the hub;
 :class:`BoardPublisher` sends it to every connected supervisor whenever the
-hub reports a change, at most every ``interval`` seconds (a burst of
-changes becomes one update).
+hub reports a change or an online claim changes state (:meth:`BoardPublisher.poke`),
+at most every ``interval`` seconds (a burst of changes becomes one update).
 """
 
 from __future__ import annotations
@@ -88,6 +88,14 @@ class BoardPublisher:
         hub.watchers.append(self.changed)
 
     async def changed(self) -> None:
+        self.poke()
+
+    def poke(self) -> None:
+        """Something on the board changed (the hub, or an online claim's state): one update within ``interval``.
+
+        A burst of changes (many claims moving at once) becomes one update:
+        while one is pending, further pokes add nothing.
+        """
         if self.viewers and (self._pending is None or self._pending.done()):
             self._pending = self.hub.tasks.spawn(self._publish_soon(), name="board update")
 

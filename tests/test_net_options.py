@@ -31,6 +31,12 @@ def serve(*options: str) -> list[str]:
         (["--media-workers", "2", "--rtc-ports", "40000-40012"], "--rtc-ports", "need at least 14"),
         (["--announce-address", "my.public.host"], "--announce-address", "not an IP address"),
         (["--tls-cert", "cert.pem"], "--tls-key", "needs both"),
+        (["--smtp", "mail.example.org"], "--smtp", "is not smtp://"),
+        (["--smtp", "http://mail.example.org"], "--smtp", "is not smtp://"),
+        (["--smtp", "smtp://mail.example.org:port"], "--smtp", "valid port"),
+        (["--smtp", "smtp://mail.example.org:99999"], "--smtp", "valid port"),
+        (["--smtp", "smtp://mail.example.org?from=nobody"], "--smtp", "not an e-mail address"),
+        (["--smtp", "smtp://mail.example.org?sender=a@b"], "--smtp", "unknown parameter sender"),
     ],
 )
 def test_serve_refuses_a_bad_option_and_names_it(options, option, why, capsys, tmp_path, monkeypatch):

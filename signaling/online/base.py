@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import logging
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .status import MAIL_STATES, ClaimError, check_move
+from .status import ClaimError, check_move
 from .store import OnlineStore
 
 logger = logging.getLogger(__name__)
@@ -31,10 +34,23 @@ class OnlineSettings:
     lease_seconds: float = 600.0
     #: Largest document (bytes).
     max_document_bytes: int = 8 * 1024 * 1024
+    #: The server's secret from which status links are derived (``<data>/online-link.key``; tests: random).
+    link_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def link_token(key: bytes, claim_id: str, nonce: str) -> str:
+    """The status link's token: HMAC-SHA256 of the claim id and its nonce under the server's key (43 characters).
+
+    The store keeps only the nonce and the token's SHA-256: its rows (a dump,
+    a backup) open no claim; with the key, the server rebuilds the link for
+    later mails.
+    """
+    mac = hmac.new(key, f"{claim_id}:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 
 class ClaimsBase:
@@ -43,11 +59,19 @@ class ClaimsBase:
     def __init__(self, store: OnlineStore, settings: OnlineSettings) -> None:
         self.store = store
         self.settings = settings
-        #: Called with the claim after every state change (the mailer; the board).
+        #: Called with the claim after every state change (the mailer, which keeps MAIL_STATES; the board).
         self.listeners: list[Callable[[dict], None]] = []
 
     def now(self) -> float:
         return self.settings.clock()
+
+    def link_token(self, claim: dict) -> str | None:
+        """The claim's status token rebuilt from the key (None: a claim from before revision 0004, or another key)."""
+        nonce = claim.get("token_nonce")
+        if not nonce:
+            return None
+        token = link_token(self.settings.link_key, claim["claim_id"], nonce)
+        return token if hmac.compare_digest(token_hash(token), claim["token_hash"]) else None
 
     def folder(self, claim_id: str) -> Path:
         return Path(self.settings.data_dir) / "online" / claim_id
@@ -61,12 +85,11 @@ class ClaimsBase:
         self.store.add_event(claim["claim_id"], "state", {"from": old, "to": new, **_public(values)}, actor)
         fresh = self.store.claim(claim["claim_id"])
         assert fresh is not None
-        if new in MAIL_STATES or new == "interview_done":
-            for listener in list(self.listeners):
-                try:
-                    listener(fresh)
-                except Exception:  # a listener failing never blocks the member
-                    logger.exception("online claim listener failed")
+        for listener in list(self.listeners):  # every move: the board counts them all; the mailer keeps MAIL_STATES
+            try:
+                listener(fresh)
+            except Exception:  # a listener failing never blocks the member
+                logger.exception("online claim listener failed")
         return fresh
 
     # -- limits per address ------------------------------------------------------------

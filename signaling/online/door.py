@@ -77,6 +77,11 @@ class HomeDoor:
         self.claims.interview_started(claim, session.session_id)
         return session.session_id
 
+    def still_valid(self, phone: KioskIdentity) -> bool:
+        """Is the phone's status link still good (not revoked, not expired)? Checked on every event it sends."""
+        claim = self.claims.store.claim(phone.kiosk_id.removeprefix("home-"))
+        return claim is not None and not claim["revoked"] and claim["expires_at"] >= self.claims.now()
+
     def free_tile(self, service: str) -> bool:
         """Is an agent who serves ``service`` taking work with a tile free right now (and nobody waiting)?"""
         if self.hub.state.waiting(service):

@@ -1,7 +1,8 @@
 """The member's side of an online claim: the form, documents, submitting, the status link, booking, joining.
 
-The status link's token (``secrets.token_urlsafe(32)``) is the member's only
-credential; the store keeps its SHA-256. Wrong links count against the
+The status link's token (HMAC-SHA256 of the claim id and a random nonce
+under the server's link key, :func:`.base.link_token`) is the member's only
+credential; the store keeps its SHA-256 and the nonce, never the token. Wrong links count against the
 caller's address (:meth:`MemberSide.by_token`), and so does every claim
 started (:meth:`MemberSide.create`).
 """
@@ -15,7 +16,7 @@ import uuid
 
 from .. import forms
 from ..core.daytime import local
-from .base import ClaimsBase, doc_view, token_hash
+from .base import ClaimsBase, doc_view, link_token, token_hash
 from .status import (
     BENEFITS, REQUIRED_DOCUMENTS, ClaimError, day_of, day_slots, is_slot, join_window, per_slot, upcoming_days,
 )
@@ -57,10 +58,11 @@ class MemberSide(ClaimsBase):
                              retry_after=3600)
         clean = self.check_form(service, fields)
         self.hit("create", address)
-        token = secrets.token_urlsafe(32)
+        claim_id, nonce = f"oc-{uuid.uuid4().hex}", secrets.token_hex(16)
+        token = link_token(self.settings.link_key, claim_id, nonce)  # shown once; the store keeps hash and nonce
         now = self.now()
         claim = {
-            "claim_id": f"oc-{uuid.uuid4().hex}", "reference": None, "token_hash": token_hash(token), "token": token,
+            "claim_id": claim_id, "reference": None, "token_hash": token_hash(token), "token_nonce": nonce,
             "service": service, "lang": lang, "fields": clean, "email": clean.get("email") or None,
             "state": "draft", "origin": origin, "created_at": now, "updated_at": now,
             "expires_at": now + self.settings.link_days * 86400,

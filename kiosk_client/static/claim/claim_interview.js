@@ -4,7 +4,8 @@
 import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
 import { applyQuality, completeOffer, preferCodec, request } from "/static/common/rtc.js";
 
-const iv = { socket: null, pc: null, stream: null, offeredFor: null, sessionId: null, quality: null, sender: null };
+const iv = { socket: null, pc: null, stream: null, offeredFor: null, sessionId: null, quality: null, sender: null,
+  generation: 0, connections: 0, offering: null, offerAgain: false, disconnectTimer: null, retryTimer: null };
 window.lapakInterview = iv;
 
 function say(app, key) {
@@ -27,17 +28,50 @@ async function check(app) {
   return !!(res && res.ok);
 }
 
-async function offer(app, sessionId, attempt) {
+// One offer per media attempt; a new connection (fresh ICE servers) when this one fails, stays
+// disconnected, or its offer timed out, as the booth does (kiosk_client/static/media.js).
+function wantMedia(app, sessionId, attempt) {
   const key = `${sessionId}/${attempt}`;
   if (iv.offeredFor === key) return;
   iv.offeredFor = key;
-  if (iv.pc) iv.pc.close();
+  ensureMedia(app);
+}
+
+function ensureMedia(app) {
+  if (!iv.sessionId || !iv.socket || !iv.socket.connected) return;
+  if (iv.offering) { iv.offerAgain = true; return; }
+  iv.offering = connect(app, iv.sessionId).finally(() => {
+    iv.offering = null;
+    if (iv.offerAgain) { iv.offerAgain = false; ensureMedia(app); }
+  });
+}
+
+function closePeer() {
+  clearTimeout(iv.disconnectTimer);
+  if (iv.pc) { iv.pc.onconnectionstatechange = null; iv.pc.close(); }
   iv.pc = null;
+}
+
+function onPeerState(app, pc) {
+  if (pc !== iv.pc) return;
+  const st = pc.connectionState;
+  document.body.dataset.media = st;
+  clearTimeout(iv.disconnectTimer);
+  if (st === "failed") ensureMedia(app);  // the same attempt on a new connection (the server drops the old one)
+  else if (st === "disconnected") {
+    iv.disconnectTimer = setTimeout(() => { if (iv.pc === pc && pc.connectionState !== "connected") ensureMedia(app); }, 4000);
+  }
+}
+
+async function connect(app, sessionId) {
+  closePeer();
+  const generation = ++iv.generation;
   const config = await peerConfig(iv.socket);  // fresh TURN credentials for every new connection
-  if (iv.offeredFor !== key) return;
+  if (generation !== iv.generation) return;
   const pc = new RTCPeerConnection(config);
   watchMediaFailure(pc, app.i18n);
   iv.pc = pc;
+  iv.connections += 1;
   const at = pc.addTransceiver(iv.stream.getAudioTracks()[0], { direction: "sendrecv", streams: [iv.stream] });
   const vt = pc.addTransceiver(iv.stream.getVideoTracks()[0], { direction: "sendrecv", streams: [iv.stream] });
   preferCodec(at, "audio", "audio/opus");
@@ -47,10 +81,19 @@ async function offer(app, sessionId, attempt) {
   app.$("agent-video").srcObject = new MediaStream([vt.receiver.track]);
   app.$("remote-audio").play().catch(() => {});
   app.$("agent-video").play().catch(() => {});
-  pc.onconnectionstatechange = () => { document.body.dataset.media = pc.connectionState; };
+  pc.onconnectionstatechange = () => onPeerState(app, pc);
   const sdp = await completeOffer(pc);
+  if (generation !== iv.generation) return;
   const ack = await request(iv.socket, "media.offer", { session_id: sessionId, sdp });
-  if (!ack.ok) { iv.offeredFor = null; return; }
+  if (generation !== iv.generation) return;
+  if (!ack.ok) {
+    const code = ack.error && ack.error.code;
+    if (code === "timeout" || code === "media_failed") {
+      clearTimeout(iv.retryTimer);
+      iv.retryTimer = setTimeout(() => ensureMedia(app), 1500);
+    }
+    return;
+  }
   await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
   if (iv.quality) await applyQuality(iv.sender, iv.quality);
 }
@@ -61,13 +104,18 @@ function onState(app, s) {
   const keys = { waiting: "claim.interview.waiting", transferred: "claim.interview.waiting", connecting: "claim.interview.connecting",
     talking: "claim.interview.talking", on_hold: "claim.interview.on_hold", ended: "claim.interview.ended" };
   if (keys[s.state]) say(app, keys[s.state]);
-  if (["connecting", "talking", "on_hold"].includes(s.state) && s.agent) offer(app, s.session_id, s.attempt || 0);
-  if (s.state === "ended") {
-    if (iv.pc) iv.pc.close();
-    for (const t of iv.stream ? iv.stream.getTracks() : []) t.stop();
-    iv.socket.disconnect();
-    setTimeout(() => { app.step("status"); app.refresh(); }, 1500);
-  }
+  if (["connecting", "talking", "on_hold"].includes(s.state) && s.agent) wantMedia(app, s.session_id, s.attempt || 0);
+  if (s.state === "ended") stop(app);
+}
+
+// The interview is over (ended, or the link revoked): media and socket closed, back to the status page.
+function stop(app, error) {
+  clearTimeout(iv.retryTimer);
+  iv.generation += 1;
+  closePeer();
+  for (const t of iv.stream ? iv.stream.getTracks() : []) t.stop();
+  iv.socket.disconnect();
+  setTimeout(() => { app.step("status"); if (error) app.error(error); else app.refresh(); }, error ? 0 : 1500);
 }
 
 export async function startInterview(app) {
@@ -88,7 +136,12 @@ export async function startInterview(app) {
     if (!ack.ok && ack.error.code !== "invalid_state") app.error(ack.error);
   });
   socket.on("session.state", (s) => onState(app, s));
-  socket.on("media.restart", (m) => { if (m.session_id === iv.sessionId) offer(app, m.session_id, m.attempt); });
+  socket.on("media.restart", (m) => { if (m.session_id === iv.sessionId) wantMedia(app, m.session_id, m.attempt); });
+  socket.on("access.ended", (m) => {  // a supervisor revoked the status link: the interview ends here
+    document.body.dataset.interview = "revoked";
+    const code = m && m.reason === "link_revoked" ? "revoked_link" : "invalid_state";
+    stop(app, { code, message: app.i18n.t(`claim.error.${code}`) });
+  });
   socket.on("media.quality", async (q) => { iv.quality = q; await applyQuality(iv.sender, q); });
   socket.on("consent.request", () => { app.$("consent").hidden = false; });
   socket.on("rec.state", (r) => { app.$("rec").hidden = !r.recording; });

@@ -111,9 +111,28 @@ function renderBoard() {
     row.querySelector(".branch-busy").textContent = i18n.t("board.branch.busy", { busy: br.busy, booths: br.booths });
     branches.append(row);
   }
+  renderOnline(b.online);
   tickWaits();
   renderConn();
   if (app.day) renderChart();
+}
+
+// The online channel (members at home, docs/online-claims.md) beside the branches.
+function renderOnline(o) {
+  $("online").hidden = !o;
+  if (!o) return;
+  const cell = (key) => $("online").querySelector(`[data-online="${key}"] .online-value`);
+  for (const key of ["submitted", "checking", "documents_requested", "interviews_to_book", "interviews_booked", "interviews_done"]) {
+    setNum(cell(key), o[key] ?? 0);
+  }
+  const oldest = o.waiting_validation ? " (" + i18n.t("board.online.oldest", { time: fmtDuration(o.oldest_wait_seconds) }) + ")" : "";
+  setNum(cell("waiting_validation"), `${o.waiting_validation}${oldest}`);
+  const out = o.outcomes || {};
+  setNum(cell("outcomes"), i18n.t("board.online.outcomes",
+    { approved: out.approved || 0, rejected: out.rejected || 0, more: out.more_documents || 0 }));
+  const pay = o.submission_to_payment_seconds || {};
+  setNum(cell("payment_time"), pay.count ? i18n.t("board.online.payment_time",
+    { median: fmtDuration(pay.median), mean: fmtDuration(pay.mean), n: pay.count }) : i18n.t("board.online.none"));
 }
 
 // Waits grow between updates (the server pushes only on changes): count on.
