@@ -94,12 +94,9 @@ def test_two_nodes_writing_one_session_at_once_lose_no_transition(tmp_path, redi
                 hub.state.put_session(session)
             await asyncio.sleep(0)
 
-    opening = threading.Lock()
-
     def node(n: int, work) -> None:
         try:
-            with opening:  # Alembic's migration context is process-wide: one opening at a time
-                hubs[n] = hub = make_hub(tmp_path, redis_url, n)  # on its thread: SQLite wants it
+            hubs[n] = hub = make_hub(tmp_path, redis_url, n)  # on its thread: SQLite wants it
             barrier.wait()
             asyncio.run(work(hub))
         except BaseException as exc:  # noqa: BLE001 - handed to the test
