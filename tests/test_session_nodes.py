@@ -13,11 +13,13 @@ import asyncio
 import threading
 from collections import Counter
 
+from conftest import make_config
 from redis_engine import redis_engine, redis_url  # noqa: F401
+from server.storage import Storage
 from signaling.core.session import Session
 from signaling.hub import Hub
 from signaling.state.redis_state import RedisState
-from test_dispatch_nodes import make_hub
+from test_dispatch_nodes import NoRouter, make_hub, no_emit
 
 ROUNDS = 300
 
@@ -119,5 +121,50 @@ def test_two_nodes_writing_one_session_at_once_lose_no_transition(tmp_path, redi
         assert restarts > 10, made  # the nodes really raced
     finally:
         for hub in hubs.values():
+            hub.state.close()
+            hub.storage.close()
+
+
+async def test_only_the_first_node_on_an_empty_state_restores_the_shared_records(tmp_path, redis_url, pg_url):
+    """Nodes on one PostgreSQL: the records' open sessions are loaded once, and never over a live state."""
+    records = Storage(pg_url)
+    waiting = Session("s-old", "kiosk-1", "Jakarta Pusat", 1, "jht", created_at=100.0)
+    records.save(waiting, None, "kiosk:kiosk-1", "session started")  # "requested" when the cluster stopped
+    records.close()
+
+    def node(n: int) -> Hub:
+        config = make_config(tmp_path / f"node-{n}", kiosks=2, agents=0)
+        return Hub(config, Storage(pg_url, clock=config.clock), NoRouter(), no_emit, state=RedisState(redis_url),
+                   node=f"node-{n}")
+
+    first, second = node(1), node(2)
+    hubs = [first, second]
+    try:
+        await first.restore()
+        await second.restore()  # started at the same time: finds the work claimed
+        assert [s.session_id for s in second.state.queued()] == ["s-old"]
+        steps = [(f, t) for f, t, _, _ in first.storage.transitions("s-old")]
+        assert steps == [(None, "requested"), ("requested", "queued")]  # restored once, not twice
+
+        live = second.state.session("s-old")
+        second._move(live, "cancelled", "kiosk:kiosk-1", "member_cancelled")  # the live state moves on
+        second.state.dequeue("s-old")
+        first.close()
+        hubs.append(again := node(1))  # node 1 restarted with the same id beside a live node
+        await again.restore()
+        assert again.state.session("s-old").state == "cancelled"
+        assert again.state.queued() == []
+        again.state.redis.delete("lapak:restored")  # a live state from before the claim was recorded
+        hubs.append(third := node(3))
+        await third.restore()
+        assert third.state.session("s-old").state == "cancelled"
+        # Two nodes claiming an empty state at the same moment: one restores.
+        claims = [RedisState(redis_url, prefix="empty:") for _ in range(2)]
+        assert [c.claim_restore(f"node-{n}") for n, c in enumerate(claims)] == [True, False]
+        for c in claims:
+            c.close()
+    finally:
+        for hub in hubs:
+            hub.close()
             hub.state.close()
             hub.storage.close()

@@ -110,6 +110,16 @@ class State(Protocol):
     def session(self, session_id: str) -> Session | None: ...
     def sessions(self) -> list[Session]: ...
     def open_session_of(self, kiosk_id: str) -> Session | None: ...
+    def claim_restore(self, node: str) -> bool:
+        """Whether this starting process loads the records' open sessions into the state.
+
+        In memory always (the state is empty at start). A shared state says yes
+        only to the first node starting on an empty one: a node (re)starting
+        beside live nodes must not put older records over theirs, and nodes
+        starting at once on one database must not load the same sessions twice.
+        """
+        ...
+
     def put_session(self, session: Session) -> None:
         """Store the session; raises :class:`StaleSession` when a shared store holds a newer state or attempt."""
         ...

@@ -17,6 +17,8 @@ Layout (every key starts with ``prefix``, default ``lapak:``):
   ``agent:tiles`` (hash ``<agent>#<n>`` → session id): fields that different
   nodes change are stored apart, and :meth:`put_agent` writes only the fields
   that changed since the record was read;
+- ``restored``: the node that loaded the records' open sessions into an
+  empty state (:meth:`RedisState.claim_restore`; no other node does);
 - ``kiosks`` (hash booth → node), ``queue`` (sorted set, score ``queued_at``),
   ``handled:<service>`` (list of recent handling times), ``help`` and
   ``grace`` (hashes).
@@ -111,6 +113,15 @@ return false
 """
 
 
+#: KEYS: sessions, restored. ARGV: node. 1: this node restores (the state held no session and nobody
+#: claimed it); 0: the live state stands.
+CLAIM_RESTORE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX') then return 1 end
+return 0
+"""
+
+
 #: KEYS: grace, grace-node. ARGV: key, deadline, node ('' : none). 1: set; 0: a deadline stood already.
 SET_GRACE = """
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -157,6 +168,7 @@ class RedisState:
         self._put_agent = self.redis.register_script(PUT_AGENT)
         self._put_session = self.redis.register_script(PUT_SESSION)
         self._set_grace = self.redis.register_script(SET_GRACE)
+        self._claim_restore = self.redis.register_script(CLAIM_RESTORE)
 
     def close(self) -> None:
         self.redis.close()
@@ -173,6 +185,10 @@ class RedisState:
         session_id = self.redis.hget(self._open, kiosk_id)
         session = self.session(session_id) if session_id else None
         return session if session is not None and not session.ended else None
+
+    def claim_restore(self, node: str) -> bool:
+        """Only the first node on an empty shared state restores (``restored`` names it)."""
+        return bool(self._claim_restore(keys=[self._sessions, self.prefix + "restored"], args=[node]))
 
     def put_session(self, session: Session) -> None:
         """Compare-and-set on the version read; a lost race is merged field by field, or refused.
