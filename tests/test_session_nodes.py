@@ -154,10 +154,16 @@ async def test_only_the_first_node_on_an_empty_state_restores_the_shared_records
         await again.restore()
         assert again.state.session("s-old").state == "cancelled"
         assert again.state.queued() == []
+        fresh = Session("s-live", "kiosk-2", "Jakarta Pusat", 2, "jht", created_at=200.0)
+        second.state.put_session(fresh)
+        second.storage.save(fresh, None, "kiosk:kiosk-2", "session started")
+        second._move(fresh, "queued", "dispatcher")
+        second.state.enqueue(fresh)
         again.state.redis.delete("lapak:restored")  # a live state from before the claim was recorded
         hubs.append(third := node(3))
         await third.restore()
         assert third.state.session("s-old").state == "cancelled"
+        assert [(f, t) for f, t, _, _ in third.storage.transitions("s-live")] == [(None, "requested"), ("requested", "queued")]
         # Two nodes claiming an empty state at the same moment: one restores.
         claims = [RedisState(redis_url, prefix="empty:") for _ in range(2)]
         assert [c.claim_restore(f"node-{n}") for n, c in enumerate(claims)] == [True, False]
