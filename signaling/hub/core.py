@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..core.errors import OfferError
+from ..core.errors import OfferError, RecordsUnavailable
 
 from .. import views
 from ..changes import Changes
@@ -68,7 +68,10 @@ class HubCore:
         return sorted(kiosks.values(), key=lambda k: (k.booth, k.kiosk_id))
 
     def branch_name(self, branch: str) -> str:
-        return self.storage.accounts.branch_name(branch)
+        try:
+            return self.storage.accounts.branch_name(branch)
+        except RecordsUnavailable:  # records away: screens are still told, with the branch's id
+            return branch
 
     def queue_position(self, session: Session) -> tuple[int | None, int | None]:
         """(position in its service's queue, estimated seconds) for a waiting session."""
