@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import KIOSK_TONES
+from .harness import KIOSK_TONES, wait_for
 from .staff import jakarta_branch, no_page_errors, sign_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -26,13 +26,13 @@ async def test_every_screen_shows_the_service_is_away_and_back(lapak, pages):
     officer = await sign_in(pages, lapak, "/officer", "satpam.jkt")
     screens = (kiosk, agent, officer)
     for page in screens:
-        await page.wait_for_function("document.body.dataset.socket === 'connected'")
+        await wait_for(lambda page=page: page.evaluate("document.body.dataset.socket === 'connected'"))
     assert [await banner(p) for p in screens] == [None, None, None]
 
     # As the node's Redis watch does (the records' watcher would see its database up and clear its own reason).
     await lapak.hub.set_accepting(False, "state_unavailable")
     for page in screens:
-        await page.wait_for_function("document.body.dataset.service === 'down'")
+        await wait_for(lambda page=page: page.evaluate("document.body.dataset.service === 'down'"))
     assert await banner(kiosk) == BOOTH
     assert "gangguan" in await banner(agent) and "gangguan" in await banner(officer)
     await kiosk.click("#lang-toggle")
@@ -41,6 +41,6 @@ async def test_every_screen_shows_the_service_is_away_and_back(lapak, pages):
 
     await lapak.hub.set_accepting(True, "state_unavailable")
     for page in screens:
-        await page.wait_for_function("document.body.dataset.service === ''")
+        await wait_for(lambda page=page: page.evaluate("document.body.dataset.service === ''"))
     assert [await banner(p) for p in screens] == [None, None, None]
     no_page_errors(officer)
