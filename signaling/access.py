@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from aiohttp import web
 
+from signaling.core.errors import RecordsUnavailable
 from signaling.core.vocabulary import HOME_BRANCH, AgentIdentity, KioskIdentity, StaffIdentity
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,6 +79,8 @@ class Access:
 
     def __init__(self, hub: "Hub", sio: socketio.AsyncServer, config: "Settings", namespaces: Iterable["RoleNamespace"]) -> None:
         self.hub = hub
+        #: The records database failed at the last poll (logged once per outage).
+        self._records_lost = False
         self.sio = sio
         self.config = config
         self.namespaces = list(namespaces)
@@ -208,8 +211,19 @@ class Access:
                 if version != self._version:
                     self._version = version
                     await self.sweep()
+            except RecordsUnavailable as exc:
+                if not self._records_lost:  # once per outage, not every poll
+                    logger.error("records unavailable: taking no new sessions until they are back (%s)", exc)
+                    self._records_lost = True
+                await self.hub.records_unavailable()
+                continue
             except Exception:
                 logger.exception("checking for revoked booths and disabled accounts failed")
+                continue
+            if self._records_lost:
+                logger.warning("records reachable again: taking sessions")
+                self._records_lost = False
+            await self.hub.set_accepting(True, "records_unavailable")
 
     def setup(self, app: web.Application) -> None:
         """Run the watcher while the app runs (on the hub's tasks, so it is also cancelled if shutdown skips this)."""

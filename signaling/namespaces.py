@@ -23,6 +23,7 @@ from typing import Any
 import socketio
 
 from .board import BoardPublisher
+from .core.errors import RecordsUnavailable
 from .core.vocabulary import HOME_BRANCH
 from .hub import Hub
 from .online.door import HomeRefused
@@ -145,6 +146,12 @@ class RoleNamespace(socketio.AsyncNamespace):
                 self.audit(self, sid, identity, event, args)
             await self.emit("error", exc.to_dict(shown), to=sid)
             return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
+        except RecordsUnavailable as exc:  # nothing stored, so nothing acknowledged; no new session until back
+            logger.warning("event %s not stored: %s", shown, exc)
+            await self.hub.records_unavailable()
+            error = {"code": "unavailable", "message": "The service cannot store this just now; please try again shortly."}
+            await self.emit("error", {**error, "event": shown}, to=sid)
+            return {"ok": False, "error": error}
         except Exception:
             logger.exception("event %s failed", shown)
             error = {"code": "internal", "message": "Something went wrong on the server; please try again."}

@@ -11,9 +11,10 @@ Then node B gets ``kill -9``. Within 10 s a live node holds the room; the
 booths (still on node A) are told a new media attempt and offer again for the
 same sessions; the agent, whose socket died with node B, reconnects through
 HAProxy to a live node and offers again. The FFT check holds before and
-after, and every record is there. Records: each node still keeps its own
-SQLite (the shared PostgreSQL is another branch's, not merged here), so the
-history of a session is the union of the three nodes' files.
+after, and every record is there: the three nodes share one PostgreSQL
+(tests/pg_engine.py, ``--database``), in which each session of the test has
+one row and an unbroken chain of transitions (each starts where the one
+before ended: none lost, none stored twice).
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
 import aiohttp
+import psycopg
 import redis
 
 from conftest import AGENT_TONE, free_port
@@ -40,12 +41,12 @@ NODES = ("node-a", "node-b", "node-c")
 TONES = {1: 600.0, 2: 900.0}
 
 
-async def start_node(tmp_path, name: str, port: int, redis_url: str, tokens) -> subprocess.Popen:
+async def start_node(tmp_path, name: str, port: int, redis_url: str, tokens, database: str) -> subprocess.Popen:
     log = open(tmp_path / f"{name}.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data", str(tmp_path / name),
          "--tokens", str(tokens), "--media-workers", "0", "--reconnect-grace", "30", "--kiosk-self-start",
-         "--redis", redis_url, "--node-id", name],
+         "--redis", redis_url, "--node-id", name, "--database", database],
         stdout=subprocess.DEVNULL, stderr=log,
     )
     log.close()
@@ -81,17 +82,29 @@ async def private_and_flowing(agent: HeadlessAgent, kiosks: list[HeadlessKiosk])
         assert kiosk_tones_in(lv) == {}, f"booth {k.pattern} hears another booth: {lv}"
 
 
-def history(tmp_path, session_id: str) -> list[str]:
-    """Every stored transition of a session, from the three nodes' records, in time order."""
-    rows = []
-    for name in NODES:
-        db = sqlite3.connect(tmp_path / name / "lapak.sqlite3")
-        rows += db.execute("SELECT at, to_state, reason FROM transitions WHERE session_id = ?", (session_id,)).fetchall()
-        db.close()
-    return [f"{state}:{reason}" if reason else state for _, state, reason in sorted(rows)]
+def history(database: str, session_id: str) -> list[str]:
+    """Every stored transition of a session, in the shared PostgreSQL, in the order they were stored."""
+    with psycopg.connect(database) as db:
+        rows = db.execute("SELECT to_state, reason FROM transitions WHERE session_id = %s ORDER BY id",
+                          (session_id,)).fetchall()
+    return [f"{state}:{reason}" if reason else state for state, reason in rows]
 
 
-async def test_node_b_killed_its_room_moves_and_the_same_sessions_resume(tmp_path, redis_engine):
+def complete(database: str, sessions: list[str]) -> None:
+    """One row per session of the test, ended; each one's transitions an unbroken chain from its start."""
+    with psycopg.connect(database) as db:
+        rows = dict(db.execute("SELECT session_id, state FROM sessions").fetchall())
+        chains = {s: db.execute("SELECT from_state, to_state FROM transitions WHERE session_id = %s ORDER BY id",
+                                (s,)).fetchall() for s in sessions}
+    assert rows == {s: "closed" for s in sessions}, rows
+    for s, chain in chains.items():
+        before = None
+        for from_state, to_state in chain:
+            assert from_state == before, f"{s}: {before} then {from_state}->{to_state}: {chain}"
+            before = to_state
+
+
+async def test_node_b_killed_its_room_moves_and_the_same_sessions_resume(tmp_path, redis_engine, pg_url):
     redis_engine.flush()
     tokens = tmp_path / "tokens.json"
     tokens.write_text(json.dumps({
@@ -99,7 +112,8 @@ async def test_node_b_killed_its_room_moves_and_the_same_sessions_resume(tmp_pat
         "agents": {"agent-token-1": {"agent_id": "agent-1", "name": "Agen 1", "capacity": 6}},
     }))
     ports = {name: free_port() for name in NODES}
-    procs = {name: await start_node(tmp_path, name, ports[name], redis_engine.url, tokens) for name in NODES}
+    procs = {name: await start_node(tmp_path, name, ports[name], redis_engine.url, tokens, pg_url)
+             for name in NODES}
     lb = HAProxy(tmp_path / "haproxy", ports)
     r = redis.Redis.from_url(redis_engine.url, decode_responses=True)
     clients: list = []
@@ -143,7 +157,7 @@ async def test_node_b_killed_its_room_moves_and_the_same_sessions_resume(tmp_pat
                             "the booth talking again, on a new attempt")
             except TimeoutError as exc:
                 told = [(x["state"], x.get("attempt")) for x in k.states[-6:]]
-                raise AssertionError(f"{exc}: told {told}, stored {history(tmp_path, k.session_id)}") from None
+                raise AssertionError(f"{exc}: told {told}, stored {history(pg_url, k.session_id)}") from None
         resumed = time.monotonic() - killed
         assert [k.session_id for k in kiosks] == sessions  # the same sessions
         assert [agent.tile_of(s) for s in sessions] == [0, 1]
@@ -156,12 +170,13 @@ async def test_node_b_killed_its_room_moves_and_the_same_sessions_resume(tmp_pat
         for k in kiosks:
             await k.wait_state("ended", 10)
         for s in sessions:
-            steps = history(tmp_path, s)
+            steps = history(pg_url, s)
             assert steps[:6] == [
                 "requested:session started", "queued", f"assigned:agent-1, tile {sessions.index(s) + 1}", "connecting",
                 "active:media connected", "connecting:media_restarted",
             ], steps
             assert steps[-3:] == ["active:media connected", "wrap_up:agent_ended", "closed:resolved"], steps
+        complete(pg_url, sessions)
         print(f"room moved {moved:.1f} s after SIGKILL; booths talking again after {resumed:.1f} s")
     finally:
         for c in clients:

@@ -10,6 +10,7 @@ import { $, TILES, app, body, boot, i18n, inform, note, send, tileEl } from "/st
 import { onLevels, onRoomState, renderAvailability, renderTiles, tick } from "/static/agent/render.js";
 import { ensureMedia, setCameraOff, setMute, switchDevice } from "/static/agent/media.js";
 import { wirePeople } from "/static/agent/people.js";
+import { watchService } from "/static/common/service.js";
 
 function showEnded(reason) {
   const known = ["signed_out", "replaced", "account_disabled"];
@@ -152,6 +153,7 @@ function connectSocket() {
   });
   socket.on("room.state", onRoomState);
   socket.on("room.levels", onLevels);
+  watchService(socket, i18n, "service.down.agent");
   // The room's media process was replaced: one new peer connection (docs/protocol.md).
   socket.on("media.restart", (msg) => { note("media.restart", msg); ensureMedia(); });
   attachSelfService(app, i18n, boot);

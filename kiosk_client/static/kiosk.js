@@ -13,6 +13,7 @@ import {
 import { deviceCheck, releaseDevices, stopLevelMeter } from "/static/kiosk/devices.js";
 import { closePeer, onQuality, wantMedia } from "/static/kiosk/media.js";
 import { forgetNetwork, onNetwork } from "/static/kiosk/network.js";
+import { watchService } from "/static/common/service.js";
 
 // ---------------------------------------------------------------- session
 
@@ -183,6 +184,7 @@ function connectSocket() {
   socket.on("session.state", onSessionState);
   socket.on("media.quality", onQuality);
   socket.on("media.network", onNetwork);
+  watchService(socket, i18n, "service.down.kiosk");
   attachSelfService(app, i18n, boot);
   socket.on("error", (e) => note("error event", e));
 }

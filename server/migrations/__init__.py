@@ -8,7 +8,9 @@ revision adopts it (creates what is missing, adds columns it lacks).
 
 On PostgreSQL several nodes may start at once: the upgrade holds a
 transaction-scoped advisory lock, so one node migrates and the others find
-the work done.
+the work done. Inside one process Alembic's ``context`` is a module-wide
+proxy, so upgrades of several databases opened at once on different threads
+(tests run several hubs so) take turns on a process-wide lock.
 
 To add a change: edit :mod:`server.schema`, and add a revision file here
 whose ``down_revision`` is the previous newest (``alembic revision`` is not
@@ -17,6 +19,7 @@ needed; copy the shape of ``0002``).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,6 +30,8 @@ from alembic.script import ScriptDirectory
 
 #: Any number, the same on every node: the advisory lock that serialises upgrades on PostgreSQL.
 _LOCK = 0x1A9A_4B00
+#: Alembic's ``context`` is one per process: one upgrade at a time.
+_RUNNING = threading.Lock()
 
 
 def _config() -> Config:
@@ -57,4 +62,5 @@ def upgrade(conn: sa.Connection, to: str = "head") -> None:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
     config = _config()
     config.attributes["connection"] = conn
-    command.upgrade(config, to)
+    with _RUNNING:
+        command.upgrade(config, to)

@@ -19,6 +19,8 @@ concerned once. It never touches media itself. One concept per module:
 
 from __future__ import annotations
 
+import logging
+
 from ..core.vocabulary import AgentIdentity
 from ..state.base import AgentRecord
 from .agent import AgentSide
@@ -30,6 +32,8 @@ from .room_people import RoomPeople
 
 __all__ = ["Hub"]
 
+logger = logging.getLogger(__name__)
+
 
 class Hub(KioskSide, OfficerSide, AgentSide, Dispatching, NodeEvents, RoomPeople):
     """Coordinates sessions, agents, queues, booths and the media router."""
@@ -38,8 +42,14 @@ class Hub(KioskSide, OfficerSide, AgentSide, Dispatching, NodeEvents, RoomPeople
         """Bring back open sessions after a restart: queues in order, rooms by tile.
 
         Members and agents must reconnect within the grace period; whoever does
-        not is handled as if they had dropped just now.
+        not is handled as if they had dropped just now. With a shared state,
+        only the first node starting on an empty one does this
+        (:meth:`~signaling.state.base.State.claim_restore`); the others join
+        the live state as it is.
         """
+        if not self.state.claim_restore(self.node):
+            logger.info("node %s: the shared state is live; no session restored from the records", self.node)
+            return
         for session in self.storage.load_open():
             self.state.put_session(session)
             if session.state in ("requested", "transferred"):

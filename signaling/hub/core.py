@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..core.errors import OfferError
+from ..core.errors import OfferError, RecordsUnavailable
 
 from .. import views
 from ..changes import Changes
@@ -22,7 +22,7 @@ from ..core.vocabulary import HOME_BRANCH, KioskIdentity
 from ..notifier import Emit, Notifier
 from ..ports import Records, Settings
 from ..schemas import EventError
-from ..state.base import AgentRecord, State
+from ..state.base import AgentRecord, StaleSession, State
 from ..state.memory import MemoryState
 from ..tasks import Tasks
 
@@ -68,7 +68,10 @@ class HubCore:
         return sorted(kiosks.values(), key=lambda k: (k.booth, k.kiosk_id))
 
     def branch_name(self, branch: str) -> str:
-        return self.storage.accounts.branch_name(branch)
+        try:
+            return self.storage.accounts.branch_name(branch)
+        except RecordsUnavailable:  # records away: screens are still told, with the branch's id
+            return branch
 
     def queue_position(self, session: Session) -> tuple[int | None, int | None]:
         """(position in its service's queue, estimated seconds) for a waiting session."""
@@ -135,19 +138,26 @@ class HubCore:
 
     def _move(self, session: Session, new_state: str, actor: str, reason: str | None = None) -> None:
         """Change state, refusing illegal transitions; stored before anyone is told."""
-        try:
-            session.check_move(new_state)
-        except IllegalTransition as exc:
-            raise EventError("invalid_state", str(exc)) from None
-        old = session.state
-        session.state = new_state
-        if new_state not in WITH_AGENT:
-            session.talking = False  # no agent, no talk set
-        if reason is not None:
-            session.reason = reason
-        if new_state == "queued" and session.queued_at is None:
-            session.queued_at = self.config.clock()
-        self.state.put_session(session)
+        while True:
+            try:
+                session.check_move(new_state)
+            except IllegalTransition as exc:
+                raise EventError("invalid_state", str(exc)) from None
+            old = session.state
+            session.state = new_state
+            if new_state not in WITH_AGENT:
+                session.talking = False  # no agent, no talk set
+            if reason is not None:
+                session.reason = reason
+            if new_state == "queued" and session.queued_at is None:
+                session.queued_at = self.config.clock()
+            try:
+                self.state.put_session(session)
+                break
+            except StaleSession:
+                # Another node moved it meanwhile; ``session`` is now the stored record: decide again.
+                if session.state == new_state:
+                    return  # the same move, made and stored there
         self.storage.save(session, old, actor, reason)
 
     def _new_attempt(self, session: Session, actor: str, reason: str) -> None:
@@ -158,8 +168,13 @@ class HubCore:
         """
         if session.state == "active":
             self._move(session, "connecting", actor, reason)
-        session.attempt += 1
-        self.state.put_session(session)
+        while not session.ended:
+            session.attempt += 1
+            try:
+                self.state.put_session(session)
+                return
+            except StaleSession:
+                continue  # another node changed its state or attempt meanwhile: one more on the stored record
 
     async def _add_peer(self, room_id: str, peer_id: str, role: str, sdp: str) -> str:
         try:

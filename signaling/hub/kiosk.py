@@ -52,8 +52,8 @@ class KioskSide(NodeEvents):
                 language=language,
                 created_at=self.config.clock(),
             )
+            self.storage.save(session, None, actor, "session started")  # first: records away, nothing anywhere
             self.state.put_session(session)
-            self.storage.save(session, None, actor, "session started")
             self._move(session, "queued", "dispatcher")
             self.state.enqueue(session)
         changes.sessions.add(session.session_id)

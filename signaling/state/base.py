@@ -24,7 +24,18 @@ from signaling.core.vocabulary import AgentIdentity
 from ..core.matrix import MAX_KIOSKS
 
 
+class StaleSession(RuntimeError):
+    """Another node changed the session's state or media attempt since it was read (a shared state only).
 
+    Raised by ``put_session`` without writing; the session object now holds
+    the stored record, and the caller decides again on it (the hub's
+    ``_move`` and ``_new_attempt`` do).
+    """
+
+    def __init__(self, session_id: str, fields: list[str]) -> None:
+        super().__init__(f"session {session_id}: {', '.join(fields)} changed by another node meanwhile")
+        self.session_id = session_id
+        self.fields = fields
 
 
 @dataclass
@@ -99,7 +110,19 @@ class State(Protocol):
     def session(self, session_id: str) -> Session | None: ...
     def sessions(self) -> list[Session]: ...
     def open_session_of(self, kiosk_id: str) -> Session | None: ...
-    def put_session(self, session: Session) -> None: ...
+    def claim_restore(self, node: str) -> bool:
+        """Whether this starting process loads the records' open sessions into the state.
+
+        In memory always (the state is empty at start). A shared state says yes
+        only to the first node starting on an empty one: a node (re)starting
+        beside live nodes must not put older records over theirs, and nodes
+        starting at once on one database must not load the same sessions twice.
+        """
+        ...
+
+    def put_session(self, session: Session) -> None:
+        """Store the session; raises :class:`StaleSession` when a shared store holds a newer state or attempt."""
+        ...
 
     # -- agents ------------------------------------------------------------------------
     def agent(self, agent_id: str) -> AgentRecord | None: ...

@@ -22,12 +22,46 @@ from .base import Invite
 AGENT_FIELDS = ("identity", "node", "availability", "focus", "last", "supervisors", "guests")
 
 
-def encode_session(session: Session) -> str:
-    return json.dumps(dataclasses.asdict(session), separators=(",", ":"))
+#: The fields two nodes must not both change from one reading (docs/architecture.md, "Session records
+#: across nodes"): a later write that changed one of them too is refused, and the writer decides again.
+GUARDED = ("state", "attempt")
+
+
+def session_fields(session: Session) -> dict:
+    """A session's fields as stored (what a reading remembers, to know later what this node changed)."""
+    return dataclasses.asdict(session)
+
+
+def encode_session(session: Session, version: int = 0) -> str:
+    """The stored JSON: its version first (``{"v":N,...}``, read by the compare-and-set script), then every field."""
+    return json.dumps({"v": version, **session_fields(session)}, separators=(",", ":"))
 
 
 def decode_session(text: str | bytes) -> Session:
-    return Session(**json.loads(text))
+    """The session, remembering the version and fields it was read with (``_version``, ``_seen``)."""
+    data = json.loads(text)
+    version = data.pop("v", 0)
+    session = Session(**data)
+    session._version = version  # type: ignore[attr-defined]
+    session._seen = data  # type: ignore[attr-defined]
+    return session
+
+
+def merge_session(seen: dict, mine: dict, theirs: dict) -> tuple[dict, list[str]]:
+    """Three-way merge of a session another node wrote since ``seen`` was read.
+
+    Fields only this node changed take its value, the others the stored one.
+    Returns the merged fields and the guarded fields both changed (a clash:
+    the write must not happen; the writer decides again on ``theirs``).
+    """
+    merged, clash = dict(theirs), []
+    for name, value in mine.items():
+        if value == seen.get(name):
+            continue  # not changed here: theirs stands
+        if name in GUARDED and theirs.get(name) != seen.get(name):
+            clash.append(name)
+        merged[name] = value
+    return merged, clash
 
 
 def encode_identity(identity: AgentIdentity) -> str:

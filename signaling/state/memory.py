@@ -33,6 +33,9 @@ class MemoryState:
                 return session
         return None
 
+    def claim_restore(self, node: str) -> bool:
+        return True  # this process's memory starts empty
+
     def put_session(self, session: Session) -> None:
         self._sessions[session.session_id] = session
 

@@ -17,17 +17,22 @@ Layout (every key starts with ``prefix``, default ``lapak:``):
   ``agent:tiles`` (hash ``<agent>#<n>`` → session id): fields that different
   nodes change are stored apart, and :meth:`put_agent` writes only the fields
   that changed since the record was read;
+- ``restored``: the node that loaded the records' open sessions into an
+  empty state (:meth:`RedisState.claim_restore`; no other node does);
 - ``kiosks`` (hash booth → node), ``queue`` (sorted set, score ``queued_at``),
   ``handled:<service>`` (list of recent handling times), ``help`` and
   ``grace`` (hashes).
 
-Session records are last-writer-wins: a session is changed by its booth's
-node and its agent's node, and what must never happen twice (taking a slot)
-is the atomic step.
+Session records are compare-and-set on a version stored first in their JSON
+(``{"v":N,...}``): a session is changed by its booth's node and its agent's
+node, and a write based on an older reading is merged field by field, or
+refused when both changed its state or attempt (:meth:`RedisState.put_session`).
+What must never happen twice (taking a slot) is the atomic step.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -40,9 +45,10 @@ from signaling.core.queue import DEFAULT_HANDLING_SECONDS, MIN_SAMPLES, RECENT
 from signaling.core.session import Session
 from signaling.core.vocabulary import SERVICES
 
-from .base import AgentRecord, Invite
+from .base import AgentRecord, Invite, StaleSession
 from .codec import (
-    AGENT_FIELDS, agent_fields, decode_identity, decode_invite, decode_session, encode_invite, encode_session, tile_field,
+    AGENT_FIELDS, agent_fields, decode_identity, decode_invite, decode_session, encode_invite, encode_session,
+    merge_session, session_fields, tile_field,
 )
 
 logger = logging.getLogger(__name__)
@@ -91,12 +97,28 @@ end
 return conflicts
 """
 
-#: KEYS: sessions, open. ARGV: id, JSON, booth, ended ('1'/'0').
+#: KEYS: sessions, open. ARGV: id, JSON (its version first), booth, ended ('1'/'0'), version read.
+#: Writes only if the stored version is still the one read (compare-and-set); otherwise returns the
+#: stored JSON and writes nothing.
 PUT_SESSION = """
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+local version = 0
+if stored then version = tonumber(string.match(stored, '^{"v":(%d+)')) or 0 end
+if version ~= tonumber(ARGV[5]) then return stored end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[4] == '1' then
   if redis.call('HGET', KEYS[2], ARGV[3]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[3]) end
 else redis.call('HSET', KEYS[2], ARGV[3], ARGV[1]) end
+return false
+"""
+
+
+#: KEYS: sessions, restored. ARGV: node. 1: this node restores (the state held no session and nobody
+#: claimed it); 0: the live state stands.
+CLAIM_RESTORE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX') then return 1 end
+return 0
 """
 
 
@@ -146,6 +168,7 @@ class RedisState:
         self._put_agent = self.redis.register_script(PUT_AGENT)
         self._put_session = self.redis.register_script(PUT_SESSION)
         self._set_grace = self.redis.register_script(SET_GRACE)
+        self._claim_restore = self.redis.register_script(CLAIM_RESTORE)
 
     def close(self) -> None:
         self.redis.close()
@@ -163,11 +186,40 @@ class RedisState:
         session = self.session(session_id) if session_id else None
         return session if session is not None and not session.ended else None
 
+    def claim_restore(self, node: str) -> bool:
+        """Only the first node on an empty shared state restores (``restored`` names it)."""
+        return bool(self._claim_restore(keys=[self._sessions, self.prefix + "restored"], args=[node]))
+
     def put_session(self, session: Session) -> None:
-        ended = "1" if session.ended else "0"
-        self._put_session(
-            keys=[self._sessions, self._open], args=[session.session_id, encode_session(session), session.kiosk_id, ended]
-        )
+        """Compare-and-set on the version read; a lost race is merged field by field, or refused.
+
+        Fields only this node changed are written over the other node's
+        record; when both changed a guarded field (state, attempt) nothing is
+        written, ``session`` takes the stored record and :class:`StaleSession`
+        is raised (docs/architecture.md, "Session records across nodes").
+        """
+        while True:
+            version = getattr(session, "_version", 0)
+            mine = session_fields(session)
+            args = [session.session_id, encode_session(session, version + 1), session.kiosk_id,
+                    "1" if session.ended else "0", str(version)]
+            stored = self._put_session(keys=[self._sessions, self._open], args=args)
+            if stored is None:
+                session._version, session._seen = version + 1, mine  # type: ignore[attr-defined]
+                return
+            theirs = decode_session(stored)
+            merged, clash = merge_session(getattr(session, "_seen", {}), mine, theirs._seen)  # type: ignore[attr-defined]
+            if clash:
+                self._adopt(session, theirs._seen, theirs._version)  # type: ignore[attr-defined]
+                raise StaleSession(session.session_id, clash)
+            self._adopt(session, merged, theirs._version, seen=theirs._seen)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _adopt(session: Session, fields: dict, version: int, seen: dict | None = None) -> None:
+        """Make the caller's session object hold ``fields``, as read at ``version``."""
+        for name, value in fields.items():
+            setattr(session, name, value)
+        session._version, session._seen = version, copy.deepcopy(seen if seen is not None else fields)  # type: ignore[attr-defined]
 
     def _many(self, ids: list[str]) -> list[Session]:
         if not ids:

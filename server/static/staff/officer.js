@@ -4,6 +4,7 @@
 
 import { request } from "/static/common/rtc.js";
 import { $, el, fmtDuration, i18n, serverNow, toast } from "/static/staff/staff.js";
+import { watchService } from "/static/common/service.js";
 
 const app = {
   socket: null,
@@ -349,6 +350,7 @@ function connect() {
     toast(i18n.t("officer.booth_replaced", { booth: data.booth }), "bad");
   });
   socket.on("error", (data) => app.errors.push(data));
+  watchService(socket, i18n, "service.down.officer");
 }
 
 renderConn();
