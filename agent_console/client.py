@@ -2,7 +2,8 @@
 
 Used by tests, by ``lapak agent`` (which prints what it receives) and by load
 generation. It speaks the agent protocol of ``docs/protocol.md``: one peer
-connection laid out as audio, camera, and six tile m-lines.
+connection laid out as audio, camera, six tile m-lines and, with
+``guest_video``, six more: each tile's member's guest.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class HeadlessAgent(SignalingClient):
         ice_addresses: list[str] | None = ("127.0.0.1",),  # type: ignore[assignment]
         media: ExternalMedia | None = None,
         relay_only: bool = False,
+        guest_video: bool = False,
     ) -> None:
         self.server_url = server_url
         self.token = token
@@ -67,6 +69,10 @@ class HeadlessAgent(SignalingClient):
         self.tiles = [VideoProbe() for _ in range(MAX_KIOSKS)]
         #: Per tile: every fresh start of its video, and whether it was a keyframe.
         self.tile_starts = [VideoStarts() for _ in range(MAX_KIOSKS)]
+        #: Offer the six optional guest m-lines (issue 14): tile n's member's guest arrives on the n-th.
+        self.guest_video = guest_video
+        self.guests = [VideoProbe() for _ in range(MAX_KIOSKS)]
+        self.guest_starts = [VideoStarts() for _ in range(MAX_KIOSKS)]
         self.tasks = Tasks("headless agent")
         self._register()
 
@@ -117,11 +123,11 @@ class HeadlessAgent(SignalingClient):
         pc.addTransceiver(parked("audio") if external else ToneTrack(self.tone_hz), direction="sendrecv")
         camera = parked("video") if external else PatternTrack(self.pattern, self.width, self.height, self.fps)
         pc.addTransceiver(camera, direction="sendonly")
-        for _ in range(MAX_KIOSKS):
+        for _ in range(MAX_KIOSKS * (2 if self.guest_video else 1)):
             pc.addTransceiver("video", direction="recvonly")
         transceivers = pc.getTransceivers()
         if not external:
-            for t, starts in zip(transceivers[2:], self.tile_starts):
+            for t, starts in zip(transceivers[2:], self.tile_starts + self.guest_starts):
                 watch(t.receiver, starts)
 
             @pc.on("track")
@@ -130,7 +136,7 @@ class HeadlessAgent(SignalingClient):
                     probe = self.audio
                 else:
                     index = next(i for i, t in enumerate(transceivers) if t.receiver.track is track)
-                    probe = self.tiles[index - 2]
+                    probe = (self.tiles + self.guests)[index - 2]
                 self.tasks.spawn(consume(track, probe), f"agent {track.kind} probe")
 
         await pc.setLocalDescription(await pc.createOffer())

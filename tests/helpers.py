@@ -22,8 +22,8 @@ SILENT = 0.01
 SMALL = {"width": 160, "height": 120, "fps": 10}
 
 
-async def make_agent(url: str, n: int = 1) -> HeadlessAgent:
-    agent = HeadlessAgent(url, f"agent-token-{n}", tone_hz=AGENT_TONE, pattern=0, **SMALL)
+async def make_agent(url: str, n: int = 1, **options) -> HeadlessAgent:
+    agent = HeadlessAgent(url, f"agent-token-{n}", tone_hz=AGENT_TONE, pattern=0, **SMALL, **options)
     await agent.connect()
     return agent
 

@@ -126,6 +126,23 @@ def test_a_guest_sees_and_hears_their_member_and_the_agent_only():
         check_privacy(state, barged)
 
 
+def test_the_agent_sees_each_guest_on_its_member_s_tile_and_nobody_else_does():
+    state = RoomState(agent="A", tiles=("k0", None, "k2", "k3", None, None), focus=frozenset({"k3"}),
+                      participants=(Participant("g3", GUEST, member="k3"), Participant("g0", GUEST, member="k0"),
+                                    Participant("S", SUPERVISOR, LISTEN)))
+    m = derive(state)
+    assert [f.source for f in m.row("A").video] == ["k0", "k2", "k3", "g0", "g3"]  # g0 on hold: still seen
+    assert [f.source for f in m.row("S").video] == ["k0", "k2", "k3", "A"]  # a supervisor sees no guest
+    assert [f.source for f in m.row("k3").video] == ["A", "g3"]
+    for recipient, leak in (
+        ("S", Row(audio=(Feed("A"), Feed("k3"), Feed("g3")), video=(Feed("k0"), Feed("g3")))),  # a supervisor
+        ("k2", Row(audio=(Feed(HOLD),), video=(Feed("g3"),))),  # another member
+        ("g0", Row(audio=(Feed(HOLD),), video=(Feed("g3"),))),  # another member's guest
+    ):
+        with pytest.raises(PrivacyViolation):
+            check_privacy(state, Matrix({**m.rows, recipient: leak}))
+
+
 def test_check_privacy_refuses_each_supervisor_leak():
     base = room(2, {0})
     for mode, leak in (
@@ -205,7 +222,11 @@ def expected_rows(state: RoomState, guests: set[str], modes: dict[str, str]) -> 
     if agent:
         speaking = {s for s, mode in modes.items() if mode in (WHISPER, BARGE)}
         assert {f.source for f in m.row(agent).audio} == heard | speaking
-        assert {f.source for f in m.row(agent).video} == set(state.kiosks)
+        # each tile's member, then each tile's guest, in tile order, on hold or not
+        assert [f.source for f in m.row(agent).video] == [*state.kiosks, *(f"g{k}" for k in state.kiosks if k in guests)]
+    for k in guests:  # who sees a guest: its member (while talking) and the agent, nobody else
+        seeing = {r for r, row in m.rows.items() if f"g{k}" in {f.source for f in row.video}}
+        assert seeing == ({agent} if agent else set()) | ({k} if agent and k in state.focus else set())
     for s, mode in modes.items():
         assert {f.source for f in m.row(s).audio} == ({agent} if agent else set()) | heard | (barging - {s})
         assert [f.source for f in m.row(s).video] == [*state.kiosks, *([agent] if agent else [])]

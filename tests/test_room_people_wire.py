@@ -34,7 +34,7 @@ async def room(tmp_path_factory):
     srv = await start_server(make_config(tmp_path_factory.mktemp("data")))
     setup_accounts(srv.hub)
     srv.hub.storage.accounts.add_user("ayu", PASSWORD, "supervisor", name="Ayu")
-    agent = await make_agent(srv.url)
+    agent = await make_agent(srv.url, guest_video=True)  # with the six guest m-lines
     kiosks = []
     for i in range(1, 7):
         kiosk = HeadlessKiosk(srv.url, f"kiosk-token-{i}", tone_hz=KIOSK_TONES[i], tone_amplitude=0.12, pattern=i,
@@ -151,6 +151,15 @@ async def test_every_recipient_hears_exactly_its_row_over_a_random_life(room):
                 await s.leave()
 
 
+async def receivers_of_guest_video(srv) -> dict[str, list[int]]:
+    """At the router: each peer receiving the guest's camera, and on which of its outgoing streams."""
+    stats = (await srv.hub.router.stats())["rooms"]["agent-1"]
+    (guest,) = [p["peer"] for p in stats["state"].get("participants", []) if p["role"] == "guest"]
+    found = {peer: [i for i, out in enumerate(p["out"]) if out["source"] == f"{guest}:video"]
+             for peer, p in stats["peers"].items()}
+    return {peer: streams for peer, streams in found.items() if streams}, stats["state"]
+
+
 async def test_video_supervisor_sees_tiles_and_agent_member_and_guest_see_each_other(room):
     srv, agent, kiosks, s1, _ = room
     member = kiosks[1]
@@ -166,6 +175,18 @@ async def test_video_supervisor_sees_tiles_and_agent_member_and_guest_see_each_o
         assert sorted(t.last_pattern for t in s1.tiles) == [1, 2, 3, 4, 5, 6]
         assert guest.agent_video.last_pattern == 0 and guest.member_video.last_pattern == 2
         assert member.guest.last_pattern == GUEST_PATTERN and member.video.last_pattern == 0
+        # The agent sees the guest on the guest line of the member's tile, from a keyframe on; no other line.
+        tile = agent.tile_of(member.session_id)
+        await until(lambda: agent.guests[tile].frames > 3, 10, "the guest on the agent's console")
+        assert agent.guests[tile].last_pattern == GUEST_PATTERN
+        assert agent.guest_starts[tile].starts and not agent.guest_starts[tile].bad, agent.guest_starts[tile].starts
+        before = [p.frames for p in agent.guests]  # (earlier guests of other members were seen on their tiles)
+        await asyncio.sleep(0.5)
+        assert [p.frames > b for p, b in zip(agent.guests, before)] == [i == tile for i in range(6)]
+        # At the router the guest's camera goes to that line (audio, 6 tiles, then guest lines) and to
+        # the member's guest line, and to nobody else: no supervisor, no other member.
+        receivers, state = await receivers_of_guest_video(srv)
+        assert receivers == {state["agent"]: [1 + 6 + tile], state["tiles"][tile]: [2]}, receivers
         others = [k for k in kiosks if k is not member]
         before = [k.guest.frames for k in others]
         await asyncio.sleep(0.5)
@@ -175,6 +196,15 @@ async def test_video_supervisor_sees_tiles_and_agent_member_and_guest_see_each_o
         frozen = (guest.agent_video.frames, guest.member_video.frames)
         await asyncio.sleep(0.5)
         assert (guest.agent_video.frames, guest.member_video.frames) == frozen
+        seen = agent.guests[tile].frames  # the agent still sees the guest of a member on hold
+        await until(lambda: agent.guests[tile].frames > seen + 3, 5, "the guest on the agent's console on hold")
+        receivers, state = await receivers_of_guest_video(srv)
+        assert receivers == {state["agent"]: [1 + 6 + tile]}, receivers
+        # The console connects again while the guest's camera runs: its new guest line starts at a keyframe.
+        starts = len(agent.guest_starts[tile].starts)
+        await agent.start_media()
+        await until(lambda: len(agent.guest_starts[tile].starts) > starts, 10, "the guest on the new connection")
+        assert not agent.guest_starts[tile].bad, agent.guest_starts[tile].starts
         room_view = agent.room
         assert {"role": "guest", "session_id": member.session_id, "tile": agent.tile_of(member.session_id) + 1} in room_view["people"]
         assert any(p["role"] == "supervisor" and p["mode"] == "listen" for p in room_view["people"])

@@ -56,7 +56,8 @@ def test_every_mode_and_a_guest_are_wired_with_a_mixer_per_mixed_row():
 def test_video_slots_follow_each_roles_layout():
     s = state(BARGE, guest=True)
     m = derive(s)
-    assert video_slots(s, "A", m.row("A")) == ["k0", "k1", None, None, None, None]
+    # six tiles, then each tile's guest (the six optional guest m-lines)
+    assert video_slots(s, "A", m.row("A")) == ["k0", "k1", None, None, None, None, "g0", None, None, None, None, None]
     assert video_slots(s, "S", m.row("S")) == ["k0", "k1", None, None, None, None, "A"]
     assert video_slots(s, "k0", m.row("k0")) == ["A", "g0"]
     assert video_slots(s, "g0", m.row("g0")) == ["A", "k0"]

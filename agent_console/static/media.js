@@ -2,7 +2,7 @@
 // the server's media router (docs/protocol.md, agent offer layout).
 
 import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
-import { completeOffer, preferCodec } from "/static/common/rtc.js";
+import { completeOffer, onlyCodec, preferCodec } from "/static/common/rtc.js";
 import { $, TILES, app, body, i18n, note, send, tileEl, toast } from "/static/agent/page.js";
 import { renderAvailability } from "/static/agent/render.js";
 
@@ -99,7 +99,8 @@ async function connectMedia() {
   app.pc = pc;
   const mic = stream.getAudioTracks()[0] || null;
   const cam = stream.getVideoTracks()[0] || null;
-  // Layout (docs/protocol.md): audio sendrecv, video sendonly, 6 x video recvonly.
+  // Layout (docs/protocol.md): audio sendrecv, video sendonly, 6 x video recvonly (the tiles),
+  // 6 x video recvonly (each tile's member's guest).
   const at = pc.addTransceiver(mic || "audio", { direction: "sendrecv", streams: [stream] });
   const ct = pc.addTransceiver(cam || "video", { direction: "sendonly", streams: [stream] });
   preferCodec(at, "audio", "audio/opus");
@@ -112,6 +113,13 @@ async function connectMedia() {
     preferCodec(tr, "video", "video/VP8");
     app.tileReceivers.push(tr.receiver);
     const v = tileEl(n).querySelector(".tile-video");
+    v.srcObject = new MediaStream([tr.receiver.track]);
+    v.play().catch(() => {});
+  }
+  for (let n = 1; n <= TILES; n++) {
+    const tr = pc.addTransceiver("video", { direction: "recvonly" });
+    onlyCodec(tr, "video", "video/VP8");  // VP8 only: fourteen full m-lines would pass 64 KiB
+    const v = tileEl(n).querySelector(".tile-guest-video");
     v.srcObject = new MediaStream([tr.receiver.track]);
     v.play().catch(() => {});
   }

@@ -1,6 +1,6 @@
 // Who else is in the agent's room (docs/protocol.md, "Supervisors and guests"):
 // supervisors with their modes, always visible above the tiles, and each
-// member's guest on that member's tile; inviting a guest (a one-time link and
+// member's guest on that member's tile (a label, and their camera inside the tile); inviting a guest (a one-time link and
 // its QR code, with its expiry) and removing them.
 
 import { $, TILES, app, i18n, send, tileEl } from "/static/agent/page.js";
@@ -46,6 +46,10 @@ function renderGuest(n) {
   const kind = present ? "present" : invite ? "invited" : "none";
   box.dataset.guest = kind;
   box.hidden = kind === "none";
+  // The guest's camera, on the member's tile while the guest is in the room (media.js wires it).
+  const view = tileEl(n).querySelector(".tile-guest-view");
+  view.hidden = !present;
+  if (present) view.querySelector("video").play().catch(() => {});
   const text = box.querySelector(".tile-guest-text");
   if (kind === "present") text.textContent = i18n.t("agent.guest.present");
   else if (kind === "invited") text.textContent = i18n.t("agent.guest.waiting", { time: fmtTime(invite.expires_at) });

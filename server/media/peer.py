@@ -40,8 +40,8 @@ GUEST = "guest"
 ROLES = (KIOSK, AGENT, SUPERVISOR, GUEST)
 
 #: The most video streams a role receives: a member the agent and their guest; a guest the agent and
-#: their member; the agent the six tiles; a supervisor the six tiles and the agent's camera.
-MAX_VIDEO = {KIOSK: 2, GUEST: 2, AGENT: MAX_KIOSKS, SUPERVISOR: MAX_KIOSKS + 1}
+#: their member; the agent the six tiles and each tile's guest; a supervisor the six tiles and the agent's camera.
+MAX_VIDEO = {KIOSK: 2, GUEST: 2, AGENT: 2 * MAX_KIOSKS, SUPERVISOR: MAX_KIOSKS + 1}
 
 MEDIA_CODECS = {"audio": "audio/opus", "video": "video/VP8"}
 
@@ -73,7 +73,9 @@ def _expected_layouts(role: str) -> list[list[tuple[str, str]]]:
     A booth may add a third m-line (``video recvonly``) to see a guest next
     to the agent; a guest's layout is that one (its camera, the agent, its
     member); a supervisor sends only audio and receives the six tiles and
-    the agent's camera.
+    the agent's camera. An agent may add six more ``video recvonly``
+    m-lines, one per tile, for that tile's member's guest (a console
+    without them sees no guest, but hears them).
     """
     member = [("audio", "sendrecv"), ("video", "sendrecv")]
     if role == KIOSK:
@@ -82,7 +84,8 @@ def _expected_layouts(role: str) -> list[list[tuple[str, str]]]:
         return [member + [("video", "recvonly")]]
     if role == SUPERVISOR:
         return [[("audio", "sendrecv")] + [("video", "recvonly")] * (MAX_KIOSKS + 1)]
-    return [[("audio", "sendrecv"), ("video", "sendonly")] + [("video", "recvonly")] * MAX_KIOSKS]
+    agent = [("audio", "sendrecv"), ("video", "sendonly")] + [("video", "recvonly")] * MAX_KIOSKS
+    return [agent, agent + [("video", "recvonly")] * MAX_KIOSKS]
 
 
 class Peer:

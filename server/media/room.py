@@ -20,16 +20,20 @@ from .streams import Consumer
 def video_slots(state: RoomState, recipient: str, row: Row) -> list[str | None]:
     """The source of each of ``recipient``'s video outputs, in m-line order.
 
-    The agent's six tile m-lines show the member on that tile; a
-    supervisor's first six show the tiles too, the seventh the agent's
-    camera; a member's and a guest's are their row's video feeds in order
-    (the agent, then their party's other peer).
+    The agent's six tile m-lines show the member on that tile, its six
+    optional guest m-lines that member's guest; a supervisor's first six
+    show the tiles too, the seventh the agent's camera; a member's and a
+    guest's are their row's video feeds in order (the agent, then their
+    party's other peer). A slot the recipient did not offer is not wired.
     """
     shown = {f.source for f in row.video}
     if recipient == state.agent or any(s.peer == recipient for s in state.supervisors):
         slots = [k if k is not None and k in shown else None for k in state.tiles]
         if recipient != state.agent:
             slots.append(state.agent if state.agent in shown else None)
+        else:
+            guests = [next(iter(state.guests_of(k)), None) if k is not None else None for k in state.tiles]
+            slots += [g if g is not None and g in shown else None for g in guests]
         return slots
     return [f.source for f in row.video]
 

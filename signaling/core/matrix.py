@@ -14,7 +14,8 @@ and gain) and the video feeds it gets.
 The privacy invariant: a member's row holds only its agent, its own
 guest, a barging supervisor (only while the agent talks to that member)
 and :data:`HOLD`; a guest's row only its member and the agent (and
-:data:`HOLD`); a whisper reaches only the agent, a listening supervisor
+:data:`HOLD`); a guest is seen only by its member and the agent (never by a
+supervisor); a whisper reaches only the agent, a listening supervisor
 nobody. :func:`check_privacy` enforces
 it and the router calls it on every change, so a bug here fails loudly
 instead of leaking a member's voice.
@@ -215,10 +216,11 @@ class Matrix:
 def derive(state: RoomState) -> Matrix:
     """Derive the routing matrix from a room's state.
 
-    - The agent sees every member (each on its own tile) and hears the
+    - The agent sees every member (each on its own tile) and every
+      member's guest (on that member's tile, on hold or not), and hears the
       members in focus and their guests, at gain 1 each, and the
       supervisors who whisper or barge.
-    - A supervisor sees every member and the agent's camera, and hears
+    - A supervisor sees every member and the agent's camera (no guest), and hears
       exactly what the agent hears plus the agent, save their own voice and
       another supervisor's whisper (a whisper reaches only the agent).
     - A member in focus sees and hears the agent and their own guest, and
@@ -228,8 +230,9 @@ def derive(state: RoomState) -> Matrix:
       member and the agent (and nobody else); on hold, hold audio.
 
     Video feeds are listed staff first: a member's or guest's first video
-    is the agent, the second their party's other peer; a supervisor's are
-    the six tiles' members, then the agent.
+    is the agent, the second their party's other peer; the agent's are the
+    tiles' members, then their guests, in tile order; a supervisor's are
+    the tiles' members, then the agent.
     """
     rows: dict[str, Row] = {}
     kiosks = state.kiosks
@@ -240,7 +243,7 @@ def derive(state: RoomState) -> Matrix:
     else:
         rows[agent] = Row(
             audio=heard + tuple(Feed(s.peer) for s in state.supervisors if s.mode in (WHISPER, BARGE)),
-            video=tuple(Feed(k) for k in kiosks),
+            video=tuple(Feed(k) for k in kiosks) + tuple(Feed(g) for k in kiosks for g in state.guests_of(k)),
         )
     for supervisor in state.supervisors:
         staff = (Feed(agent),) if agent is not None else ()
@@ -275,6 +278,8 @@ def check_privacy(state: RoomState, matrix: Matrix) -> None:
     - A guest's row holds only its member, the agent and :data:`HOLD`.
     - A whispering supervisor is heard by the agent only; a listening one
       by nobody; no supervisor is ever seen by anyone.
+    - A guest is seen only by its member and the agent (a supervisor hears
+      a guest the agent hears, but never sees one).
     - The agent's side receives only peers of the room; nobody receives
       themselves; someone not in the room receives nothing at all.
     """
@@ -283,6 +288,7 @@ def check_privacy(state: RoomState, matrix: Matrix) -> None:
     party_peers = {p for k in state.kiosks for p in state.party(k)}
     in_room = agent_side | party_peers
     modes = {s.peer: s.mode for s in state.supervisors}
+    guest_of = {p.peer: p.member for p in state.participants if p.role == GUEST}
     for recipient, row in matrix.rows.items():
         if recipient in row.sources:
             raise PrivacyViolation(f"{recipient!r} would receive themselves")
@@ -292,6 +298,9 @@ def check_privacy(state: RoomState, matrix: Matrix) -> None:
                 raise PrivacyViolation(f"{recipient!r} would hear supervisor {feed.source!r} in {mode}")
         if any(f.source in modes for f in row.video):
             raise PrivacyViolation(f"{recipient!r} would see a supervisor, who sends no camera")
+        for feed in row.video:
+            if feed.source in guest_of and recipient not in agent | {guest_of[feed.source]}:
+                raise PrivacyViolation(f"{recipient!r} would see {feed.source!r}, the guest of another")
         if recipient in agent_side:
             if not row.sources <= in_room:
                 raise PrivacyViolation(f"{recipient!r}'s row names a source outside the room: {row}")

@@ -187,6 +187,10 @@ async def _room_life(lapak, pages):
     await wait_for(lambda: frames_advancing(kiosk, "#guest-video"), message="the guest's video at the booth")
     await wait_for(lambda: frames_advancing(guest, "#agent-video"), message="the agent's video at the guest")
     await wait_for(lambda: frames_advancing(guest, "#member-video"), message="the member's video at the guest")
+    # The agent sees the guest inside the member's tile, labelled; a free tile shows no guest.
+    assert await text_of(agent, "#tile-1 .tile-guest-view figcaption") == "Tamu peserta"
+    await wait_for(lambda: frames_advancing(agent, "#tile-1 .tile-guest-video"), message="the guest's video at the agent")
+    assert await agent.is_hidden("#tile-2 .tile-guest-view")
     await hearing(guest, expect=[AGENT_TONE, KIOSK_TONES[0]], never=[SUPERVISOR_TONE])
     await hearing(kiosk, expect=[AGENT_TONE, GUEST_TONE], never=[SUPERVISOR_TONE])
 
@@ -205,6 +209,7 @@ async def _room_life(lapak, pages):
         "Petugas telah mengakhiri kehadiran Anda sebagai tamu. Tautan ini tidak berlaku lagi.")
     await kiosk.wait_for_selector("#guest-view", state="hidden")
     await agent.wait_for_selector("#tile-1 .tile-guest", state="hidden")
+    assert await agent.is_hidden("#tile-1 .tile-guest-view")
 
     # The used link, opened again (in English): it says so at once, and nothing can be joined.
     again = await pages.open(link + "?lang=en", GUEST_TONE, viewport=PHONE)

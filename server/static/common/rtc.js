@@ -36,6 +36,16 @@ export function preferCodec(transceiver, kind, mime) {
   try { transceiver.setCodecPreferences([...first, ...rest]); } catch (e) { console.warn("codec preference", e); }
 }
 
+// Offer only `mime` (and its retransmission) on this transceiver: a short m-line, for a
+// client that offers many (the agent's guest lines; the whole offer must stay under 64 KiB).
+export function onlyCodec(transceiver, kind, mime) {
+  if (!transceiver.setCodecPreferences || !window.RTCRtpReceiver?.getCapabilities) return;
+  const codecs = (RTCRtpReceiver.getCapabilities(kind)?.codecs || [])
+    .filter((c) => [mime.toLowerCase(), `${kind}/rtx`].includes(c.mimeType.toLowerCase()));
+  if (!codecs.some((c) => c.mimeType.toLowerCase() === mime.toLowerCase())) return;
+  try { transceiver.setCodecPreferences(codecs); } catch (e) { console.warn("codec preference", e); }
+}
+
 // Create the offer, wait for complete ICE gathering, return the full SDP.
 export async function completeOffer(pc) {
   const offer = await pc.createOffer();
