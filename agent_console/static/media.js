@@ -1,7 +1,7 @@
 // The agent's camera and microphone, and the console's one peer connection to
 // the server's media router (docs/protocol.md, agent offer layout).
 
-import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
+import { offersNoCandidate, peerConfig, showMediaFailed, watchMediaFailure } from "/static/common/ice.js";
 import { completeOffer, onlyCodec, preferCodec } from "/static/common/rtc.js";
 import { $, TILES, app, body, i18n, note, send, tileEl, toast } from "/static/agent/page.js";
 import { renderAvailability } from "/static/agent/render.js";
@@ -137,6 +137,17 @@ async function connectMedia() {
   renderAvailability();
   const sdp = await completeOffer(pc);
   if (generation !== app.pcGeneration) return;
+  if (offersNoCandidate(sdp)) {
+    // TURN refused (or unreachable) and nothing else allowed: never connects. Say so,
+    // then start over with fresh credentials (the offer is not sent).
+    note("pc", "no candidate");
+    app.mediaState = "failed";
+    body.dataset.media = "failed";
+    showMediaFailed(i18n, true);
+    renderAvailability();
+    setTimeout(() => { if (pc === app.pc) ensureMedia(); }, 2000);
+    return;
+  }
   app.offers += 1;
   const ack = await send("media.offer", { sdp });
   if (generation !== app.pcGeneration) return;

@@ -1,7 +1,7 @@
 // The kiosk's one peer connection to the server's media router: one offer per
 // media attempt, a new connection when the old one fails, quality hints.
 
-import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
+import { offersNoCandidate, peerConfig, showMediaFailed, watchMediaFailure } from "/static/common/ice.js";
 import { completeOffer, preferCodec, request, applyQuality } from "/static/common/rtc.js";
 import { $, MEDIA, app, body, hooks, i18n, note, playQuietly, updateReconnecting } from "/static/kiosk/page.js";
 import { openDevices } from "/static/kiosk/devices.js";
@@ -80,6 +80,17 @@ async function connectMedia() {
 
   const sdp = await completeOffer(pc);
   if (generation !== app.pcGeneration) return;
+  if (offersNoCandidate(sdp)) {
+    // TURN refused (or unreachable) and nothing else allowed: this connection can never
+    // connect. Say so and start over with fresh credentials (the offer is not sent).
+    note("pc", "no candidate");
+    body.dataset.media = "failed";
+    app.mediaReconnecting = true;
+    showMediaFailed(i18n, true);
+    updateReconnecting();
+    retryMediaSoon(2000);
+    return;
+  }
   app.offers += 1;
   app.offerLog.push(app.offeredFor);
   const ack = await request(app.socket, "media.offer", { session_id: sessionId, sdp });

@@ -7,13 +7,21 @@ the server handed it (``media.ice``). The booth's "only relay" is an init
 script forcing ``iceTransportPolicy: "relay"`` on the page's own
 configuration, as a branch firewall would. The server's clock is the
 machine's: coturn checks the credentials' expiry against it.
+
+Credentials coturn refuses: the server's injected clock starts two days
+back, so the first credentials a page gets expired yesterday; the page
+shows plainly that its media connection failed (``#media-failed``), and
+once the clock is right its retry asks for fresh ones and relays. One
+coturn serves the whole module.
 """
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import time
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -27,7 +35,7 @@ from server.config import Config
 from server.netoptions import tls_context
 from server.turn import parse_turn_url
 from signaling.core.daytime import RunningClock
-from signaling.core.vocabulary import KioskIdentity
+from signaling.core.vocabulary import AgentIdentity, KioskIdentity
 from turnhost import SECRET, Coturn, missing
 
 from .harness import TONE_INIT_SCRIPT, free_port, start_session, wait_for, wait_state
@@ -45,12 +53,22 @@ RELAY_ONLY = """
   window.RTCPeerConnection.prototype = Original.prototype;
 })();
 """
-SELECTED_LOCAL_TYPE = """async () => {
-  const stats = await window.lapakKiosk.pc.getStats();
+SELECTED_LOCAL_TYPE = """async (app) => {
+  const stats = await window[app || "lapakKiosk"].pc.getStats();
   let pair = null;
   stats.forEach((r) => { if (r.type === "transport" && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId); });
   return pair ? stats.get(pair.localCandidateId).candidateType : null;
 }"""
+
+
+@pytest.fixture(scope="module")
+def turn(tmp_path_factory):
+    """One coturn for the module, with the test secret, on loopback."""
+    coturn = Coturn(tmp_path_factory.mktemp("coturn"), "127.0.0.1").start()
+    try:
+        yield coturn
+    finally:
+        coturn.stop()
 
 
 def self_signed(folder, now: datetime.datetime):
@@ -71,8 +89,7 @@ def self_signed(folder, now: datetime.datetime):
     return folder / "cert.pem", folder / "key.pem"
 
 
-async def test_https_pages_secure_cookie_and_a_relayed_booth(browser, tmp_path):
-    turn = Coturn(tmp_path, "127.0.0.1").start()
+async def test_https_pages_secure_cookie_and_a_relayed_booth(browser, turn, tmp_path):
     cert, key = self_signed(tmp_path, datetime.datetime.now(datetime.timezone.utc))
     config = Config(
         data_dir=tmp_path / "data", ice_addresses=["127.0.0.1"], clock=RunningClock(time.time()),
@@ -126,4 +143,72 @@ async def test_https_pages_secure_cookie_and_a_relayed_booth(browser, tmp_path):
         for ctx in contexts:
             await ctx.close()
         await runner.cleanup()
-        turn.stop()
+
+
+FAILED_TEXT = json.loads((Path(__file__).parents[2] / "server" / "locales" / "id.json").read_text())["media.failed"]
+BANNER = """() => {
+  const el = document.getElementById("media-failed");
+  return { shown: !!el && !el.hidden, text: el ? el.textContent.trim() : null, media: document.body.dataset.media || null };
+}"""
+
+
+async def refused_then_relayed(page, app: str, clock: RunningClock) -> dict:
+    """``page`` (relay only) was handed expired credentials: it says so, then relays with fresh ones once the clock is right."""
+    failed = await wait_for(lambda: _banner_shown(page), 30, message=f"{app}: the media-failed banner")
+    assert failed["text"] == FAILED_TEXT, failed
+    stale = await page.evaluate("window.lapakIce")
+    [server] = stale["servers"]
+    assert int(server["username"].split(":")[0]) < time.time(), "the credentials it was handed had expired"
+    clock.set(time.time())  # the server's clock is right again: the next media.ice hands valid credentials
+    await wait_for(lambda: page.evaluate("document.body.dataset.media === 'connected'"), 30, message=f"{app} media")
+    fresh = await page.evaluate("window.lapakIce")
+    assert fresh["asked"] > stale["asked"], (stale, fresh)
+    assert int(fresh["servers"][0]["username"].split(":")[0]) > time.time(), "fresh credentials"
+    assert not (await page.evaluate(f"({BANNER})()"))["shown"], "the banner is gone once media connects"
+    assert await wait_for(lambda: page.evaluate(SELECTED_LOCAL_TYPE, app), 10, message="a selected pair") == "relay"
+    return {"asked_before": stale["asked"], "asked_after": fresh["asked"]}
+
+
+async def _banner_shown(page):
+    state = await page.evaluate(f"({BANNER})()")
+    return state if state["shown"] else None
+
+
+async def test_refused_credentials_show_the_failure_and_the_retry_relays_with_fresh_ones(browser, turn, tmp_path):
+    clock = RunningClock(time.time() - 2 * 86400)  # the first credentials expired yesterday: coturn says 401
+    config = Config(
+        data_dir=tmp_path / "data", ice_addresses=["127.0.0.1"], clock=clock,
+        kiosk_tokens={"kiosk-token-1": KioskIdentity("kiosk-1", branch="KC Jakarta Salemba", booth=1)},
+        agent_tokens={"agent-token-1": AgentIdentity("agent-1", name="Siti Rahmawati")},
+        turn_urls=(parse_turn_url(turn.url("tcp")),), turn_secret=SECRET,
+    )
+    runner = web.AppRunner(create_app(config))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}"
+    contexts = []
+    try:
+        pages = {}
+        for name, tone in (("agent", 450.0), ("booth", 600.0)):
+            ctx = await browser.new_context(permissions=["camera", "microphone"])
+            contexts.append(ctx)
+            await ctx.add_init_script(TONE_INIT_SCRIPT % {"freq": tone})
+            await ctx.add_init_script(RELAY_ONLY)
+            pages[name] = await ctx.new_page()
+
+        await pages["agent"].goto(f"{url}/agent?token=agent-token-1&lang=id")
+        print("agent console:", await refused_then_relayed(pages["agent"], "lapakAgent", clock))
+
+        clock.set(time.time() - 2 * 86400)  # expired again, for the booth's first connection
+        booth = pages["booth"]
+        await booth.goto(f"{url}/kiosk?token=kiosk-token-1&lang=id")
+        await start_session(booth)
+        await wait_state(booth, "connecting", timeout=30)  # an agent took it; its media cannot connect yet
+        print("booth page:", await refused_then_relayed(booth, "lapakKiosk", clock))
+        await wait_state(booth, "talking", "on_hold", timeout=20)
+        assert "401" in turn.logged()  # coturn: "error 401: Unauthorized"
+    finally:
+        for ctx in contexts:
+            await ctx.close()
+        await runner.cleanup()

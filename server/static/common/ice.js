@@ -13,9 +13,8 @@ export async function peerConfig(socket) {
   return { ...PC_CONFIG, iceServers: servers };
 }
 
-// Show "the media connection failed, trying again" while `pc` is failed, hide it once one connects.
-// The page itself starts the retry (a new connection, with fresh credentials).
-export function watchMediaFailure(pc, i18n) {
+// The plain "the media connection failed, trying again" banner (created on first use).
+function banner() {
   let el = document.getElementById("media-failed");
   if (!el) {
     el = document.createElement("div");
@@ -25,16 +24,33 @@ export function watchMediaFailure(pc, i18n) {
     el.hidden = true;
     document.body.appendChild(el);
   }
+  return el;
+}
+
+// Show (or hide) the banner; the page starts the retry itself.
+export function showMediaFailed(i18n, failed = true) {
+  const el = banner();
+  if (failed) i18n.bind(el, "media.failed");
+  el.hidden = !failed;
+  document.body.dataset.mediaFailed = failed ? "1" : "0";
+}
+
+// True when an offer carries no ICE candidate at all: every way out was refused (a
+// relay-only page whose TURN credentials coturn rejected, or an unreachable TURN
+// server). Such a connection never reaches "failed" in Chromium (no pair to check):
+// it stays "new" for ever, so the page must call it failed itself.
+export function offersNoCandidate(sdp) {
+  return !/^a=candidate:/m.test(sdp || "");
+}
+
+// Show "the media connection failed, trying again" while `pc` is failed, hide it once one connects.
+// The page itself starts the retry (a new connection, with fresh credentials).
+export function watchMediaFailure(pc, i18n) {
+  banner();
   const update = () => {
     const st = pc.connectionState;
-    if (st === "failed") {
-      i18n.bind(el, "media.failed");
-      el.hidden = false;
-      document.body.dataset.mediaFailed = "1";
-    } else if (st === "connected") {
-      el.hidden = true;
-      document.body.dataset.mediaFailed = "0";
-    }
+    if (st === "failed") showMediaFailed(i18n, true);
+    else if (st === "connected") showMediaFailed(i18n, false);
   };
   pc.addEventListener("connectionstatechange", update);
 }
