@@ -23,7 +23,7 @@ import segno
 import socketio
 
 from .hub.room_people import supervisor_peer
-from .schemas import Empty, EventError, GuestOffer, MonitorJoin, MonitorMode, SessionRef
+from .schemas import Empty, EventError, GuestOffer, IceRequest, MonitorJoin, MonitorMode, SessionRef
 from .state.base import Invite
 
 #: Event-name prefixes whose every refusal is stored in the audit trail, in any namespace.
@@ -33,6 +33,7 @@ MONITOR_EVENTS = {
     "monitor.join": (MonitorJoin, "monitor_join"),
     "monitor.mode": (MonitorMode, "monitor_mode"),
     "monitor.leave": (Empty, "monitor_leave"),
+    "media.ice": (IceRequest, "monitor_ice"),
 }
 
 GUEST_EVENTS = {
@@ -60,6 +61,10 @@ class MonitorEvents:
     async def monitor_leave(self, supervisor, p: Empty) -> dict:
         await self.hub.monitor_leave(supervisor)
         return {}
+
+    async def monitor_ice(self, supervisor, p: IceRequest) -> dict:
+        """Fresh ICE servers (TURN credentials) before the supervisor's next peer connection."""
+        return self.config.ice_servers(f"supervisor-{supervisor.username}")  # type: ignore[attr-defined]
 
 
 class GuestEvents:
@@ -115,6 +120,7 @@ def make_guest_namespace(base: type) -> type:
         credentials = "one-time link"
         events = {
             "media.offer": (GuestOffer, "offer"),
+            "media.ice": (IceRequest, "ice"),
             "guest.leave": (Empty, "leave"),
         }
 
@@ -145,6 +151,9 @@ def make_guest_namespace(base: type) -> type:
 
         async def offer(self, guest, p: GuestOffer) -> dict:
             return {"sdp": await self.hub.guest_offer(guest.invite, p.sdp)}
+
+        async def ice(self, guest, p: IceRequest) -> dict:
+            return self.config.ice_servers(f"guest-{guest.invite.peer_id}")
 
         async def leave(self, guest, p: Empty) -> dict:
             await self.hub.guest_left(guest.invite)

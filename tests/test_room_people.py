@@ -152,3 +152,29 @@ async def test_bad_monitoring_is_refused_changes_nothing_and_is_stored(desk):
     assert {(e["actor"], e["detail"]["event"]) for e in stored} >= {
         ("agent-1", "monitor.join"), ("boss", "monitor.join"), ("boss", "monitor.mode")}
     await officer.disconnect()
+
+
+async def test_supervisors_and_guests_get_their_own_turn_credentials(tmp_path):
+    """``media.ice`` on /supervisor and /guest: time-limited TURN credentials named for that person (issue 13)."""
+    from server.netoptions import parse_turn_url
+
+    srv = await start_server(make_config(tmp_path, turn_urls=(parse_turn_url("turn:127.0.0.1:3478?transport=tcp"),),
+                                         turn_secret="s3cret", turn_ttl=3600))
+    setup_accounts(srv.hub)
+    agent = await make_agent(srv.url)
+    member = await make_kiosk(srv.url, 1)
+    boss = HeadlessSupervisor(srv.url, "boss", PASSWORD, tone_hz=1700.0)
+    guest = None
+    try:
+        await member.wait_state("on_hold", 20)
+        await boss.connect()
+        [entry] = (await boss.call("media.ice", {}))["ice_servers"]
+        assert entry["username"].endswith(":supervisor-boss") and entry["credential"]
+        ack = await agent.call("guest.invite", {"session_id": member.session_id})
+        guest = HeadlessGuest(srv.url, token_of(ack), tone_hz=2100.0, pattern=7)
+        await guest.connect()
+        [entry] = (await guest.call("media.ice", {}))["ice_servers"]
+        assert entry["username"].split(":", 1)[1].startswith("guest-") and entry["credential"]
+    finally:
+        await close_all(*([guest] if guest else []), member, agent, boss)
+        await srv.runner.cleanup()

@@ -5,7 +5,8 @@
 // The link works once: the socket never reconnects by itself.
 
 import { I18n } from "/static/common/i18n.js";
-import { PC_CONFIG, completeOffer, levelMeter, mediaErrorKind, preferCodec, request } from "/static/common/rtc.js";
+import { peerConfig, watchMediaFailure } from "/static/common/ice.js";
+import { completeOffer, levelMeter, mediaErrorKind, preferCodec, request } from "/static/common/rtc.js";
 
 const boot = JSON.parse(document.getElementById("lapak-boot").textContent);
 const i18n = I18n.fromPage(boot.lang);
@@ -98,7 +99,8 @@ function renderCall() {
 }
 
 async function offer() {
-  const pc = new RTCPeerConnection(PC_CONFIG);
+  const pc = new RTCPeerConnection(await peerConfig(app.socket));  // fresh TURN credentials (media.ice)
+  watchMediaFailure(pc, i18n);
   app.pc = pc;
   const stream = app.stream || new MediaStream();
   const mic = stream.getAudioTracks()[0] || null;

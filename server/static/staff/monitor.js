@@ -5,7 +5,8 @@
 // The microphone is live only in whisper and barge (in listen nobody hears it anyway).
 
 import { $, i18n, toast } from "/static/staff/staff.js";
-import { PC_CONFIG, completeOffer, preferCodec, request } from "/static/common/rtc.js";
+import { peerConfig } from "/static/common/ice.js";
+import { completeOffer, preferCodec, request } from "/static/common/rtc.js";
 
 const TILES = 6;
 const MODES = ["listen", "whisper", "barge"];
@@ -47,7 +48,7 @@ export async function join(agentId, name, mode = room.mode) {
   setStatus("joining");
   const mic = await openMic();
   room.mic = mic;
-  const pc = new RTCPeerConnection(PC_CONFIG);
+  const pc = new RTCPeerConnection(await peerConfig(room.socket));  // fresh TURN credentials (media.ice)
   room.pc = pc;
   const track = mic ? mic.getAudioTracks()[0] : null;
   // Layout: audio sendrecv, then seven video recvonly: tiles 1 to 6, the agent's camera.
