@@ -3,8 +3,10 @@
 A hub command collects a :class:`~signaling.changes.Changes`; :meth:`Notifier.tell`
 then sends each booth, console and branch board concerned one message:
 the booths of changed sessions (and of changed rooms, and every waiting
-booth when the queue moved), the consoles of changed rooms (every online
-console only when the transfer targets changed), each branch once. Screens
+booth when the queue moved), the consoles of changed rooms, each branch
+once. Nothing is sent to every console: a console asks for the transfer
+targets when it needs them (``transfer.targets``), so an assignment costs one
+``room.state`` and one ``session.state``, however many agents are online. Screens
 are socket.io rooms named after them (``kiosk:<id>`` on ``/kiosk``,
 ``agent:<id>`` on ``/agent``, ``branch:<id>`` on ``/officer``), so nothing
 here knows a socket id or on which node a socket lives. A booth or console
@@ -94,9 +96,9 @@ class Notifier:
                 quality = {"session_id": session.session_id, **views.QUALITY[level]}
                 await self.send("media.quality", quality, to=screen, namespace="/kiosk")
 
-    async def tell_agent(self, agent: AgentRecord, targets: list[dict] | None = None) -> None:
+    async def tell_agent(self, agent: AgentRecord) -> None:
         if agent.online:
-            view = views.room_view(self.source, agent, targets)
+            view = views.room_view(self.source, agent)
             await self._tell_screen("room.state", view, agent_screen(agent.agent_id), "/agent")
 
     async def tell_monitors(self, agent: AgentRecord) -> None:
@@ -114,10 +116,6 @@ class Notifier:
         """Tell every screen ``changes`` concerns, each once."""
         state = self.state
         agents = {a: state.agent(a) for a in sorted(changes.rooms | changes.consoles)}
-        everyone = state.agents() if changes.colleagues or agents else []
-        targets = views.transfer_targets(everyone) if everyone else None  # once per change, not per console
-        if changes.colleagues:
-            agents.update({a.agent_id: a for a in everyone if a.online})
         session_ids = dict.fromkeys(sorted(changes.sessions))
         for agent_id in sorted(changes.rooms):
             record = agents.get(agent_id)
@@ -129,7 +127,7 @@ class Notifier:
             await self.tell_kiosk(session)
         for agent in agents.values():
             if agent is not None:
-                await self.tell_agent(agent, targets)
+                await self.tell_agent(agent)
                 await self.tell_monitors(agent)
         branches = set(changes.branches)
         branches |= {s.branch for s in sessions if s.session_id in changes.sessions or s.agent_id in changes.rooms}

@@ -76,7 +76,6 @@ def member_company(agent: AgentRecord | None, session_id: str) -> tuple[list[str
 def monitor_view(src: "ViewSource", agent: AgentRecord, peer: str) -> dict:
     """``monitor.state`` for a supervisor in ``agent``'s room: the room as the agent sees it, and your mode."""
     room = room_view(src, agent)
-    room.pop("colleagues", None)
     return {**room, "online": agent.online, "mode": agent.supervisors.get(peer, {}).get("mode"), "closed": False}
 
 #: What the kiosk is told, per session state (``active`` depends on focus).
@@ -138,11 +137,7 @@ def kiosk_view(src: ViewSource, session: Session) -> dict:
 
 
 def transfer_targets(agents: list[AgentRecord]) -> list[dict]:
-    """Every agent a session can be transferred to (online, available, a free tile), by name.
-
-    Built once per change and shared by every console told (each leaves itself out):
-    built per console, it read every agent once for each console, n² per change.
-    """
+    """Every agent a session can be transferred to (online, available, a free tile), by name."""
     return [
         {"agent_id": a.agent_id, "name": a.identity.name, "free": a.capacity - len(a.sessions)}
         for a in sorted(agents, key=lambda a: a.identity.name)
@@ -150,15 +145,17 @@ def transfer_targets(agents: list[AgentRecord]) -> list[dict]:
     ]
 
 
-def colleagues(src: ViewSource, agent_id: str, targets: list[dict] | None = None) -> list[dict]:
-    """The agents ``agent_id`` can transfer to: online, available, with a free tile."""
-    if targets is None:
-        targets = transfer_targets(src.state.agents())
-    return [t for t in targets if t["agent_id"] != agent_id]
+def colleagues(src: ViewSource, agent_id: str) -> list[dict]:
+    """The agents ``agent_id`` can transfer to: online, available, with a free tile (``transfer.targets``).
+
+    O(agents), so it is built only when a console asks (its transfer dialog
+    opens), never once per change for every console.
+    """
+    return [t for t in transfer_targets(src.state.agents()) if t["agent_id"] != agent_id]
 
 
-def room_view(src: ViewSource, agent: AgentRecord, targets: list[dict] | None = None) -> dict:
-    """``room.state`` for the agent's console (``targets``: :func:`transfer_targets`, if already built)."""
+def room_view(src: ViewSource, agent: AgentRecord) -> dict:
+    """``room.state`` for the agent's console: its own room only (nothing that grows with the agents online)."""
     tiles = []
     for index, session_id in enumerate(agent.tiles):
         if session_id is None:
@@ -185,7 +182,6 @@ def room_view(src: ViewSource, agent: AgentRecord, targets: list[dict] | None = 
         "name": agent.identity.name,
         "capacity": agent.capacity,
         "availability": agent.availability,
-        "colleagues": colleagues(src, agent.agent_id, targets),
         "tiles": tiles,
         "focus": sorted(agent.focus),
         "people": people_view(agent),

@@ -56,7 +56,7 @@ class Dispatching(Graces):
                 if not raced:
                     break
         if assigned:
-            changes.queue = changes.colleagues = True
+            changes.queue = True
 
     async def _end(self, session: Session, state: str, actor: str, reason: str, changes: Changes) -> None:
         async with self._lock:
@@ -78,7 +78,6 @@ class Dispatching(Graces):
             self.state.put_agent(agent)
             await self.router.remove_peer(agent.agent_id, session.session_id)
             changes.rooms.add(agent.agent_id)
-            changes.colleagues = True
         if dispatch:
             await self._dispatch(changes)
 
