@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import socketio
 
+from .socket_rooms import IndexedRooms, check_compatible
+
 
 @dataclass
 class FanoutStats:
@@ -56,10 +58,11 @@ class _TimedJson:
             self.stats.seconds += time.perf_counter() - started
 
 
-class FanoutManager(socketio.AsyncRedisManager):
-    """``AsyncRedisManager`` on ``channel``, counting what this node receives."""
+class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
+    """``AsyncRedisManager`` on ``channel``, counting what this node receives (rooms indexed per socket)."""
 
     def __init__(self, url: str, channel: str = "lapak-socketio") -> None:
+        check_compatible()
         self.stats = FanoutStats()
         super().__init__(url, channel=channel, json=_TimedJson(self.stats))
 
