@@ -101,3 +101,33 @@ def test_day_simulation_shows_capacity_six_against_one():
         assert six["mean_wait_min"] < one["mean_wait_min"]
         assert six["p95_wait_min"] <= one["p95_wait_min"]
         assert 0 < six["occupancy"] <= 1 and 0 < one["occupancy"] <= 1
+
+
+def test_one_dispatch_pass_spreads_waiting_members_over_the_freest_agents(tmp_path):
+    """The hub's pass reads the loads once and follows each assignment: three waiting, three free agents, one each."""
+    import asyncio
+
+    from conftest import make_config
+    from server.storage import Storage
+    from signaling.core.vocabulary import AgentIdentity, KioskIdentity
+    from signaling.hub import Hub
+    from signaling.state.base import AgentRecord
+    from test_dispatch_nodes import NoRouter, no_emit
+
+    async def run() -> dict[str, int]:
+        config = make_config(tmp_path, kiosks=3, agents=0)
+        storage = Storage(tmp_path / "lapak.sqlite3", clock=config.clock)
+        hub = Hub(config, storage, NoRouter(), no_emit)
+        try:
+            for i in range(1, 4):
+                await hub.kiosk_connected(KioskIdentity(f"kiosk-{i}", branch="b", booth=i))
+                await hub.start_session(KioskIdentity(f"kiosk-{i}", branch="b", booth=i), "jht", "id", "test")
+            assert len(hub.state.queued()) == 3  # nobody to take them yet
+            for i in range(1, 4):
+                hub.state.put_agent(AgentRecord(AgentIdentity(f"agent-{i}", capacity=6), node="local"))
+            await hub.dispatch()  # one pass, three waiting
+            return {a.agent_id: len(a.sessions) for a in hub.state.agents()}
+        finally:
+            storage.close()
+
+    assert asyncio.run(run()) == {"agent-1": 1, "agent-2": 1, "agent-3": 1}

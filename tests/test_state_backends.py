@@ -56,6 +56,22 @@ def test_sessions_round_trip_and_the_open_one_per_booth(state):
     assert state.session("nope") is None
 
 
+def test_an_ended_session_written_again_does_not_hide_the_booths_new_one(state):
+    """A rating stored on yesterday's session after today's started (put_session of an ended one)."""
+    old = session(1, kiosk="k1")
+    old.state = "closed"
+    state.put_session(old)
+    new = session(2, kiosk="k1")
+    state.put_session(new)
+    old.rating = 5
+    state.put_session(old)
+    assert state.open_session_of("k1") == new
+    assert state.open_session_of("k2") is None
+    new.state = "abandoned"
+    state.put_session(new)
+    assert state.open_session_of("k1") is None
+
+
 def test_agents_round_trip(state):
     skills = frozenset({"jht", "jkk"})
     agent = AgentRecord(AgentIdentity("a1", name="Sari", capacity=4, skills=skills, username="sari"), node="n1")

@@ -27,24 +27,41 @@ class Dispatching(Graces):
         ``assign``, which refuses if another node took the session or the slot
         meanwhile. A refusal ends the pass and a new pass reads afresh, so a
         stale snapshot never assigns twice or overfills an agent.
+
+        The agents' loads are read once per pass (O(agents)), only those with
+        a free tile kept, and the chosen agent's load updated after each
+        assignment: not every agent's load again for each waiting session.
         """
         assigned = False
         async with self._lock:
             for _ in range(MAX_PASSES):
                 agents = {a.agent_id: a for a in self.state.agents()}
+                loads = {i: load for i, a in agents.items() if (load := a.load()).available and load.free > 0}
                 raced = False
                 for session in self.state.queued():
+                    if not loads:
+                        break  # no free tile anywhere: the rest wait
                     preferred = session.preferred_agent
-                    loads = [a.load() for a in agents.values() if preferred is None or a.agent_id == preferred]
-                    agent_id = choose_agent(loads, session.service)
+                    if preferred is None:
+                        candidates = list(loads.values())
+                    else:
+                        candidates = [loads[preferred]] if preferred in loads else []
+                    agent_id = choose_agent(candidates, session.service)
                     if agent_id is None:
                         continue
-                    tile = self.state.assign(session.session_id, agent_id, self.config.clock())
+                    now = self.config.clock()
+                    tile = self.state.assign(session.session_id, agent_id, now)
                     if tile is None:
                         raced = True  # another node moved first: read again
                         break
                     agent = agents[agent_id]
                     agent.tiles[tile - 1] = session.session_id  # the snapshot follows what the state did
+                    agent.last_assigned_at = now
+                    load = agent.load()
+                    if load.free > 0:
+                        loads[agent_id] = load
+                    else:
+                        del loads[agent_id]
                     session.agent_id = agent_id
                     session.tile = tile
                     session.preferred_agent = None

@@ -13,6 +13,9 @@ class MemoryState:
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        #: Each booth's open session, kept by ``put_session`` (as RedisState keeps its ``open`` hash):
+        #: a request no longer walks every session since the start.
+        self._open: dict[str, str] = {}
         self._agents: dict[str, AgentRecord] = {}
         self._kiosk_nodes: dict[str, str] = {}
         self._help: dict[str, float] = {}
@@ -28,13 +31,15 @@ class MemoryState:
         return list(self._sessions.values())
 
     def open_session_of(self, kiosk_id: str) -> Session | None:
-        for session in self._sessions.values():
-            if session.kiosk_id == kiosk_id and not session.ended:
-                return session
-        return None
+        session = self._sessions.get(self._open.get(kiosk_id, ""))
+        return session if session is not None and not session.ended else None
 
     def put_session(self, session: Session) -> None:
         self._sessions[session.session_id] = session
+        if not session.ended:
+            self._open[session.kiosk_id] = session.session_id
+        elif self._open.get(session.kiosk_id) == session.session_id:
+            del self._open[session.kiosk_id]
 
     # -- agents ------------------------------------------------------------------------
     def agent(self, agent_id: str) -> AgentRecord | None:
