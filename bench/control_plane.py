@@ -18,7 +18,9 @@ shorter warm-up counts too few ended sessions).
 own limited to CORES of CPU (bench.scaling.CpuQuota; needs root and the
 cgroup ``cpu`` controller), with a raised CPU weight so that it reaches its
 quota on a machine shared with other work: the "each node limited to the
-same CPU quota" comparison of one node against two.
+same CPU quota" comparison of one node against two. Redis and the load
+generators then get the same raised weight and no ceiling, so that neither
+is starved by other work on the machine into looking like the bottleneck.
 
 Prints a table, or with ``--json`` one object with exactly the keys of
 :data:`KEYS` plus ``generator_cores`` and ``details``.
@@ -134,6 +136,7 @@ class Run:
         self.nodes: list[subprocess.Popen] = []
         self.gens: list[subprocess.Popen] = []
         self.quota: CpuQuota | None = None
+        self.helpers: CpuQuota | None = None
 
     def spawn(self, cmd: list[str], log: str, **kw) -> subprocess.Popen:
         proc = subprocess.Popen(cmd, cwd=str(REPO), stderr=open(self.workdir / log, "wb"), **child_options(), **kw)
@@ -170,11 +173,6 @@ class Run:
             self.urls.append(f"http://127.0.0.1:{port}")
         for n, url in enumerate(self.urls):
             wait_http(url + "/healthz", self.nodes[n], f"node {n}")
-        if a.node_cores:
-            why = quota_unavailable()
-            if why:
-                raise RuntimeError(f"--node-cores: {why}")
-            self.quota = CpuQuota([p.pid for p in self.nodes], a.node_cores, tag="lapak-control", shares=NODE_SHARES)
         g = max(1, a.generators)
         for i in range(g):
             cmd = [PYTHON, "-m", "bench.control_load", "--urls", ",".join(self.urls),
@@ -184,6 +182,13 @@ class Run:
                    "--rate", str(a.rate / g), "--talk", str(a.talk), "--warmup", str(a.warmup),
                    "--window", str(a.window), "--seed", str(i + 1)]
             self.gens.append(self.spawn(cmd, f"loadgen-{i}.log", stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+        if a.node_cores:
+            why = quota_unavailable()
+            if why:
+                raise RuntimeError(f"--node-cores: {why}")
+            self.quota = CpuQuota([p.pid for p in self.nodes], a.node_cores, tag="lapak-control", shares=NODE_SHARES)
+            helpers = [p.pid for p in self.gens] + ([self.redis.pid] if self.redis else [])
+            self.helpers = CpuQuota(helpers, None, tag="lapak-control-load", shares=NODE_SHARES)
 
     def measure(self, progress) -> dict:
         a = self.args
@@ -241,9 +246,10 @@ class Run:
         }
 
     def stop(self) -> None:
-        if self.quota is not None:
-            self.quota.release()
-            self.quota = None
+        for quota in (self.quota, self.helpers):
+            if quota is not None:
+                quota.release()
+        self.quota = self.helpers = None
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

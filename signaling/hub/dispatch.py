@@ -28,17 +28,20 @@ class Dispatching(Graces):
         meanwhile. A refusal ends the pass and a new pass reads afresh, so a
         stale snapshot never assigns twice or overfills an agent.
 
-        The agents' loads are read once per pass (O(agents)), only those with
-        a free tile kept, and the chosen agent's load updated after each
+        Nothing is read when nobody waits. The agents' loads are read once per
+        pass (O(agents)), only those with a free tile kept, and the chosen agent's load updated after each
         assignment: not every agent's load again for each waiting session.
         """
         assigned = False
         async with self._lock:
             for _ in range(MAX_PASSES):
+                queued = self.state.queued()
+                if not queued:
+                    break  # nobody waits (a session ended with an empty queue): no agent read at all
                 agents = {a.agent_id: a for a in self.state.agents()}
                 loads = {i: load for i, a in agents.items() if (load := a.load()).available and load.free > 0}
                 raced = False
-                for session in self.state.queued():
+                for session in queued:
                     if not loads:
                         break  # no free tile anywhere: the rest wait
                     preferred = session.preferred_agent
