@@ -166,6 +166,29 @@ def test_assign_refuses_an_away_or_offline_agent(state):
     assert [s.session_id for s in state.queued()] == ["s1"]
 
 
+def test_loads_are_the_agents_who_can_take_work_now_as_agents_says(state):
+    """``loads`` (what dispatch reads) agrees with every agent's ``load()``, keeping only those who can take work."""
+    online_agent(state, "a1", capacity=2)
+    online_agent(state, "a2", capacity=3, skills=frozenset({"jkk"}))
+    online_agent(state, "a3")  # goes away
+    online_agent(state, "a4")  # goes offline
+    online_agent(state, "a5", capacity=1)  # fills up
+    for n, agent_id in ((1, "a1"), (2, "a5"), (3, "a2")):
+        s = session(n, queued_at=float(n))
+        state.put_session(s)
+        state.enqueue(s)
+        assert state.assign(s.session_id, agent_id, 10.0 + n)
+    away, gone = state.agent("a3"), state.agent("a4")
+    away.availability, gone.node = "away", None
+    state.put_agent(away)
+    state.put_agent(gone)
+    expected = {a.agent_id: a.load() for a in state.agents() if a.load().available and a.load().free > 0}
+    assert {load.agent_id: load for load in state.loads()} == expected
+    assert sorted(expected) == ["a1", "a2"]
+    assert expected["a1"].in_progress == 1 and expected["a1"].last_assigned_at == 11.0
+    assert expected["a2"].skills == frozenset({"jkk"}) and expected["a2"].free == 2
+
+
 def test_two_nodes_writing_one_agent_keep_each_others_changes(redis_url):
     """Node A changes the focus, node B the availability, from records read before either wrote."""
     a, b = RedisState(redis_url), RedisState(redis_url)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..changes import Changes
 from ..core.dispatcher import choose_agent
 from ..core.session import Session
@@ -28,8 +30,9 @@ class Dispatching(Graces):
         meanwhile. A refusal ends the pass and a new pass reads afresh, so a
         stale snapshot never assigns twice or overfills an agent.
 
-        Nothing is read when nobody waits. The agents' loads are read once per
-        pass (O(agents)), only those with a free tile kept, and the chosen agent's load updated after each
+        Nothing is read when nobody waits. The loads of the agents who can
+        take work (``State.loads``: one pipelined read in Redis, no talk sets
+        or room people decoded) are read once per pass, and the chosen agent's load updated after each
         assignment: not every agent's load again for each waiting session.
         """
         assigned = False
@@ -38,8 +41,7 @@ class Dispatching(Graces):
                 queued = self.state.queued()
                 if not queued:
                     break  # nobody waits (a session ended with an empty queue): no agent read at all
-                agents = {a.agent_id: a for a in self.state.agents()}
-                loads = {i: load for i, a in agents.items() if (load := a.load()).available and load.free > 0}
+                loads = {load.agent_id: load for load in self.state.loads()}
                 raced = False
                 for session in queued:
                     if not loads:
@@ -57,10 +59,8 @@ class Dispatching(Graces):
                     if tile is None:
                         raced = True  # another node moved first: read again
                         break
-                    agent = agents[agent_id]
-                    agent.tiles[tile - 1] = session.session_id  # the snapshot follows what the state did
-                    agent.last_assigned_at = now
-                    load = agent.load()
+                    taken = loads[agent_id]  # the snapshot follows what the state did
+                    load = replace(taken, in_progress=taken.in_progress + 1, last_assigned_at=now)
                     if load.free > 0:
                         loads[agent_id] = load
                     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from signaling.core.dispatcher import AgentLoad
 from signaling.core.queue import Queues
 from signaling.core.session import Session
 
@@ -50,6 +51,9 @@ class MemoryState:
 
     def put_agent(self, agent: AgentRecord) -> None:
         self._agents[agent.agent_id] = agent
+
+    def loads(self) -> list[AgentLoad]:
+        return [load for a in self._agents.values() if (load := a.load()).available and load.free > 0]
 
     # -- guest invites -------------------------------------------------------------------
     def invite(self, token: str) -> Invite | None:

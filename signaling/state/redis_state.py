@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from signaling.core.dispatcher import AgentLoad
 from signaling.core.matrix import MAX_KIOSKS
 from signaling.core.queue import DEFAULT_HANDLING_SECONDS, MIN_SAMPLES, RECENT
 from signaling.core.session import Session
@@ -201,6 +202,29 @@ class RedisState:
             )
             for agent_id in sorted(by_name["identity"])
         ]
+
+    def loads(self) -> list[AgentLoad]:
+        """One pipelined read of the online agents' identity, availability, last assignment and tiles."""
+        pipe = self.redis.pipeline(transaction=False)
+        for name in ("node", "availability", "identity", "last"):
+            pipe.hgetall(self._agent[name])
+        pipe.hkeys(self._tiles)
+        nodes, availability, identities, last, tiles = pipe.execute()
+        used: dict[str, int] = {}
+        for field in tiles:
+            agent_id = field.rpartition("#")[0]
+            used[agent_id] = used.get(agent_id, 0) + 1
+        loads = []
+        for agent_id in sorted(nodes):
+            text = identities.get(agent_id)
+            if not nodes[agent_id] or not text or (availability.get(agent_id) or "available") != "available":
+                continue
+            identity = decode_identity(text)
+            load = AgentLoad(agent_id, min(MAX_KIOSKS, identity.capacity), used.get(agent_id, 0),
+                             float(last.get(agent_id) or 0.0), available=True, skills=identity.skills)
+            if load.free > 0:
+                loads.append(load)
+        return loads
 
     def put_agent(self, agent: AgentRecord) -> None:
         fields = agent_fields(agent)
