@@ -204,18 +204,17 @@ def booth_state(src: ViewSource, kiosk_id: str, online: bool, session: Session |
 def branch_view(src: ViewSource, branch: str) -> dict:
     """``branch.state`` for the branch's security officers: states only, no contents."""
     booths = []
-    for kiosk in src.branch_kiosks(branch):
-        online = src.state.kiosk_online(kiosk.kiosk_id)
-        session = src.state.open_session_of(kiosk.kiosk_id)
-        position, _ = src.queue_position(session) if session else (None, None)
+    kiosks = src.branch_kiosks(branch)
+    for kiosk, (online, session, help_since) in zip(kiosks, src.state.booths([k.kiosk_id for k in kiosks])):
+        position, _ = src.queue_position(session) if session and session.state == "queued" else (None, None)
         booths.append(
             {
                 "kiosk_id": kiosk.kiosk_id,
                 "booth": kiosk.booth,
                 "online": online,
                 "state": booth_state(src, kiosk.kiosk_id, online, session),
-                "needs_help": src.state.help_since(kiosk.kiosk_id) is not None,
-                "help_since": src.state.help_since(kiosk.kiosk_id),
+                "needs_help": help_since is not None,
+                "help_since": help_since,
                 "session_id": session.session_id if session else None,
                 "service": session.service if session else None,
                 "position": position,

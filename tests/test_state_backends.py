@@ -189,6 +189,22 @@ def test_loads_are_the_agents_who_can_take_work_now_as_agents_says(state):
     assert expected["a2"].skills == frozenset({"jkk"}) and expected["a2"].free == 2
 
 
+def test_booths_reads_a_branch_as_the_single_reads_do(state):
+    """``booths`` (a branch board's one read) agrees with kiosk_online, open_session_of and help_since."""
+    state.set_kiosk_node("k1", "n1")
+    state.set_kiosk_node("k2", "n1")
+    s1, old = session(1, kiosk="k1"), session(2, kiosk="k2")
+    state.put_session(s1)
+    old.state = "closed"
+    state.put_session(old)
+    state.call_help("k2", 7.0)
+    state.call_help("k3", 9.0)
+    ids = ["k1", "k2", "k3", "k4"]
+    assert state.booths(ids) == [(state.kiosk_online(k), state.open_session_of(k), state.help_since(k)) for k in ids]
+    assert state.booths(ids) == [(True, s1, None), (True, None, 7.0), (False, None, 9.0), (False, None, None)]
+    assert state.booths([]) == []
+
+
 def test_two_nodes_writing_one_agent_keep_each_others_changes(redis_url):
     """Node A changes the focus, node B the availability, from records read before either wrote."""
     a, b = RedisState(redis_url), RedisState(redis_url)

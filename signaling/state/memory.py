@@ -84,6 +84,9 @@ class MemoryState:
     def online_kiosks(self) -> list[str]:
         return list(self._kiosk_nodes)
 
+    def booths(self, kiosk_ids: list[str]) -> list[tuple[bool, Session | None, float | None]]:
+        return [(self.kiosk_online(k), self.open_session_of(k), self.help_since(k)) for k in kiosk_ids]
+
     def set_kiosk_node(self, kiosk_id: str, node: str | None) -> None:
         if node is None:
             self._kiosk_nodes.pop(kiosk_id, None)

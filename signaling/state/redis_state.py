@@ -275,6 +275,24 @@ class RedisState:
     def online_kiosks(self) -> list[str]:
         return list(self.redis.hkeys(self._kiosks))
 
+    def booths(self, kiosk_ids: list[str]) -> list[tuple[bool, Session | None, float | None]]:
+        """Two round trips for a whole branch: presence, open ids and help calls; then the open sessions."""
+        if not kiosk_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(self._kiosks, kiosk_ids)
+        pipe.hmget(self._open, kiosk_ids)
+        pipe.hmget(self._help, kiosk_ids)
+        nodes, open_ids, helps = pipe.execute()
+        ids = [i for i in open_ids if i]
+        sessions = {s.session_id: s for s in self._many(ids)}
+        out = []
+        for node, session_id, help_at in zip(nodes, open_ids, helps):
+            session = sessions.get(session_id) if session_id else None
+            out.append((node is not None, session if session is not None and not session.ended else None,
+                        float(help_at) if help_at is not None else None))
+        return out
+
     def set_kiosk_node(self, kiosk_id: str, node: str | None) -> None:
         if node is None:
             self.redis.hdel(self._kiosks, kiosk_id)
