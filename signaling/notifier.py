@@ -83,11 +83,11 @@ class Notifier:
     async def idle(self, kiosk_id: str) -> None:
         await self._tell_screen("session.state", {"session_id": None, "state": "idle"}, kiosk_screen(kiosk_id), "/kiosk")
 
-    async def tell_kiosk(self, session: Session) -> None:
+    async def tell_kiosk(self, session: Session, queue: views.QueueSnapshot | None = None) -> None:
         if not self.state.kiosk_online(session.kiosk_id):
             return
         screen = kiosk_screen(session.kiosk_id)
-        view = views.kiosk_view(self.source, session)
+        view = views.kiosk_view(self.source, session, queue)
         await self._tell_screen("session.state", view, screen, "/kiosk")
         if view["state"] in ("talking", "on_hold"):
             level = "full" if view["state"] == "talking" else "thumbnail"
@@ -120,11 +120,14 @@ class Notifier:
         for agent_id in sorted(changes.rooms):
             record = agents.get(agent_id)
             session_ids.update(dict.fromkeys(record.sessions if record else ()))
+        queue = None
         if changes.queue:
-            session_ids.update(dict.fromkeys(s.session_id for s in state.queued()))
+            queued = state.queued()
+            queue = views.QueueSnapshot(self.source, queued)  # read once, not once per waiting booth
+            session_ids.update(dict.fromkeys(s.session_id for s in queued))
         sessions = [s for s in (state.session(i) for i in session_ids) if s is not None]
         for session in sessions:
-            await self.tell_kiosk(session)
+            await self.tell_kiosk(session, queue)
         for agent in agents.values():
             if agent is not None:
                 await self.tell_agent(agent)

@@ -115,10 +115,44 @@ def kiosk_state(src: ViewSource, session: Session) -> str:
     return KIOSK_STATE[session.state]
 
 
-def kiosk_view(src: ViewSource, session: Session) -> dict:
-    """``session.state`` for the member's kiosk."""
+class QueueSnapshot:
+    """Every waiting session's (position, estimated seconds), read once for one change.
+
+    When the queue moves every waiting booth is told; asking
+    ``ViewSource.queue_position`` per booth read the whole queue and every
+    agent (for the slots) once per booth: O(waiting × (waiting + agents)) per
+    change, in Redis that many round trips. This reads the queue and the
+    agents once, and gives what ``HubCore.queue_position`` gives.
+    """
+
+    def __init__(self, src: ViewSource, queued: list[Session]) -> None:
+        agents = src.state.agents() if queued else []
+        slots: dict[str, int] = {}
+        seen: dict[str, int] = {}
+        self._at: dict[str, tuple[int | None, int | None]] = {}
+        for session in queued:
+            service = session.service
+            if service not in slots:
+                slots[service] = sum(
+                    a.capacity for a in agents
+                    if a.takes_work and (a.identity.skills is None or service in a.identity.skills)
+                )
+            seen[service] = position = seen.get(service, 0) + 1
+            self._at[session.session_id] = (position, src.state.estimate(position, service, slots[service]))
+
+    def position(self, session: Session) -> tuple[int | None, int | None]:
+        return self._at.get(session.session_id, (None, None))
+
+
+def kiosk_view(src: ViewSource, session: Session, queue: QueueSnapshot | None = None) -> dict:
+    """``session.state`` for the member's kiosk (``queue``: the waiting positions, if already read)."""
     agent = src.state.agent(session.agent_id or "")
-    position, eta = src.queue_position(session)
+    if session.state != "queued":
+        position, eta = None, None  # only a queued session is in a queue
+    elif queue is not None:
+        position, eta = queue.position(session)
+    else:
+        position, eta = src.queue_position(session)
     company = member_company(agent, session.session_id)
     return {
         "session_id": session.session_id,
