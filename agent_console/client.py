@@ -174,6 +174,11 @@ class HeadlessAgent(SignalingClient):
     async def hold(self, session_id: str) -> dict:
         return await self.call("session.hold", {"session_id": session_id})
 
+    async def transfer_targets(self) -> list[dict]:
+        """The colleagues a session can be transferred to now (``transfer.targets``)."""
+        ack = await self.call("transfer.targets", {})
+        return ack["colleagues"] if ack.get("ok") else []
+
     async def end(self, session_id: str, outcome: str = "resolved", note: str = "") -> dict:
         return await self.call("session.end", {"session_id": session_id, "outcome": outcome, "note": note})
 

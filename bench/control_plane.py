@@ -10,7 +10,17 @@ assignment → talk → end in a loop at ``--rate`` requests per second; after
 ``--warmup`` seconds, ``--window`` seconds are measured: sessions ended per
 second, request → ``connecting`` (only when a slot was free), and CPU of the
 nodes' control processes (not their media workers), Redis, PostgreSQL (none
-yet: ``null``) and the load generators.
+yet: ``null``) and the load generators. The warm-up defaults to a little more
+than the longest talk, so that sessions end at the rate they start (a
+shorter warm-up counts too few ended sessions).
+
+``--node-cores CORES`` puts each node's control process in a cgroup of its
+own limited to CORES of CPU (bench.scaling.CpuQuota; needs root and the
+cgroup ``cpu`` controller), with a raised CPU weight so that it reaches its
+quota on a machine shared with other work: the "each node limited to the
+same CPU quota" comparison of one node against two. Redis and the load
+generators then get the same raised weight and no ceiling, so that neither
+is starved by other work on the machine into looking like the bottleneck.
 
 Prints a table, or with ``--json`` one object with exactly the keys of
 :data:`KEYS` plus ``generator_cores`` and ``details``.
@@ -38,6 +48,10 @@ import psutil
 from server.lifeline import child_options
 
 from .procs import PYTHON, REPO, free_port
+from .scaling import CpuQuota, quota_unavailable
+
+#: CPU weight of a node's cgroup under --node-cores (a plain process has 1024).
+NODE_SHARES = 8192
 
 KEYS = ("nodes", "booths", "agents", "sessions_per_s", "dispatch_ms_p50", "dispatch_ms_p95",
         "control_cores", "redis_cores", "postgres_cores")
@@ -53,7 +67,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--agents", type=int, default=350)
     p.add_argument("--rate", type=float, default=10.0, help="session requests per second (default 10)")
     p.add_argument("--talk", type=float, default=20.0, help="seconds an agent keeps a session (default 20)")
-    p.add_argument("--warmup", type=float, default=10.0)
+    p.add_argument("--warmup", type=float, default=None,
+                   help="seconds before the window (default: 1.2 × talk + 1, so sessions end as fast as they start)")
+    p.add_argument("--node-cores", type=float, default=None, metavar="CORES",
+                   help="limit each node's control process to CORES of CPU (cgroups, root)")
     p.add_argument("--window", type=float, default=30.0)
     p.add_argument("--generators", type=int, default=2, help="load-generator processes (default 2)")
     p.add_argument("--json", action="store_true")
@@ -118,6 +135,8 @@ class Run:
         self.redis: subprocess.Popen | None = None
         self.nodes: list[subprocess.Popen] = []
         self.gens: list[subprocess.Popen] = []
+        self.quota: CpuQuota | None = None
+        self.helpers: CpuQuota | None = None
 
     def spawn(self, cmd: list[str], log: str, **kw) -> subprocess.Popen:
         proc = subprocess.Popen(cmd, cwd=str(REPO), stderr=open(self.workdir / log, "wb"), **child_options(), **kw)
@@ -163,6 +182,13 @@ class Run:
                    "--rate", str(a.rate / g), "--talk", str(a.talk), "--warmup", str(a.warmup),
                    "--window", str(a.window), "--seed", str(i + 1)]
             self.gens.append(self.spawn(cmd, f"loadgen-{i}.log", stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+        if a.node_cores:
+            why = quota_unavailable()
+            if why:
+                raise RuntimeError(f"--node-cores: {why}")
+            self.quota = CpuQuota([p.pid for p in self.nodes], a.node_cores, tag="lapak-control", shares=NODE_SHARES)
+            helpers = [p.pid for p in self.gens] + ([self.redis.pid] if self.redis else [])
+            self.helpers = CpuQuota(helpers, None, tag="lapak-control-load", shares=NODE_SHARES)
 
     def measure(self, progress) -> dict:
         a = self.args
@@ -211,7 +237,8 @@ class Run:
                 "dispatch_ms_mean": round(statistics.fmean(samples), 1) if samples else None,
                 "errors": sum(r["error_count"] for r in results),
                 "error_examples": [e for r in results for e in r["errors"]][:3],
-                "talk_s": a.talk, "window_s": a.window,
+                "talk_s": a.talk, "window_s": a.window, "warmup_s": a.warmup,
+                "node_cores_quota": a.node_cores,
                 # Per node, per second: channel messages decoded, those with no socket here, and
                 # the core share spent decoding and handling them (every node decodes every message).
                 "fanout_per_node": fan if any(fan) else None,
@@ -219,6 +246,10 @@ class Run:
         }
 
     def stop(self) -> None:
+        for quota in (self.quota, self.helpers):
+            if quota is not None:
+                quota.release()
+        self.quota = self.helpers = None
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -238,6 +269,8 @@ def table(result: dict) -> str:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    if args.warmup is None:
+        args.warmup = round(1.2 * args.talk + 1, 1)
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="lapak-control-"))
     workdir.mkdir(parents=True, exist_ok=True)
     run = Run(args, workdir)

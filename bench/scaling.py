@@ -36,7 +36,13 @@ def quota_unavailable() -> str | None:
 class CpuQuota:
     """Each given process in its own cgroup, limited to ``cores`` of CPU."""
 
-    def __init__(self, pids: list[int], cores: float, tag: str = "lapak-bench") -> None:
+    def __init__(self, pids: list[int], cores: float | None, tag: str = "lapak-bench", shares: int | None = None) -> None:
+        """``cores``: None for no ceiling. ``shares``: the groups' CPU weight against everything else
+        (1024, or 100 in v2, is a plain process's).
+
+        A quota is a ceiling; on a machine busy with other work, a higher
+        weight lets each group reach it.
+        """
         self.groups: list[Path] = []
         v1 = (V1 / "cpu.cfs_quota_us").exists()
         for i, pid in enumerate(pids):
@@ -44,9 +50,13 @@ class CpuQuota:
             group.mkdir(exist_ok=True)
             if v1:
                 (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
-                (group / "cpu.cfs_quota_us").write_text(str(int(cores * PERIOD_US)))
+                (group / "cpu.cfs_quota_us").write_text(str(int(cores * PERIOD_US)) if cores else "-1")
+                if shares is not None:
+                    (group / "cpu.shares").write_text(str(shares))
             else:
-                (group / "cpu.max").write_text(f"{int(cores * PERIOD_US)} {PERIOD_US}")
+                (group / "cpu.max").write_text(f"{int(cores * PERIOD_US) if cores else 'max'} {PERIOD_US}")
+                if shares is not None:
+                    (group / "cpu.weight").write_text(str(max(1, min(10_000, shares * 100 // 1024))))
             (group / "cgroup.procs").write_text(str(pid))
             self.groups.append(group)
 

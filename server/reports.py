@@ -278,7 +278,7 @@ async def metrics(request: web.Request) -> web.Response:
                [({}, fanout.received)])
         metric("lapak_fanout_unused", "counter", "Emits from other nodes with no socket in their room here.",
                [({}, fanout.unused)])
-        metric("lapak_fanout_seconds", "counter", "Seconds spent decoding and handling received channel messages.",
+        metric("lapak_fanout_seconds", "counter", "CPU seconds the shared channel costs: decoding every message, handling those with no socket here.",
                [({}, round(fanout.seconds, 6))])
     network_metrics(metric, hub.state.sessions())
     lines.append("# EOF")

@@ -13,8 +13,12 @@ class Changes:
     whose room changed (routing and console); ``consoles``: agent ids whose
     console changed but not its routing; ``branches``: branch ids whose
     officers' board changed; ``queue``: queue order or waits changed (every
-    waiting booth); ``colleagues``: the transfer targets changed (every online
-    console).
+    waiting booth).
+
+    There is no "the transfer targets changed": every assignment changes them,
+    and telling every online console of it cost one ``room.state`` per console
+    per assignment. A console asks for them when its transfer dialog opens
+    (``transfer.targets``).
     """
 
     sessions: set[str] = field(default_factory=set)
@@ -22,7 +26,6 @@ class Changes:
     consoles: set[str] = field(default_factory=set)
     branches: set[str] = field(default_factory=set)
     queue: bool = False
-    colleagues: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.sessions or self.rooms or self.consoles or self.branches or self.queue or self.colleagues)
+        return bool(self.sessions or self.rooms or self.consoles or self.branches or self.queue)

@@ -30,7 +30,7 @@ from .online.door import HomeRefused
 from .room_namespaces import GUEST_EVENTS, MONITOR_EVENTS, GuestEvents, MonitorEvents, make_guest_namespace, refusal_audited
 from .ports import AccessGuard, Authenticator, RefusalAudit, Settings
 from .schemas import (
-    AgentOffer, Availability, ConsentAnswer, DocCapture, DocRequest, DocReview, EventError, FocusAll,
+    AgentOffer, Availability, ConsentAnswer, DocCapture, DocRequest, DocReview, Empty, EventError, FocusAll,
     FocusSet, FormConfirm, FormEdit, FormOpen, FormPoint, HelpAnswer, IceRequest, InterviewJoin, KioskOffer,
     OfficerCancel, OfficerStart, Payload, SecurityCall, SessionEnd, SessionLeave, SessionRate, SessionRef,
     SessionRequest, SessionTransfer, parse,
@@ -252,6 +252,7 @@ class AgentNamespace(GuestEvents, RoleNamespace):
         "session.hold": (SessionRef, "hold"),
         "session.end": (SessionEnd, "end"),
         "session.transfer": (SessionTransfer, "transfer"),
+        "transfer.targets": (Empty, "transfer_targets"),
         # self-service (signaling/selfservice/)
         "form.open": (FormOpen, "form_open"),
         "form.edit": (FormEdit, "form_edit"),
@@ -315,6 +316,9 @@ class AgentNamespace(GuestEvents, RoleNamespace):
             raise EventError("invalid_payload", "Name a service queue or an agent to transfer to.")
         await self.hub.transfer(agent, p.session_id, p.service, p.agent_id)
         return {}
+
+    async def transfer_targets(self, agent, p: Empty) -> dict:
+        return {"colleagues": self.hub.transfer_targets(agent)}
 
     # -- self-service -------------------------------------------------------------
 

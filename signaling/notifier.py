@@ -3,8 +3,10 @@
 A hub command collects a :class:`~signaling.changes.Changes`; :meth:`Notifier.tell`
 then sends each booth, console and branch board concerned one message:
 the booths of changed sessions (and of changed rooms, and every waiting
-booth when the queue moved), the consoles of changed rooms (every online
-console only when the transfer targets changed), each branch once. Screens
+booth when the queue moved), the consoles of changed rooms, each branch
+once. Nothing is sent to every console: a console asks for the transfer
+targets when it needs them (``transfer.targets``), so an assignment costs one
+``room.state`` and one ``session.state``, however many agents are online. Screens
 are socket.io rooms named after them (``kiosk:<id>`` on ``/kiosk``,
 ``agent:<id>`` on ``/agent``, ``branch:<id>`` on ``/officer``), so nothing
 here knows a socket id or on which node a socket lives. A booth or console
@@ -89,11 +91,11 @@ class Notifier:
     async def idle(self, kiosk_id: str) -> None:
         await self._tell_screen("session.state", {"session_id": None, "state": "idle"}, kiosk_screen(kiosk_id), "/kiosk")
 
-    async def tell_kiosk(self, session: Session) -> None:
+    async def tell_kiosk(self, session: Session, queue: views.QueueSnapshot | None = None) -> None:
         if not self.state.kiosk_online(session.kiosk_id):
             return
         screen = kiosk_screen(session.kiosk_id)
-        view = views.kiosk_view(self.source, session)
+        view = views.kiosk_view(self.source, session, queue)
         await self._tell_screen("session.state", view, screen, "/kiosk")
         if view["state"] in ("talking", "on_hold"):
             level = "full" if view["state"] == "talking" else "thumbnail"
@@ -102,9 +104,9 @@ class Notifier:
                 quality = {"session_id": session.session_id, **views.QUALITY[level]}
                 await self.send("media.quality", quality, to=screen, namespace="/kiosk")
 
-    async def tell_agent(self, agent: AgentRecord, targets: list[dict] | None = None) -> None:
+    async def tell_agent(self, agent: AgentRecord) -> None:
         if agent.online:
-            view = views.room_view(self.source, agent, targets)
+            view = views.room_view(self.source, agent)
             await self._tell_screen("room.state", view, agent_screen(agent.agent_id), "/agent")
 
     async def tell_monitors(self, agent: AgentRecord) -> None:
@@ -128,22 +130,21 @@ class Notifier:
         """Tell every screen ``changes`` concerns, each once."""
         state = self.state
         agents = {a: state.agent(a) for a in sorted(changes.rooms | changes.consoles)}
-        everyone = state.agents() if changes.colleagues or agents else []
-        targets = views.transfer_targets(everyone) if everyone else None  # once per change, not per console
-        if changes.colleagues:
-            agents.update({a.agent_id: a for a in everyone if a.online})
         session_ids = dict.fromkeys(sorted(changes.sessions))
         for agent_id in sorted(changes.rooms):
             record = agents.get(agent_id)
             session_ids.update(dict.fromkeys(record.sessions if record else ()))
+        queue = None
         if changes.queue:
-            session_ids.update(dict.fromkeys(s.session_id for s in state.queued()))
+            queued = state.queued()
+            queue = views.QueueSnapshot(self.source, queued)  # read once, not once per waiting booth
+            session_ids.update(dict.fromkeys(s.session_id for s in queued))
         sessions = [s for s in (state.session(i) for i in session_ids) if s is not None]
         for session in sessions:
-            await self.tell_kiosk(session)
+            await self.tell_kiosk(session, queue)
         for agent in agents.values():
             if agent is not None:
-                await self.tell_agent(agent, targets)
+                await self.tell_agent(agent)
                 await self.tell_monitors(agent)
                 await self.tell_guests(agent)
         branches = set(changes.branches)

@@ -26,6 +26,8 @@ an outside client could use shut, all in this one module:
 
 - **Dropping never waits** for the client (:class:`EngineServer`), so a
   client that stops reading cannot hold the request that dropped it.
+- **Rooms indexed per socket, no binary scan** (:mod:`signaling.socket_rooms`):
+  a socket leaving costs the rooms it is in, not every room of its namespace.
 
 The overrides touch python-socketio's private ``_handle_eio_message``,
 ``_handle_event`` and ``_engineio_server_class``, and python-engineio's
@@ -50,6 +52,7 @@ from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet
 
 from .refusals import Refusals
+from .socket_rooms import IndexedManager, Packet
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +175,9 @@ class SignalingServer(socketio.AsyncServer):
         eio_logger = logging.Logger("engineio.server", logging.INFO if options.pop("engineio_logger", False) else logging.ERROR)
         eio_logger.parent = logging.getLogger("engineio.server")
         eio_logger.addFilter(_PollingGarbage(self.refusals))
-        super().__init__(max_http_buffer_size=message_limit(max_event_bytes), engineio_logger=eio_logger, **options)
+        options.setdefault("client_manager", IndexedManager())  # rooms indexed per socket (signaling.socket_rooms)
+        super().__init__(max_http_buffer_size=message_limit(max_event_bytes), engineio_logger=eio_logger,
+                         serializer=Packet, **options)
         if self.eio.handlers.get("message") != self._handle_eio_message:
             raise RuntimeError("python-socketio no longer routes engine.io messages through _handle_eio_message")
         if not isinstance(self.eio, EngineServer):

@@ -76,7 +76,6 @@ def member_company(agent: AgentRecord | None, session_id: str) -> tuple[list[str
 def monitor_view(src: "ViewSource", agent: AgentRecord, peer: str) -> dict:
     """``monitor.state`` for a supervisor in ``agent``'s room: the room as the agent sees it, and your mode."""
     room = room_view(src, agent)
-    room.pop("colleagues", None)
     return {**room, "online": agent.online, "mode": agent.supervisors.get(peer, {}).get("mode"), "closed": False}
 
 def guest_view(agent: AgentRecord, session_id: str) -> dict:
@@ -124,10 +123,44 @@ def kiosk_state(src: ViewSource, session: Session) -> str:
     return KIOSK_STATE[session.state]
 
 
-def kiosk_view(src: ViewSource, session: Session) -> dict:
-    """``session.state`` for the member's kiosk."""
+class QueueSnapshot:
+    """Every waiting session's (position, estimated seconds), read once for one change.
+
+    When the queue moves every waiting booth is told; asking
+    ``ViewSource.queue_position`` per booth read the whole queue and every
+    agent (for the slots) once per booth: O(waiting × (waiting + agents)) per
+    change, in Redis that many round trips. This reads the queue and the
+    agents once, and gives what ``HubCore.queue_position`` gives.
+    """
+
+    def __init__(self, src: ViewSource, queued: list[Session]) -> None:
+        agents = src.state.agents() if queued else []
+        slots: dict[str, int] = {}
+        seen: dict[str, int] = {}
+        self._at: dict[str, tuple[int | None, int | None]] = {}
+        for session in queued:
+            service = session.service
+            if service not in slots:
+                slots[service] = sum(
+                    a.capacity for a in agents
+                    if a.takes_work and (a.identity.skills is None or service in a.identity.skills)
+                )
+            seen[service] = position = seen.get(service, 0) + 1
+            self._at[session.session_id] = (position, src.state.estimate(position, service, slots[service]))
+
+    def position(self, session: Session) -> tuple[int | None, int | None]:
+        return self._at.get(session.session_id, (None, None))
+
+
+def kiosk_view(src: ViewSource, session: Session, queue: QueueSnapshot | None = None) -> dict:
+    """``session.state`` for the member's kiosk (``queue``: the waiting positions, if already read)."""
     agent = src.state.agent(session.agent_id or "")
-    position, eta = src.queue_position(session)
+    if session.state != "queued":
+        position, eta = None, None  # only a queued session is in a queue
+    elif queue is not None:
+        position, eta = queue.position(session)
+    else:
+        position, eta = src.queue_position(session)
     company = member_company(agent, session.session_id)
     return {
         "session_id": session.session_id,
@@ -146,11 +179,7 @@ def kiosk_view(src: ViewSource, session: Session) -> dict:
 
 
 def transfer_targets(agents: list[AgentRecord]) -> list[dict]:
-    """Every agent a session can be transferred to (online, available, a free tile), by name.
-
-    Built once per change and shared by every console told (each leaves itself out):
-    built per console, it read every agent once for each console, n² per change.
-    """
+    """Every agent a session can be transferred to (online, available, a free tile), by name."""
     return [
         {"agent_id": a.agent_id, "name": a.identity.name, "free": a.capacity - len(a.sessions)}
         for a in sorted(agents, key=lambda a: a.identity.name)
@@ -158,15 +187,17 @@ def transfer_targets(agents: list[AgentRecord]) -> list[dict]:
     ]
 
 
-def colleagues(src: ViewSource, agent_id: str, targets: list[dict] | None = None) -> list[dict]:
-    """The agents ``agent_id`` can transfer to: online, available, with a free tile."""
-    if targets is None:
-        targets = transfer_targets(src.state.agents())
-    return [t for t in targets if t["agent_id"] != agent_id]
+def colleagues(src: ViewSource, agent_id: str) -> list[dict]:
+    """The agents ``agent_id`` can transfer to: online, available, with a free tile (``transfer.targets``).
+
+    O(agents), so it is built only when a console asks (its transfer dialog
+    opens), never once per change for every console.
+    """
+    return [t for t in transfer_targets(src.state.agents()) if t["agent_id"] != agent_id]
 
 
-def room_view(src: ViewSource, agent: AgentRecord, targets: list[dict] | None = None) -> dict:
-    """``room.state`` for the agent's console (``targets``: :func:`transfer_targets`, if already built)."""
+def room_view(src: ViewSource, agent: AgentRecord) -> dict:
+    """``room.state`` for the agent's console: its own room only (nothing that grows with the agents online)."""
     tiles = []
     for index, session_id in enumerate(agent.tiles):
         if session_id is None:
@@ -195,7 +226,6 @@ def room_view(src: ViewSource, agent: AgentRecord, targets: list[dict] | None = 
         "name": agent.identity.name,
         "capacity": agent.capacity,
         "availability": agent.availability,
-        "colleagues": colleagues(src, agent.agent_id, targets),
         "tiles": tiles,
         "focus": sorted(agent.focus),
         "people": people_view(agent),
@@ -223,18 +253,17 @@ def booth_state(src: ViewSource, kiosk_id: str, online: bool, session: Session |
 def branch_view(src: ViewSource, branch: str) -> dict:
     """``branch.state`` for the branch's security officers: states only, no contents."""
     booths = []
-    for kiosk in src.branch_kiosks(branch):
-        online = src.state.kiosk_online(kiosk.kiosk_id)
-        session = src.state.open_session_of(kiosk.kiosk_id)
-        position, _ = src.queue_position(session) if session else (None, None)
+    kiosks = src.branch_kiosks(branch)
+    for kiosk, (online, session, help_since) in zip(kiosks, src.state.booths([k.kiosk_id for k in kiosks])):
+        position, _ = src.queue_position(session) if session and session.state == "queued" else (None, None)
         booths.append(
             {
                 "kiosk_id": kiosk.kiosk_id,
                 "booth": kiosk.booth,
                 "online": online,
                 "state": booth_state(src, kiosk.kiosk_id, online, session),
-                "needs_help": src.state.help_since(kiosk.kiosk_id) is not None,
-                "help_since": src.state.help_since(kiosk.kiosk_id),
+                "needs_help": help_since is not None,
+                "help_since": help_since,
                 "session_id": session.session_id if session else None,
                 "service": session.service if session else None,
                 "position": position,

@@ -101,3 +101,93 @@ def test_day_simulation_shows_capacity_six_against_one():
         assert six["mean_wait_min"] < one["mean_wait_min"]
         assert six["p95_wait_min"] <= one["p95_wait_min"]
         assert 0 < six["occupancy"] <= 1 and 0 < one["occupancy"] <= 1
+
+
+def test_one_dispatch_pass_spreads_waiting_members_over_the_freest_agents(tmp_path):
+    """The hub's pass reads the loads once and follows each assignment: three waiting, three free agents, one each."""
+    import asyncio
+
+    from conftest import make_config
+    from server.storage import Storage
+    from signaling.core.vocabulary import AgentIdentity, KioskIdentity
+    from signaling.hub import Hub
+    from signaling.state.base import AgentRecord
+    from test_dispatch_nodes import NoRouter, no_emit
+
+    async def run() -> dict[str, int]:
+        config = make_config(tmp_path, kiosks=3, agents=0)
+        storage = Storage(tmp_path / "lapak.sqlite3", clock=config.clock)
+        hub = Hub(config, storage, NoRouter(), no_emit)
+        try:
+            for i in range(1, 4):
+                await hub.kiosk_connected(KioskIdentity(f"kiosk-{i}", branch="b", booth=i))
+                await hub.start_session(KioskIdentity(f"kiosk-{i}", branch="b", booth=i), "jht", "id", "test")
+            assert len(hub.state.queued()) == 3  # nobody to take them yet
+            for i in range(1, 4):
+                hub.state.put_agent(AgentRecord(AgentIdentity(f"agent-{i}", capacity=6), node="local"))
+            await hub.dispatch()  # one pass, three waiting
+            return {a.agent_id: len(a.sessions) for a in hub.state.agents()}
+        finally:
+            storage.close()
+
+    assert asyncio.run(run()) == {"agent-1": 1, "agent-2": 1, "agent-3": 1}
+
+
+def test_a_queue_change_reads_the_queue_and_the_agents_once_and_tells_what_each_booth_would_be_told(tmp_path):
+    """Every waiting booth's position and estimate from one read, equal to the per-booth answer."""
+    import asyncio
+
+    from conftest import make_config
+    from server.storage import Storage
+    from signaling.changes import Changes
+    from signaling.core.vocabulary import AgentIdentity, KioskIdentity
+    from signaling.hub import Hub
+    from signaling.state.base import AgentRecord
+    from signaling.views import QueueSnapshot
+    from test_dispatch_nodes import NoRouter
+
+    told: list[tuple[str, dict]] = []
+
+    async def emit(event, data, *, to, namespace):
+        told.append((to, data))
+
+    async def run() -> None:
+        config = make_config(tmp_path, kiosks=6, agents=0)
+        storage = Storage(tmp_path / "lapak.sqlite3", clock=config.clock)
+        hub = Hub(config, storage, NoRouter(), emit)
+        try:
+            for i in range(1, 7):
+                kiosk = KioskIdentity(f"kiosk-{i}", branch="b", booth=i)
+                await hub.kiosk_connected(kiosk)
+                await hub.start_session(kiosk, ("jht", "jkk")[i % 2], "id", "test")
+            away = AgentRecord(AgentIdentity("agent-1", capacity=2, skills=frozenset({"jkk"})), node="local")
+            away.availability = "away"  # counted in no one's slots, takes nobody
+            hub.state.put_agent(away)
+            queued = hub.state.queued()
+            assert len(queued) == 6
+            # Online and available, but put in place without a dispatch: the queue stays as it is.
+            hub.state.put_agent(AgentRecord(AgentIdentity("agent-2", capacity=3, skills=frozenset({"jkk"})), node="local"))
+            hub.state.put_agent(AgentRecord(AgentIdentity("agent-3", capacity=6), node="local"))
+            snapshot = QueueSnapshot(hub, hub.state.queued())
+            for s in queued:
+                assert snapshot.position(s) == hub.queue_position(s), s.session_id
+            assert {hub.queue_position(s)[1] is not None for s in queued} == {True}  # slots 6 (jht) and 9 (jkk)
+            reads = 0
+            agents = hub.state.agents
+
+            def counted():
+                nonlocal reads
+                reads += 1
+                return agents()
+
+            hub.state.agents = counted
+            hub.notifier._told = type(hub.notifier._told)()  # tell every booth afresh
+            told.clear()
+            await hub.notifier.tell(Changes(queue=True))
+            assert reads == 1, reads
+            positions = {to: (d["position"], d["eta_seconds"]) for to, d in told if "position" in d}
+            assert positions == {f"kiosk:{s.kiosk_id}": hub.queue_position(s) for s in queued}
+        finally:
+            storage.close()
+
+    asyncio.run(run())

@@ -74,8 +74,12 @@ async def test_fifty_agents_and_three_hundred_booths_connect_at_once(tmp_path):
         assert sum(1 for a in srv.hub.state.agents() if a.online) == AGENTS
         assert len(srv.hub.state.online_kiosks()) == BOOTHS
         assert [r.getMessage() for r in failures.records] == []
-        # Each agent's console lists every colleague once everybody is in.
-        await until(lambda: all(len(a.room["colleagues"]) == AGENTS - 1 for a in agents), 10, "colleague lists")
+        # Each agent can transfer to every colleague once everybody is in (asked, not pushed).
+        assert all("colleagues" not in a.room for a in agents)
+        lists = await asyncio.gather(*(a.transfer_targets() for a in agents))
+        assert [sorted(c["agent_id"] for c in cs) for cs in lists] == [
+            sorted(f"agent-{j}" for j in range(1, AGENTS + 1) if j != i) for i in range(1, AGENTS + 1)
+        ]
     finally:
         logging.getLogger().removeHandler(failures)
         await asyncio.gather(*(close_all(c) for c in [*agents, *booths]))

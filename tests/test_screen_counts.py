@@ -72,3 +72,41 @@ async def test_with_twenty_agents_a_focus_change_tells_one_console(tmp_path):
     finally:
         await close_all(kiosk, *agents)
         await srv.runner.cleanup()
+
+
+async def test_with_twenty_agents_an_assignment_and_an_end_tell_one_console(tmp_path):
+    """The transfer targets change with every assignment, yet no other console is told (it asks)."""
+    srv = await start_server(make_config(tmp_path, kiosks=1, agents=AGENTS))
+    agents = [HeadlessAgent(srv.url, f"agent-token-{i}") for i in range(1, AGENTS + 1)]
+    kiosk = HeadlessKiosk(srv.url, "kiosk-token-1", auto_media=False)
+    try:
+        for agent in agents:
+            await agent.connect(media=False)
+        await kiosk.connect()
+        await settle()
+        before = {a.token: len(a.rooms) for a in agents}
+        session_id = await kiosk.request("jht")
+        await until(lambda: any(session_id in a.sessions() for a in agents), 5, "assigned")
+        (serving,) = [a for a in agents if session_id in a.sessions()]
+        await settle()
+        sent = {a.token: len(a.rooms) - before[a.token] for a in agents if len(a.rooms) != before[a.token]}
+        assert sent == {serving.token: 1}, sent
+        # The others still see the serving agent's one free tile fewer, when they ask.
+        other = next(a for a in agents if a is not serving)
+        listed = {c["agent_id"]: c["free"] for c in await other.transfer_targets()}
+        assert listed[serving.room["agent_id"]] == 5 and len(listed) == AGENTS - 1, listed
+
+        before = {a.token: len(a.rooms) for a in agents}
+        assert (await serving.end(session_id))["ok"]
+        await until(lambda: session_id not in serving.sessions(), 5, "ended")
+        await settle()
+        sent = {a.token: len(a.rooms) - before[a.token] for a in agents if len(a.rooms) != before[a.token]}
+        assert sent == {serving.token: 1}, sent
+        # A console that leaves tells no other console either.
+        before = {a.token: len(a.rooms) for a in agents}
+        await other.close()
+        await settle()
+        assert all(len(a.rooms) == before[a.token] for a in agents if a is not other)
+    finally:
+        await close_all(kiosk, *agents)
+        await srv.runner.cleanup()

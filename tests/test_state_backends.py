@@ -56,6 +56,22 @@ def test_sessions_round_trip_and_the_open_one_per_booth(state):
     assert state.session("nope") is None
 
 
+def test_an_ended_session_written_again_does_not_hide_the_booths_new_one(state):
+    """A rating stored on yesterday's session after today's started (put_session of an ended one)."""
+    old = session(1, kiosk="k1")
+    old.state = "closed"
+    state.put_session(old)
+    new = session(2, kiosk="k1")
+    state.put_session(new)
+    old.rating = 5
+    state.put_session(old)
+    assert state.open_session_of("k1") == new
+    assert state.open_session_of("k2") is None
+    new.state = "abandoned"
+    state.put_session(new)
+    assert state.open_session_of("k1") is None
+
+
 def test_agents_round_trip(state):
     skills = frozenset({"jht", "jkk"})
     agent = AgentRecord(AgentIdentity("a1", name="Sari", capacity=4, skills=skills, username="sari"), node="n1")
@@ -148,6 +164,45 @@ def test_assign_refuses_an_away_or_offline_agent(state):
     assert state.assign("s1", "a1", 1.0) is None
     assert state.assign("s1", "nobody", 1.0) is None
     assert [s.session_id for s in state.queued()] == ["s1"]
+
+
+def test_loads_are_the_agents_who_can_take_work_now_as_agents_says(state):
+    """``loads`` (what dispatch reads) agrees with every agent's ``load()``, keeping only those who can take work."""
+    online_agent(state, "a1", capacity=2)
+    online_agent(state, "a2", capacity=3, skills=frozenset({"jkk"}))
+    online_agent(state, "a3")  # goes away
+    online_agent(state, "a4")  # goes offline
+    online_agent(state, "a5", capacity=1)  # fills up
+    for n, agent_id in ((1, "a1"), (2, "a5"), (3, "a2")):
+        s = session(n, queued_at=float(n))
+        state.put_session(s)
+        state.enqueue(s)
+        assert state.assign(s.session_id, agent_id, 10.0 + n)
+    away, gone = state.agent("a3"), state.agent("a4")
+    away.availability, gone.node = "away", None
+    state.put_agent(away)
+    state.put_agent(gone)
+    expected = {a.agent_id: a.load() for a in state.agents() if a.load().available and a.load().free > 0}
+    assert {load.agent_id: load for load in state.loads()} == expected
+    assert sorted(expected) == ["a1", "a2"]
+    assert expected["a1"].in_progress == 1 and expected["a1"].last_assigned_at == 11.0
+    assert expected["a2"].skills == frozenset({"jkk"}) and expected["a2"].free == 2
+
+
+def test_booths_reads_a_branch_as_the_single_reads_do(state):
+    """``booths`` (a branch board's one read) agrees with kiosk_online, open_session_of and help_since."""
+    state.set_kiosk_node("k1", "n1")
+    state.set_kiosk_node("k2", "n1")
+    s1, old = session(1, kiosk="k1"), session(2, kiosk="k2")
+    state.put_session(s1)
+    old.state = "closed"
+    state.put_session(old)
+    state.call_help("k2", 7.0)
+    state.call_help("k3", 9.0)
+    ids = ["k1", "k2", "k3", "k4"]
+    assert state.booths(ids) == [(state.kiosk_online(k), state.open_session_of(k), state.help_since(k)) for k in ids]
+    assert state.booths(ids) == [(True, s1, None), (True, None, 7.0), (False, None, 9.0), (False, None, None)]
+    assert state.booths([]) == []
 
 
 def test_two_nodes_writing_one_agent_keep_each_others_changes(redis_url):

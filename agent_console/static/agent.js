@@ -58,13 +58,23 @@ function openTransfer(n) {
     o.textContent = i18n.t("agent.transfer.queue", { service: i18n.t(`service.${service}`) });
     select.appendChild(o);
   }
-  for (const c of app.colleagues || []) {
+  $("transfer-dialog").showModal();
+  listColleagues(t.session_id);
+}
+
+// The colleagues are asked for when the dialog opens (transfer.targets), not
+// pushed in every room.state: that list changes with every assignment anywhere.
+async function listColleagues(sessionId) {
+  const ack = await send("transfer.targets", {});
+  app.colleagues = ack.ok && Array.isArray(ack.colleagues) ? ack.colleagues : [];
+  if (transferring !== sessionId) return; // the dialog closed (or moved on) meanwhile
+  const select = $("transfer-to");
+  for (const c of app.colleagues) {
     const o = document.createElement("option");
     o.value = `agent:${c.agent_id}`;
     o.textContent = i18n.t("agent.transfer.colleague", { name: c.name, free: c.free });
     select.appendChild(o);
   }
-  $("transfer-dialog").showModal();
 }
 
 async function onTransferClosed() {

@@ -89,7 +89,6 @@ export function onRoomState(room) {
   app.tiles = tiles;
   app.focus = Array.isArray(room.focus) ? room.focus.slice() : [];
   app.availability = room.availability || "available";
-  app.colleagues = Array.isArray(room.colleagues) ? room.colleagues : [];
   $("availability-select").value = app.availability;
   // Forget notes of sessions that are gone.
   const live = new Set(tiles.filter(Boolean).map((t) => t.session_id));

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import views
 from ..changes import Changes
 from ..core.vocabulary import AgentIdentity
 from ..schemas import EventError
@@ -19,7 +20,7 @@ class AgentSide(Graces):
         self.state.put_agent(agent)
         self._cancel_agent_grace(agent.agent_id)
         self.notifier.new_screen("/agent", f"agent:{agent.agent_id}")
-        changes = Changes(rooms={agent.agent_id}, queue=True, colleagues=True)
+        changes = Changes(rooms={agent.agent_id}, queue=True)
         await self._dispatch(changes)
         return await self.finish(changes)
 
@@ -31,7 +32,7 @@ class AgentSide(Graces):
         agent.node = None
         self.state.put_agent(agent)
         self._start_agent_grace(agent.agent_id)
-        return await self.finish(Changes(rooms={agent.agent_id}, queue=True, colleagues=True))
+        return await self.finish(Changes(rooms={agent.agent_id}, queue=True))
 
     async def _agent_gone(self, agent_id: str, changes: Changes, reason: str = "agent_lost") -> None:
         """The agent did not come back: their members go back to the front of their queues."""
@@ -53,7 +54,7 @@ class AgentSide(Graces):
             agent.tiles = [None] * len(agent.tiles)
             agent.focus.clear()
             self.state.put_agent(agent)
-        changes.queue = changes.colleagues = True
+        changes.queue = True
         await self._room_closed(agent)
         await self.router.close_room(agent.agent_id)
         await self._dispatch(changes)
@@ -62,7 +63,7 @@ class AgentSide(Graces):
         agent = self._agent(identity.agent_id)
         agent.availability = availability
         self.state.put_agent(agent)
-        changes = Changes(consoles={agent.agent_id}, queue=True, colleagues=True)
+        changes = Changes(consoles={agent.agent_id}, queue=True)
         await self._dispatch(changes)
         return await self.finish(changes)
 
@@ -110,6 +111,11 @@ class AgentSide(Graces):
         else:
             await self._end(session, "cancelled", actor, "agent_ended", changes)
         return await self.finish(changes)
+
+    def transfer_targets(self, identity: AgentIdentity) -> list[dict]:
+        """The colleagues this agent can transfer to now (``transfer.targets``, asked by the transfer dialog)."""
+        self._agent(identity.agent_id)
+        return views.colleagues(self, identity.agent_id)
 
     async def transfer(self, identity: AgentIdentity, session_id: str, service: str | None, to_agent: str | None) -> Changes:
         """Send a member to another queue or agent; they keep their place ahead of new arrivals."""

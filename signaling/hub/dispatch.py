@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..changes import Changes
 from ..core.dispatcher import choose_agent
 from ..core.session import Session
@@ -27,24 +29,42 @@ class Dispatching(Graces):
         ``assign``, which refuses if another node took the session or the slot
         meanwhile. A refusal ends the pass and a new pass reads afresh, so a
         stale snapshot never assigns twice or overfills an agent.
+
+        Nothing is read when nobody waits. The loads of the agents who can
+        take work (``State.loads``: one pipelined read in Redis, no talk sets
+        or room people decoded) are read once per pass, and the chosen agent's load updated after each
+        assignment: not every agent's load again for each waiting session.
         """
         assigned = False
         async with self._lock:
             for _ in range(MAX_PASSES):
-                agents = {a.agent_id: a for a in self.state.agents()}
+                queued = self.state.queued()
+                if not queued:
+                    break  # nobody waits (a session ended with an empty queue): no agent read at all
+                loads = {load.agent_id: load for load in self.state.loads()}
                 raced = False
-                for session in self.state.queued():
+                for session in queued:
+                    if not loads:
+                        break  # no free tile anywhere: the rest wait
                     preferred = session.preferred_agent
-                    loads = [a.load() for a in agents.values() if preferred is None or a.agent_id == preferred]
-                    agent_id = choose_agent(loads, session.service)
+                    if preferred is None:
+                        candidates = list(loads.values())
+                    else:
+                        candidates = [loads[preferred]] if preferred in loads else []
+                    agent_id = choose_agent(candidates, session.service)
                     if agent_id is None:
                         continue
-                    tile = self.state.assign(session.session_id, agent_id, self.config.clock())
+                    now = self.config.clock()
+                    tile = self.state.assign(session.session_id, agent_id, now)
                     if tile is None:
                         raced = True  # another node moved first: read again
                         break
-                    agent = agents[agent_id]
-                    agent.tiles[tile - 1] = session.session_id  # the snapshot follows what the state did
+                    taken = loads[agent_id]  # the snapshot follows what the state did
+                    load = replace(taken, in_progress=taken.in_progress + 1, last_assigned_at=now)
+                    if load.free > 0:
+                        loads[agent_id] = load
+                    else:
+                        del loads[agent_id]
                     session.agent_id = agent_id
                     session.tile = tile
                     session.preferred_agent = None
@@ -56,7 +76,7 @@ class Dispatching(Graces):
                 if not raced:
                     break
         if assigned:
-            changes.queue = changes.colleagues = True
+            changes.queue = True
 
     async def _end(self, session: Session, state: str, actor: str, reason: str, changes: Changes) -> None:
         async with self._lock:
@@ -78,7 +98,6 @@ class Dispatching(Graces):
             self.state.put_agent(agent)
             await self.router.remove_peer(agent.agent_id, session.session_id)
             changes.rooms.add(agent.agent_id)
-            changes.colleagues = True
         if dispatch:
             await self._dispatch(changes)
 

@@ -11,6 +11,7 @@ of one never overwrites another.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 from signaling.core.session import Session
@@ -70,7 +71,9 @@ def encode_identity(identity: AgentIdentity) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=4096)
 def decode_identity(text: str) -> AgentIdentity:
+    """An identity from its JSON (cached: it rarely changes, and AgentIdentity is frozen)."""
     data = json.loads(text)
     if data.get("skills") is not None:
         data["skills"] = frozenset(data["skills"])

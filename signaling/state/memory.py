@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from signaling.core.dispatcher import AgentLoad
 from signaling.core.queue import Queues
 from signaling.core.session import Session
 
@@ -13,6 +14,9 @@ class MemoryState:
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        #: Each booth's open session, kept by ``put_session`` (as RedisState keeps its ``open`` hash):
+        #: a request no longer walks every session since the start.
+        self._open: dict[str, str] = {}
         self._agents: dict[str, AgentRecord] = {}
         self._kiosk_nodes: dict[str, str] = {}
         self._help: dict[str, float] = {}
@@ -28,16 +32,18 @@ class MemoryState:
         return list(self._sessions.values())
 
     def open_session_of(self, kiosk_id: str) -> Session | None:
-        for session in self._sessions.values():
-            if session.kiosk_id == kiosk_id and not session.ended:
-                return session
-        return None
+        session = self._sessions.get(self._open.get(kiosk_id, ""))
+        return session if session is not None and not session.ended else None
 
     def claim_restore(self, node: str) -> bool:
         return True  # this process's memory starts empty
 
     def put_session(self, session: Session) -> None:
         self._sessions[session.session_id] = session
+        if not session.ended:
+            self._open[session.kiosk_id] = session.session_id
+        elif self._open.get(session.kiosk_id) == session.session_id:
+            del self._open[session.kiosk_id]
 
     # -- agents ------------------------------------------------------------------------
     def agent(self, agent_id: str) -> AgentRecord | None:
@@ -48,6 +54,9 @@ class MemoryState:
 
     def put_agent(self, agent: AgentRecord) -> None:
         self._agents[agent.agent_id] = agent
+
+    def loads(self) -> list[AgentLoad]:
+        return [load for a in self._agents.values() if (load := a.load()).available and load.free > 0]
 
     # -- guest invites -------------------------------------------------------------------
     def invite(self, token: str) -> Invite | None:
@@ -77,6 +86,9 @@ class MemoryState:
 
     def online_kiosks(self) -> list[str]:
         return list(self._kiosk_nodes)
+
+    def booths(self, kiosk_ids: list[str]) -> list[tuple[bool, Session | None, float | None]]:
+        return [(self.kiosk_online(k), self.open_session_of(k), self.help_since(k)) for k in kiosk_ids]
 
     def set_kiosk_node(self, kiosk_id: str, node: str | None) -> None:
         if node is None:

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from signaling.core.dispatcher import AgentLoad
 from signaling.core.matrix import MAX_KIOSKS
 from signaling.core.queue import DEFAULT_HANDLING_SECONDS, MIN_SAMPLES, RECENT
 from signaling.core.session import Session
@@ -266,6 +267,29 @@ class RedisState:
             for agent_id in sorted(by_name["identity"])
         ]
 
+    def loads(self) -> list[AgentLoad]:
+        """One pipelined read of the online agents' identity, availability, last assignment and tiles."""
+        pipe = self.redis.pipeline(transaction=False)
+        for name in ("node", "availability", "identity", "last"):
+            pipe.hgetall(self._agent[name])
+        pipe.hkeys(self._tiles)
+        nodes, availability, identities, last, tiles = pipe.execute()
+        used: dict[str, int] = {}
+        for field in tiles:
+            agent_id = field.rpartition("#")[0]
+            used[agent_id] = used.get(agent_id, 0) + 1
+        loads = []
+        for agent_id in sorted(nodes):
+            text = identities.get(agent_id)
+            if not nodes[agent_id] or not text or (availability.get(agent_id) or "available") != "available":
+                continue
+            identity = decode_identity(text)
+            load = AgentLoad(agent_id, min(MAX_KIOSKS, identity.capacity), used.get(agent_id, 0),
+                             float(last.get(agent_id) or 0.0), available=True, skills=identity.skills)
+            if load.free > 0:
+                loads.append(load)
+        return loads
+
     def put_agent(self, agent: AgentRecord) -> None:
         fields = agent_fields(agent)
         seen_fields, seen_tiles = getattr(agent, "_seen", None) or ({}, [""] * MAX_KIOSKS)
@@ -314,6 +338,24 @@ class RedisState:
 
     def online_kiosks(self) -> list[str]:
         return list(self.redis.hkeys(self._kiosks))
+
+    def booths(self, kiosk_ids: list[str]) -> list[tuple[bool, Session | None, float | None]]:
+        """Two round trips for a whole branch: presence, open ids and help calls; then the open sessions."""
+        if not kiosk_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(self._kiosks, kiosk_ids)
+        pipe.hmget(self._open, kiosk_ids)
+        pipe.hmget(self._help, kiosk_ids)
+        nodes, open_ids, helps = pipe.execute()
+        ids = [i for i in open_ids if i]
+        sessions = {s.session_id: s for s in self._many(ids)}
+        out = []
+        for node, session_id, help_at in zip(nodes, open_ids, helps):
+            session = sessions.get(session_id) if session_id else None
+            out.append((node is not None, session if session is not None and not session.ended else None,
+                        float(help_at) if help_at is not None else None))
+        return out
 
     def set_kiosk_node(self, kiosk_id: str, node: str | None) -> None:
         if node is None:

@@ -38,13 +38,17 @@ async def test_away_takes_no_new_members_and_transfer_hands_one_to_a_colleague(l
 
         # Transfer to a colleague from the tile's dialog.
         await colleague.connect()
-        await wait_for(lambda: console.evaluate("(window.lapakAgent.colleagues || []).length === 1"),
-                       timeout=20, message="the colleague listed")
+        await wait_for(lambda: lapak.hub.state.agent("agent-2") is not None and lapak.hub.state.agent("agent-2").online,
+                       timeout=20, message="the colleague signed in")
         tile = await console.evaluate(
             "(id) => window.lapakAgent.tiles.findIndex((t) => t && t.session_id === id) + 1", kiosk.session_id
         )
         assert tile >= 1
         await console.click(f"#tile-{tile} .tile-transfer")
+        # The dialog asks for the colleagues when it opens (transfer.targets); room.state no longer carries them.
+        await wait_for(lambda: console.evaluate("!!document.querySelector('#transfer-to option[value=\"agent:agent-2\"]')"),
+                       timeout=20, message="the colleague listed in the dialog")
+        assert await console.evaluate("!('colleagues' in window.lapakAgent.room)")
         await console.select_option("#transfer-to", "agent:agent-2")
         await console.click("#transfer-confirm")
         await wait_for(lambda: kiosk.session_id in colleague.sessions(), timeout=20, message="the member with agent 2")
