@@ -194,10 +194,3 @@ class HeadlessAgent(SignalingClient):
             who = f"{info['kiosk_id']} ({info['state']})" if info else "free"
             lines.append(f"tile {i + 1}: {who:<28} frames={probe.frames:<6} pattern={probe.last_pattern}")
         return "\n".join(lines)
-
-    async def close(self) -> None:
-        await self.tasks.close()
-        if self.pc is not None:
-            await self.pc.close()
-        if self.sio.connected:
-            await self.sio.disconnect()

@@ -69,13 +69,6 @@ class _RoomClient(SignalingClient):
             await until(lambda: pc.connectionState in ("connected", "failed"), 10, f"{self.namespace} media connected")
         return ack
 
-    async def close(self) -> None:
-        await self.tasks.close()
-        if self.pc is not None:
-            await self.pc.close()
-        if self.sio.connected:
-            await self.sio.disconnect()
-
 
 class HeadlessSupervisor(_RoomClient):
     """A supervisor: signs in to ``/supervisor``, opens an agent's room, changes mode, leaves.

@@ -74,6 +74,14 @@ class SignalingClient:
             return await self.sio.call(event, namespace=self.namespace, timeout=timeout)
         return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
 
+    async def close(self) -> None:
+        """Stop the client's own tasks, close its peer connection, leave the socket."""
+        await self.tasks.close()
+        if self.pc is not None:
+            await self.pc.close()
+        if self.sio.connected:
+            await self.sio.disconnect()
+
 
 class HeadlessKiosk(SignalingClient):
     """One simulated booth: a socket to ``/kiosk`` and one peer connection.
@@ -295,10 +303,3 @@ class HeadlessKiosk(SignalingClient):
             await until(lambda: self.state == state, timeout, f"kiosk state {state!r}")
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}; now {self.state!r}, errors {self.errors[-3:]}") from None
-
-    async def close(self) -> None:
-        await self.tasks.close()
-        if self.pc is not None:
-            await self.pc.close()
-        if self.sio.connected:
-            await self.sio.disconnect()

@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from signaling.core.vocabulary import HOME_BRANCH, AgentIdentity, KioskIdentity
 from signaling.online import ClaimError, OnlineClaims, home_device
@@ -35,6 +36,33 @@ from .online_routes import DOOR, ONLINE
 from .selfservice_routes import caller
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Review(_Body):
+    accepted: StrictBool
+    reason: StrictStr = ""
+
+
+class _Outcome(_Body):
+    outcome: StrictStr
+    reason: StrictStr = ""
+
+
+class _Capacity(_Body):
+    day: StrictStr = Field(pattern=_DAY.pattern)
+    interviews: StrictInt = Field(ge=0, le=1000)
+
+
+def _parsed(model: type[_Body], body: dict, shape: str) -> Any:
+    """``body`` checked against ``model`` (exact types, no other keys); ``invalid_payload`` naming ``shape``."""
+    try:
+        return model.model_validate(body)
+    except ValidationError:
+        raise ClaimError("invalid_payload", f"Send {shape}.", 400) from None
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -113,10 +141,8 @@ async def release(request: web.Request, claims: OnlineClaims) -> web.Response:
 @handler
 async def review(request: web.Request, claims: OnlineClaims) -> web.Response:
     agent = _only_agent(request)
-    body = await _body(request)
-    accepted, reason = body.get("accepted"), body.get("reason", "")
-    if not isinstance(accepted, bool) or not isinstance(reason, str) or set(body) - {"accepted", "reason"}:
-        raise ClaimError("invalid_payload", "Send {\"accepted\": true|false, \"reason\": \"…\"}.", 400)
+    body = _parsed(_Review, await _body(request), '{"accepted": true|false, "reason": "…"}')
+    accepted, reason = body.accepted, body.reason
     return web.json_response(claims.review(agent, _ref(request), request.match_info["document_id"][:40], accepted, reason))
 
 
@@ -142,10 +168,8 @@ async def session_claim(request: web.Request, claims: OnlineClaims) -> web.Respo
 @handler
 async def outcome(request: web.Request, claims: OnlineClaims) -> web.Response:
     agent = _only_agent(request)
-    body = await _body(request)
-    decision, reason = body.get("outcome"), body.get("reason", "")
-    if not isinstance(decision, str) or not isinstance(reason, str) or set(body) - {"outcome", "reason"}:
-        raise ClaimError("invalid_payload", "Send {\"outcome\", \"reason\"}.", 400)
+    body = _parsed(_Outcome, await _body(request), '{"outcome", "reason"}')
+    decision, reason = body.outcome, body.reason
     claim = claims.store.claim_by_reference(_ref(request))
     session_id = claim["session_id"] if claim else None
     door = request.app[DOOR]
@@ -177,12 +201,10 @@ async def capacity(request: web.Request) -> web.Response:
     claims = request.app[ONLINE]
     if request.method == "POST":
         try:
-            body = await _body(request)
+            body = _parsed(_Capacity, await _body(request), '{"day": "YYYY-MM-DD", "interviews": 0..1000}')
         except ClaimError as exc:
             return _error(exc.status, exc.code, exc.message)
-        day, n = body.get("day"), body.get("interviews")
-        if not isinstance(day, str) or not _DAY.match(day) or not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 1000:
-            return _error(400, "invalid_payload", "Send {\"day\": \"YYYY-MM-DD\", \"interviews\": 0..1000}.")
+        day, n = body.day, body.interviews
         claims.store.set_capacity(day, n)
         act(request, "online.capacity", day, interviews=n)
     day = request.query.get("day", "")[:10]

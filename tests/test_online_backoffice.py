@@ -112,3 +112,23 @@ async def test_many_members_submit_and_are_validated_concurrently(online):
         status, data = await member.status()
         assert data["claim"]["state"] == "interview_to_book"
         assert sum(1 for h in data["claim"]["history"] if h["state"] == "checking") == 1
+
+
+async def test_malformed_review_and_outcome_bodies_are_refused_and_change_nothing(online):
+    srv, http = online
+    reference = await Member(http, srv.url, "10.1.0.9").file_claim()
+    agent = Agent(http, srv.url, "agent-token-1")
+    status, claim = await agent.open(reference)
+    assert status == 200
+    doc = claim["documents"][0]["document_id"]
+    review = f"/api/online/claims/{reference}/documents/{doc}/review"
+    for body in ({"accepted": "yes"}, {"accepted": 1}, {"accepted": True, "reason": 5},
+                 {"accepted": True, "extra": 1}, {}):
+        status, reply = await agent.post(review, body)
+        assert status == 400 and reply["error"]["code"] == "invalid_payload", (body, reply)
+    for body in ({"outcome": 1}, {"outcome": "approved", "reason": None}, {"outcome": "approved", "x": 1}):
+        status, reply = await agent.post(f"/api/online/claims/{reference}/outcome", body)
+        assert status == 400 and reply["error"]["code"] == "invalid_payload", (body, reply)
+    status, after = await agent.get(f"/api/online/claims/{reference}")
+    assert status == 200 and [d["status"] for d in after["documents"]] == [d["status"] for d in claim["documents"]]
+    assert after["state"] == claim["state"]
