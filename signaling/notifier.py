@@ -95,6 +95,9 @@ class Notifier:
         if not self.state.kiosk_online(session.kiosk_id):
             return
         screen = kiosk_screen(session.kiosk_id)
+        # The record as stored now, not as this command last saw it: with several nodes another
+        # node may have moved the session meanwhile, and a stale view would undo what it told.
+        session = self.state.session(session.session_id) or session
         view = views.kiosk_view(self.source, session, queue)
         await self._tell_screen("session.state", view, screen, "/kiosk")
         if view["state"] in ("talking", "on_hold"):
