@@ -47,6 +47,7 @@ class NodeRegistry:
         self._rooms = prefix + "rooms"
         self._draining = prefix + "draining"
         self._grace_node = prefix + "grace-node"
+        self._known = prefix + "nodes"
         self._take_room = client.register_script(TAKE_ROOM)
         self._swap = client.register_script(SWAP)
 
@@ -56,7 +57,10 @@ class NodeRegistry:
     # -- liveness ------------------------------------------------------------------------
     def beat(self, ttl: float, info: dict | None = None) -> None:
         """This node is alive for ``ttl`` more seconds."""
-        self.redis.set(self._alive(self.node), json.dumps(info or {}), px=max(1, int(ttl * 1000)))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self._alive(self.node), json.dumps(info or {}), px=max(1, int(ttl * 1000)))
+        pipe.sadd(self._known, self.node)
+        pipe.execute()
 
     def leave(self) -> None:
         """A clean stop: the heartbeat goes at once, so others need not wait for its TTL."""
@@ -66,6 +70,19 @@ class NodeRegistry:
         """Every node whose heartbeat has not expired."""
         start = len(self.prefix) + len("alive:")
         return {key[start:] for key in self.redis.scan_iter(match=self._alive("*"), count=500)}
+
+    def known(self) -> set[str]:
+        """Every node that has beaten since it was last :meth:`forget`-ten (a dead one stays until cleared)."""
+        return set(self.redis.smembers(self._known))
+
+    def remember(self, nodes: set[str]) -> None:
+        """Look for these nodes' leftovers until they are :meth:`forget`-ten (nodes found named in the state)."""
+        if nodes:
+            self.redis.sadd(self._known, *sorted(nodes))
+
+    def forget(self, node: str) -> None:
+        """``node`` is dead and nothing in the state names it any more: stop looking for its leftovers."""
+        self.redis.srem(self._known, node)
 
     def is_alive(self, node: str) -> bool:
         return bool(self.redis.exists(self._alive(node)))
@@ -88,6 +105,10 @@ class NodeRegistry:
     # -- rooms ---------------------------------------------------------------------------
     def owner(self, room: str) -> str | None:
         return self.redis.hget(self._rooms, room)
+
+    def owners(self, rooms: list[str]) -> list[str | None]:
+        """The node holding each of ``rooms`` (None: nobody), in one round trip."""
+        return list(self.redis.hmget(self._rooms, rooms)) if rooms else []
 
     def rooms(self) -> dict[str, str]:
         """Every room and the node holding it."""

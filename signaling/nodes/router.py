@@ -142,7 +142,8 @@ class ClusterRouter:
 
     async def fence(self) -> list[str]:
         """Close the rooms this node serves but no longer holds (taken while it was cut off, or handed over)."""
-        gone = [room for room in sorted(self.served) if self.registry.owner(room) != self.node]
+        served = sorted(self.served)
+        gone = [room for room, owner in zip(served, self.registry.owners(served)) if owner != self.node]
         for room in gone:
             self.served.discard(room)
             await self.local.close_room(room)

@@ -79,6 +79,7 @@ class NodeWatch:
         self.taken: list[str] = []
         self.handed: list[str] = []
         self._quiet_until = 0.0
+        self._scanned = False
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
@@ -130,20 +131,34 @@ class NodeWatch:
             await self._hand_over(alive - draining - {self.node})
         else:
             await self._take_rooms(alive, draining)
-        await self._release_presence(alive)
-        for key, dead in self.registry.graces_of(self._dead(alive)):
-            if self.registry.adopt_grace(key, dead):
+        dead = self._dead(alive)
+        if not dead:
+            return
+        await self._release_presence(dead)
+        for key, node in self.registry.graces_of(dead):
+            if self.registry.adopt_grace(key, node):
                 self.host.adopt_grace(key)
+        named = self._named_nodes()
+        for node in dead - named:
+            self.registry.forget(node)  # all it held has moved: later passes need not scan for it
 
     def _dead(self, alive: set[str]) -> set[str]:
-        """Nodes named somewhere in the state whose heartbeat is gone."""
-        return self._known_nodes() - alive
+        """Nodes that beat once and are gone. One set read per pass; the state's tables are scanned once at start
+        (nodes named there from before this node started) and again only while some node is dead."""
+        known = self.registry.known()
+        if not self._scanned:
+            named = self._named_nodes() - known
+            self.registry.remember(named)
+            known |= named
+            self._scanned = True
+        return known - alive - {self.node}
 
-    def _known_nodes(self) -> set[str]:
+    def _named_nodes(self) -> set[str]:
         """Every node named in rooms, presence or grace ownership."""
         names = set(self.registry.rooms().values())
         for table in ("kiosks", "agent:node", "grace-node"):
             names |= set(self.registry.redis.hvals(self.registry.prefix + table))
+        names.discard("")
         return names
 
     async def _take_rooms(self, alive: set[str], draining: set[str]) -> None:
@@ -172,10 +187,7 @@ class NodeWatch:
                 await self.router.fence()
                 await self.host.room_moved(room, "media_restarted")
 
-    async def _release_presence(self, alive: set[str]) -> None:
-        dead = self._dead(alive)
-        if not dead:
-            return
+    async def _release_presence(self, dead: set[str]) -> None:
         for kiosk_id, node in self.registry.presence_on("kiosks", dead):
             if self.registry.release_presence("kiosks", kiosk_id, node):
                 await self.host.booth_node_lost(kiosk_id)
