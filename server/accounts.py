@@ -78,7 +78,8 @@ class Accounts:
         self.signin = SignInLimiter(database, clock)
 
     def _bump_access(self, conn: sa.Connection) -> None:
-        """Tell every running process that someone's access ended (``Storage.data_version``)."""
+        """Tell every running process that someone's access ended, or that branches or booths changed
+        (``Storage.data_version``: it re-checks its sockets and reads its branch directory again)."""
         v = schema.record_versions.c
         conn.execute(schema.record_versions.update().where(v.name == "access").values(version=v.version + 1))
 
@@ -90,7 +91,9 @@ class Accounts:
         if not name.strip():
             raise AccountError("A branch needs a name.")
         try:
-            self.database.execute(schema.branches.insert().values(branch_id=branch_id, name=name.strip()))
+            with self.database.begin() as conn:
+                conn.execute(schema.branches.insert().values(branch_id=branch_id, name=name.strip()))
+                self._bump_access(conn)
         except sa.exc.IntegrityError:
             raise AccountError(f"Branch {branch_id!r} exists already.") from None
 
@@ -279,11 +282,13 @@ class Accounts:
             kiosk_id = f"{branch_id}-booth-{booth}-{generation}"
         token = secrets.token_urlsafe(24)
         try:
-            self.database.execute(
-                schema.kiosks.insert().values(
-                    kiosk_id=kiosk_id, branch_id=branch_id, booth=booth, token_hash=digest(token), created_at=time.time()
+            with self.database.begin() as conn:
+                conn.execute(
+                    schema.kiosks.insert().values(
+                        kiosk_id=kiosk_id, branch_id=branch_id, booth=booth, token_hash=digest(token), created_at=time.time()
+                    )
                 )
-            )
+                self._bump_access(conn)
         except sa.exc.IntegrityError:
             raise AccountError(f"Booth {booth} of {branch_id} is provisioned already; revoke it first.") from None
         return kiosk_id, token

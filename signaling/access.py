@@ -154,6 +154,7 @@ class Access:
         live = self.sockets(lambda i: isinstance(i, KioskIdentity) and i.kiosk_id == kiosk.kiosk_id)
         for ns, sid, _ in live:
             await self._close(ns, sid, "kiosk_revoked", tell=False, transport=True)
+        self.hub.directory.forget()  # the branch's board lists the booth no more
         await self.hub.end_kiosk_access(kiosk, actor, "kiosk_revoked")
         self.accounts.access_log.record(f"kiosk:{kiosk.kiosk_id}", "kiosk_revoked", actor, len(live))
 
@@ -210,6 +211,7 @@ class Access:
                 version = self._data_version()
                 if version != self._version:
                     self._version = version
+                    self.hub.directory.forget()  # a branch or booth may have been added or revoked
                     await self.sweep()
             except RecordsUnavailable as exc:
                 if not self._records_lost:  # once per outage, not every poll

@@ -234,3 +234,26 @@ async def test_a_second_console_of_an_agent_takes_over_and_the_first_is_told(ser
     finally:
         for c in (first, kiosk):
             await c.close()
+
+
+async def test_a_booth_added_by_another_process_appears_on_its_branch_board(server, tmp_path):
+    """The hub keeps each branch's booths between changes (signaling/hub/directory.py); a booth that
+    ``lapak admin`` adds (another process) makes the server read them again once it notices."""
+    kiosk_id, token, session_id, kiosk, agent, officer = await _booth_with_agent(server)
+    try:
+        def listed() -> bool:
+            return any(b["booth"] == 5 for b in officer.named("branch.state")[-1]["booths"])
+
+        assert (await agent.call("session.talk", {"session_id": session_id}))["ok"]
+        await until(lambda: officer.named("branch.state"), 5, "a board")
+        assert not listed()
+        await lapak_admin(tmp_path, "add-kiosk", "--branch", "jkt", "--booth", "5")
+        for _ in range(50):  # every talk tells the branch's board what the server knows then
+            assert (await agent.call("session.talk", {"session_id": session_id}))["ok"]
+            await asyncio.sleep(0.1)
+            if listed():
+                break
+        assert listed()
+    finally:
+        for c in (kiosk, agent, officer):
+            await c.close()

@@ -77,24 +77,26 @@ class AgentSide(Graces):
         """Talk to exactly ``session_ids`` (``None``: everyone); the rest are on hold."""
         agent = self._agent(identity.agent_id)
         if session_ids is None:
-            focus = set(agent.sessions)
-        else:
-            for session_id in session_ids:
-                self.owned_session(session_id, agent_id=agent.agent_id)
-            focus = set(session_ids)
-        agent.focus = focus
-        self.state.put_agent(agent)
-        return await self.finish(Changes(rooms={agent.agent_id}))
+            return await self._focus(agent, set(agent.sessions))
+        for session_id in session_ids:
+            self.owned_session(session_id, agent_id=agent.agent_id)
+        return await self._focus(agent, set(session_ids))
 
     async def talk(self, identity: AgentIdentity, session_id: str) -> Changes:
         agent = self._agent(identity.agent_id)
         self.owned_session(session_id, agent_id=agent.agent_id)
-        return await self.set_focus(identity, sorted(agent.focus | {session_id}))
+        return await self._focus(agent, agent.focus | {session_id})
 
     async def hold(self, identity: AgentIdentity, session_id: str) -> Changes:
         agent = self._agent(identity.agent_id)
         self.owned_session(session_id, agent_id=agent.agent_id)
-        return await self.set_focus(identity, sorted(agent.focus - {session_id}))
+        return await self._focus(agent, agent.focus - {session_id})
+
+    async def _focus(self, agent: AgentRecord, focus: set[str]) -> Changes:
+        """Store the talk set (the routing keeps only the room's own sessions of it) and route the room."""
+        agent.focus = focus
+        self.state.put_agent(agent)
+        return await self.finish(Changes(rooms={agent.agent_id}))
 
     async def end_session(self, identity: AgentIdentity, session_id: str, outcome: str, note: str) -> Changes:
         session = self.owned_session(session_id, agent_id=identity.agent_id)

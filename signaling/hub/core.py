@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..core.errors import OfferError, RecordsUnavailable
+from ..core.errors import OfferError
 
 from .. import views
 from ..changes import Changes
@@ -25,6 +25,7 @@ from ..schemas import EventError
 from ..state.base import AgentRecord, StaleSession, State
 from ..state.memory import MemoryState
 from ..tasks import Tasks
+from .directory import Directory
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class HubCore:
         #: This process's name in presence records (several nodes share one state later).
         self.node = node
         self.notifier = Notifier(self, emit)
+        #: Branches' booths and names, kept until the accounts change (the access watcher says when).
+        self.directory = Directory(config, storage)
         self._lock = asyncio.Lock()
         #: Listeners told of every change (the supervisor board, self-service).
         self.watchers: list[Callable[[], Awaitable[None]]] = []
@@ -63,15 +66,10 @@ class HubCore:
         return self.config.clock()
 
     def branch_kiosks(self, branch: str) -> list[KioskIdentity]:
-        kiosks = {k.kiosk_id: k for k in self.config.kiosk_tokens.values() if k.branch == branch}
-        kiosks.update({k.kiosk_id: k for k in self.storage.accounts.kiosks(branch)})
-        return sorted(kiosks.values(), key=lambda k: (k.booth, k.kiosk_id))
+        return self.directory.kiosks(branch)
 
     def branch_name(self, branch: str) -> str:
-        try:
-            return self.storage.accounts.branch_name(branch)
-        except RecordsUnavailable:  # records away: screens are still told, with the branch's id
-            return branch
+        return self.directory.name(branch)
 
     def queue_position(self, session: Session) -> tuple[int | None, int | None]:
         """(position in its service's queue, estimated seconds) for a waiting session."""
@@ -212,14 +210,16 @@ class HubCore:
         await self._settle_people(agent)
         agent.focus &= set(agent.sessions)
         self.state.put_agent(agent)
+        home: set[str] = set()  # the members at home (their routing differs: signaling/core/matrix.py)
         for session_id in agent.sessions:
             session = self.state.session(session_id)
             if session is None:
                 continue
+            if session.branch == HOME_BRANCH:
+                home.add(session_id)
             talking = session_id in agent.focus and session.state in WITH_AGENT
             if session.talking != talking:
                 session.talking = talking
                 self.state.put_session(session)
                 self.storage.save(session, session.state, f"agent:{agent.agent_id}", None)
-        home = frozenset(s for s in agent.sessions if (x := self.state.session(s)) is not None and x.branch == HOME_BRANCH)
-        await self.router.set_room(agent.agent_id, views.routing_state(agent, home))
+        await self.router.set_room(agent.agent_id, views.routing_state(agent, frozenset(home)))
