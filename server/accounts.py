@@ -78,10 +78,17 @@ class Accounts:
         self.signin = SignInLimiter(database, clock)
 
     def _bump_access(self, conn: sa.Connection) -> None:
-        """Tell every running process that someone's access ended, or that branches or booths changed
-        (``Storage.data_version``: it re-checks its sockets and reads its branch directory again)."""
+        """Tell every running process that someone's access ended (``Storage.versions``: it re-checks its sockets)."""
+        self._bump(conn, "access")
+
+    def _bump_directory(self, conn: sa.Connection) -> None:
+        """Tell every running process that a branch or booth was added or revoked (it reads its boards' lists again)."""
+        self._bump(conn, "directory")
+
+    @staticmethod
+    def _bump(conn: sa.Connection, counter: str) -> None:
         v = schema.record_versions.c
-        conn.execute(schema.record_versions.update().where(v.name == "access").values(version=v.version + 1))
+        conn.execute(schema.record_versions.update().where(v.name == counter).values(version=v.version + 1))
 
     # -- branches ----------------------------------------------------------
 
@@ -93,7 +100,7 @@ class Accounts:
         try:
             with self.database.begin() as conn:
                 conn.execute(schema.branches.insert().values(branch_id=branch_id, name=name.strip()))
-                self._bump_access(conn)
+                self._bump_directory(conn)
         except sa.exc.IntegrityError:
             raise AccountError(f"Branch {branch_id!r} exists already.") from None
 
@@ -288,7 +295,7 @@ class Accounts:
                         kiosk_id=kiosk_id, branch_id=branch_id, booth=booth, token_hash=digest(token), created_at=time.time()
                     )
                 )
-                self._bump_access(conn)
+                self._bump_directory(conn)
         except sa.exc.IntegrityError:
             raise AccountError(f"Booth {booth} of {branch_id} is provisioned already; revoke it first.") from None
         return kiosk_id, token
@@ -314,6 +321,7 @@ class Accounts:
             ).rowcount
             if changed:
                 self._bump_access(conn)
+                self._bump_directory(conn)
         if not changed or row is None:
             raise AccountError(f"No active kiosk {kiosk_id!r}.")
         return KioskIdentity(kiosk_id, branch=row[0], booth=row[1])

@@ -307,8 +307,9 @@ monitoring = _table(
     sa.Column("ended_at", Time, nullable=False),
 )
 
-#: Counters other processes (``lapak admin``, other nodes) bump when access ends; ``"access"`` is read
-#: by :meth:`server.storage.Storage.data_version` (version 0002).
+#: Counters other processes (``lapak admin``, other nodes) bump: ``"access"`` when access ends (revision
+#: 0002), ``"directory"`` when a branch or booth is added or revoked (0005); read by
+#: :meth:`server.storage.Storage.versions`.
 record_versions = _table(
     "record_versions",
     sa.Column("name", sa.Text, primary_key=True),

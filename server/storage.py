@@ -112,11 +112,16 @@ class Storage:
         return self.database.scalar(sa.select(sa.func.count()).select_from(_sessions))
 
     def data_version(self) -> int:
-        """A number that changes when any process (``lapak admin``, another node) ends someone's access.
+        """A number that changes when any process (``lapak admin``, another node) ends someone's access."""
+        return self.versions()["access"]
 
-        The ``access`` counter of ``record_versions``, bumped by
-        :class:`server.accounts.Accounts` in the same transaction as a revoked
-        booth or a disabled account; the access watcher polls it.
+    def versions(self) -> dict[str, int]:
+        """The records' change counters, in one read: ``access`` (someone's access ended: a booth revoked,
+        an account disabled) and ``directory`` (a branch or booth added or revoked).
+
+        Bumped by :class:`server.accounts.Accounts` in the same transaction as
+        the change, by whichever process made it; every node's access watcher
+        polls them.
         """
-        v = schema.record_versions.c
-        return self.database.scalar(sa.select(v.version).where(v.name == "access")) or 0
+        found = dict(self.database.rows(sa.select(schema.record_versions.c.name, schema.record_versions.c.version)))
+        return {"access": found.get("access", 0), "directory": found.get("directory", 0)}

@@ -25,10 +25,13 @@ module ends access that was valid then and is not any more:
 
 The server learns of another process's changes two ways: every event from
 a booth or a staff account re-checks that it is still valid (one indexed
-read of the records), and a watcher reads the records' ``data_version`` (a
-counter bumped whenever a booth is revoked or an account disabled, by any
-process or node) every ``Config.access_check_seconds`` and, when it moved,
-compares every live socket and open session with the database. Each ending
+read of the records), and a watcher reads the records' counters
+(``Storage.versions``: ``access``, bumped whenever a booth is revoked or an
+account disabled, by any process or node; ``directory``, when a branch or a
+booth is added or revoked) every ``Config.access_check_seconds``. When
+``access`` moved it compares every live socket and open session with the
+database; when ``directory`` moved the hub reads its branches' booths and
+names again (signaling/hub/directory.py). Each ending
 is stored in the access log (:mod:`server.access_log`).
 """
 
@@ -89,7 +92,7 @@ class Access:
         self._order: dict[tuple[str, str], int] = {}  # (namespace, sid) -> admission number
         self._counter = itertools.count()
         self._task: asyncio.Task | None = None
-        self._version: int | None = None
+        self._versions: dict[str, int] | None = None
         #: Is a member at home's status link still good? (the online door's check; None: no online door)
         self.home_valid: Callable[[KioskIdentity], bool] | None = None
 
@@ -200,18 +203,19 @@ class Access:
         for username in sorted(self.accounts.disabled_users(u for u in users if u)):
             await self.user_disabled(username, "server")
 
-    def _data_version(self) -> int:
-        return self.hub.storage.data_version()
+    def _read_versions(self) -> dict[str, int]:
+        return self.hub.storage.versions()
 
     async def _watch(self) -> None:
         """Sweep whenever another connection (``lapak admin``, another process) has written to the database."""
         while True:
             await asyncio.sleep(self.config.access_check_seconds)
             try:
-                version = self._data_version()
-                if version != self._version:
-                    self._version = version
-                    self.hub.directory.forget()  # a branch or booth may have been added or revoked
+                versions = self._read_versions()
+                seen, self._versions = self._versions or versions, versions
+                if versions["directory"] != seen["directory"]:
+                    self.hub.directory.forget()  # a branch or booth was added or revoked: boards read them again
+                if versions["access"] != seen["access"]:
                     await self.sweep()
             except RecordsUnavailable as exc:
                 if not self._records_lost:  # once per outage, not every poll
@@ -231,7 +235,7 @@ class Access:
         """Run the watcher while the app runs (on the hub's tasks, so it is also cancelled if shutdown skips this)."""
 
         async def start(app: web.Application) -> None:
-            self._version = self._data_version()
+            self._versions = self._read_versions()
             self._task = self.hub.tasks.spawn(self._watch(), name="access watch")
 
         async def stop(app: web.Application) -> None:

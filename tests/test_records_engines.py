@@ -85,8 +85,10 @@ def test_accounts_and_the_access_counter(records_target):
             acc.add_kiosk("jkt", 1)
         assert acc.kiosk_for_token(token).kiosk_id == kiosk_id
         assert storage.data_version() == version  # adding things ends no one's access
+        assert storage.versions()["directory"] == 2  # but the boards' lists changed: a branch, a booth
         acc.revoke_kiosk(kiosk_id)
         assert storage.data_version() == version + 1
+        assert storage.versions()["directory"] == 3
         assert acc.revoked_kiosks([kiosk_id, "other"]) == {kiosk_id} and acc.kiosk_for_token(token) is None
         assert acc.add_kiosk("jkt", 1)[0] == "jkt-booth-1-2"  # re-provisioned after the revoke
         cookie = acc.start_web_session(acc.user("sari"))
@@ -178,7 +180,7 @@ def test_nodes_starting_at_once_on_an_empty_postgresql_migrate_it_once(pg_url):
     try:
         with database.begin() as conn:
             assert migrations.current(conn) == migrations.head()
-        assert database.scalar("SELECT COUNT(*) FROM record_versions") == 1
+        assert database.scalar("SELECT COUNT(*) FROM record_versions") == 2  # access, directory: each inserted once
     finally:
         database.close()
 

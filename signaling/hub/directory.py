@@ -4,10 +4,11 @@ Every change to a session tells its branch's security officers their board
 (``branch.state``), and the board names the branch and lists its booths:
 two reads of the accounts per change, the same answer all day. The
 :class:`Directory` keeps them; :meth:`Directory.forget` drops them when the
-accounts change (the access watcher calls it when the records' ``access``
+accounts change: the access watcher calls it when the records' ``directory``
 counter moves, which :class:`server.accounts.Accounts` bumps when a branch
-or a booth is added or revoked, by this process or any other: within one
-``Config.access_check_seconds``). A branch name is not kept while the
+or a booth is added or revoked, by this process or any other (within one
+``Config.access_check_seconds``), and a revocation this process handles
+calls it at once. A branch name is not kept while the
 records cannot be read (the board then shows the branch's id).
 """
 
