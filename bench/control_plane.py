@@ -9,8 +9,16 @@ so with several nodes most sessions cross nodes. Sessions run request →
 assignment → talk → end in a loop at ``--rate`` requests per second; after
 ``--warmup`` seconds, ``--window`` seconds are measured: sessions ended per
 second, request → ``connecting`` (only when a slot was free), and CPU of the
-nodes' control processes (not their media workers), Redis, PostgreSQL (none
-yet: ``null``) and the load generators. The warm-up defaults to a little more
+nodes' control processes (not their media workers), Redis, PostgreSQL and the
+load generators.
+
+Records: with ``--database postgresql`` (the default with ``--nodes`` > 1 or
+``--redis``: the multi-node deployment) the benchmark starts one PostgreSQL
+(:class:`bench.postgres.PostgresServer`, durable, its folder in the work
+folder) and every node keeps its records there; ``postgres_cores`` is the CPU
+of its postmaster and backends. With ``--database sqlite`` (the default for
+one node alone) each node keeps its own SQLite file and ``postgres_cores``
+is ``null``. The warm-up defaults to a little more
 than the longest talk, so that sessions end at the rate they start (a
 shorter warm-up counts too few ended sessions).
 
@@ -47,6 +55,7 @@ import psutil
 
 from server.lifeline import child_options
 
+from .postgres import PostgresServer
 from .procs import PYTHON, REPO, free_port
 from .scaling import CpuQuota, quota_unavailable
 
@@ -63,6 +72,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--control", action="store_true", help="(this benchmark)")
     p.add_argument("--nodes", type=int, default=1, help="lapak serve processes behind one Redis (default 1)")
     p.add_argument("--redis", action="store_true", help="keep one node's state in Redis too")
+    p.add_argument("--database", choices=("sqlite", "postgresql"), default=None,
+                   help="the records: one PostgreSQL the benchmark starts (default with --nodes > 1 or --redis), "
+                        "or each node's own SQLite (default for one node alone)")
     p.add_argument("--booths", type=int, default=2000)
     p.add_argument("--agents", type=int, default=350)
     p.add_argument("--rate", type=float, default=10.0, help="session requests per second (default 10)")
@@ -133,6 +145,7 @@ class Run:
         self.args, self.workdir = args, workdir
         self.procs: list[subprocess.Popen] = []
         self.redis: subprocess.Popen | None = None
+        self.postgres: PostgresServer | None = None
         self.nodes: list[subprocess.Popen] = []
         self.gens: list[subprocess.Popen] = []
         self.quota: CpuQuota | None = None
@@ -152,6 +165,8 @@ class Run:
             "agents": {t: {"agent_id": f"a{i}", "name": f"Agent {i}", "capacity": 6} for i, t in enumerate(agents)},
         }))
         (self.workdir / "load-tokens.json").write_text(json.dumps({"booths": booths, "agents": agents}))
+        for name in ("serve-tokens.json", "load-tokens.json"):
+            (self.workdir / name).chmod(0o600)
         redis_url = None
         if a.nodes > 1 or a.redis:
             port = free_port()
@@ -160,6 +175,10 @@ class Run:
                                     "redis.log", stdout=subprocess.DEVNULL)
             redis_url = f"redis://127.0.0.1:{port}/0"
             time.sleep(0.3)
+        database = None
+        if a.database == "postgresql":
+            self.postgres = PostgresServer(durable=True, folder=self.workdir).start()
+            database = self.postgres.create_database("lapak")
         self.urls = []
         self.metrics_token = secrets.token_urlsafe(16)
         for n in range(a.nodes):
@@ -169,6 +188,8 @@ class Run:
                    "--ice-address", "127.0.0.1", "--metrics-token", self.metrics_token]
             if redis_url:
                 cmd += ["--redis", redis_url, "--node-id", f"node-{n}"]
+            if database:
+                cmd += ["--database", database]
             self.nodes.append(self.spawn(cmd, f"node-{n}.log", stdout=subprocess.DEVNULL))
             self.urls.append(f"http://127.0.0.1:{port}")
         for n, url in enumerate(self.urls):
@@ -188,6 +209,7 @@ class Run:
                 raise RuntimeError(f"--node-cores: {why}")
             self.quota = CpuQuota([p.pid for p in self.nodes], a.node_cores, tag="lapak-control", shares=NODE_SHARES)
             helpers = [p.pid for p in self.gens] + ([self.redis.pid] if self.redis else [])
+            helpers += self.postgres.pids() if self.postgres else []
             self.helpers = CpuQuota(helpers, None, tag="lapak-control-load", shares=NODE_SHARES)
 
     def measure(self, progress) -> dict:
@@ -203,6 +225,7 @@ class Run:
         time.sleep(a.warmup)
         groups = {"control": [p.pid for p in self.nodes], "redis": [self.redis.pid] if self.redis else [],
                   "generators": [p.pid for p in self.gens]}
+        pg_before = self._postgres_cpu()
         before = {k: sum(cpu(p) for p in pids) for k, pids in groups.items()}
         fan_before = [fanout(u, self.metrics_token) for u in self.urls]
         started = time.monotonic()
@@ -210,6 +233,8 @@ class Run:
         time.sleep(a.window)
         elapsed = time.monotonic() - started
         cores = {k: round((sum(cpu(p) for p in pids) - before[k]) / elapsed, 3) for k, pids in groups.items()}
+        pg_cores = self._postgres_cpu()
+        pg_cores = round(sum(pg_cores.get(p, 0.0) - pg_before.get(p, 0.0) for p in pg_cores) / elapsed, 3)
         fan_after = [fanout(u, self.metrics_token) for u in self.urls]
         fan = [{k: round((after.get(k, 0) - b.get(k, 0)) / elapsed, 4) for k in after}
                for b, after in zip(fan_before, fan_after)]
@@ -229,9 +254,10 @@ class Run:
             "dispatch_ms_p95": round(p95, 1) if p95 is not None else None,
             "control_cores": cores["control"],
             "redis_cores": cores["redis"] if self.redis else None,
-            "postgres_cores": None,  # no PostgreSQL in this run (records stay in each node's SQLite)
+            "postgres_cores": pg_cores if self.postgres else None,  # None: each node's records in its own SQLite
             "generator_cores": cores["generators"],
             "details": {
+                "records": "postgresql" if self.postgres else "sqlite",
                 "requests_per_s": round(sum(r["requests_in_window"] for r in results) / a.window, 2),
                 "dispatch_samples": len(samples),
                 "dispatch_ms_mean": round(statistics.fmean(samples), 1) if samples else None,
@@ -245,20 +271,30 @@ class Run:
             },
         }
 
+    def _postgres_cpu(self) -> dict[int, float]:
+        """CPU seconds of each PostgreSQL process now (backends come and go: counted by pid)."""
+        return {pid: cpu(pid) for pid in self.postgres.pids()} if self.postgres else {}
+
     def stop(self) -> None:
+        """Generators first, then the nodes (so that they do not log Redis or PostgreSQL going), then the engines."""
         for quota in (self.quota, self.helpers):
             if quota is not None:
                 quota.release()
         self.quota = self.helpers = None
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        engines = [self.redis] if self.redis else []
+        for group in ([p for p in self.procs if p not in engines], engines):
+            for proc in group:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            for proc in group:
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None
 
 
 def table(result: dict) -> str:
@@ -271,8 +307,11 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     if args.warmup is None:
         args.warmup = round(1.2 * args.talk + 1, 1)
+    if args.database is None:
+        args.database = "postgresql" if args.nodes > 1 or args.redis else "sqlite"
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="lapak-control-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    workdir.chmod(0o711)  # PostgreSQL runs as nobody under root and must reach its folder in here
     run = Run(args, workdir)
 
     def progress(message: str) -> None:
