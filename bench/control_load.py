@@ -29,6 +29,7 @@ import time
 
 from agent_console.client import HeadlessAgent
 from kiosk_client.client import HeadlessKiosk
+from server.collector import settle
 from signaling.tasks import Tasks
 
 logger = logging.getLogger("bench.control_load")
@@ -135,6 +136,7 @@ async def run(args: argparse.Namespace) -> dict:
     agents = [Agent(urls[(i + 1) % len(urls)], tokens["agents"][i], args.talk, tasks, ended) for i in range(lo, hi)]
     await connect_all(agents, lambda a: a.console.connect(media=False))
     await connect_all(booths, lambda b: b.kiosk.connect())
+    settle()  # as a node does: a full collection over 1,000 clients would add its pause to the samples
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # "go"
     started = time.monotonic()

@@ -190,11 +190,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    from .collector import settle
     from .database import describe, engine_url
     from .running import run_app, wait_for_signal
 
     config = config_from_args(args)
     runner = await run_app(config)
+    settle()  # the garbage collector set for thousands of long-lived sockets (server/collector.py)
     metrics = ""
     if config.metrics_listen is not None:
         host, port = config.metrics_listen
