@@ -142,7 +142,7 @@ class Notifier:
             queued = state.queued()
             queue = views.QueueSnapshot(self.source, queued)  # read once, not once per waiting booth
             session_ids.update(dict.fromkeys(s.session_id for s in queued))
-        sessions = [s for s in (state.session(i) for i in session_ids) if s is not None]
+        sessions = [s for s in state.sessions_of(list(session_ids)) if s is not None]  # one read
         for session in sessions:
             await self.tell_kiosk(session, queue)
         for agent in agents.values():

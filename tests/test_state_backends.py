@@ -54,6 +54,9 @@ def test_sessions_round_trip_and_the_open_one_per_booth(state):
     assert state.session("s1").state == "cancelled"
     assert [x.session_id for x in state.sessions()] == ["s1"]
     assert state.session("nope") is None
+    state.put_session(session(2))
+    assert [x.session_id if x else None for x in state.sessions_of(["s2", "nope", "s1"])] == ["s2", None, "s1"]
+    assert state.sessions_of(["s1"]) == [state.session("s1")] and state.sessions_of([]) == []
 
 
 def test_an_ended_session_written_again_does_not_hide_the_booths_new_one(state):

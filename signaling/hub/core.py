@@ -211,8 +211,8 @@ class HubCore:
         agent.focus &= set(agent.sessions)
         self.state.put_agent(agent)
         home: set[str] = set()  # the members at home (their routing differs: signaling/core/matrix.py)
-        for session_id in agent.sessions:
-            session = self.state.session(session_id)
+        room = list(agent.sessions)
+        for session_id, session in zip(room, self.state.sessions_of(room)):  # one read for the room
             if session is None:
                 continue
             if session.branch == HOME_BRANCH:

@@ -28,6 +28,9 @@ class MemoryState:
     def session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
+    def sessions_of(self, session_ids: list[str]) -> list[Session | None]:
+        return [self._sessions.get(i) for i in session_ids]
+
     def sessions(self) -> list[Session]:
         return list(self._sessions.values())
 

@@ -81,3 +81,14 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
 return 1
 """
+
+#: KEYS: queue, sessions. The waiting sessions' records, oldest first, in one round trip (a record
+#: gone meanwhile is left out).
+QUEUED = """
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local text = redis.call('HGET', KEYS[2], id)
+  if text then out[#out + 1] = text end
+end
+return out
+"""

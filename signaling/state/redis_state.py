@@ -47,7 +47,7 @@ from signaling.core.session import Session
 from signaling.core.vocabulary import SERVICES
 
 from .base import AgentRecord, Invite, StaleSession
-from .redis_scripts import ASSIGN, CLAIM_RESTORE, PUT_AGENT, PUT_SESSION, SET_GRACE
+from .redis_scripts import ASSIGN, CLAIM_RESTORE, PUT_AGENT, PUT_SESSION, QUEUED, SET_GRACE
 from .codec import (
     AGENT_FIELDS, agent_fields, decode_identity, decode_invite, decode_session, encode_invite, encode_session,
     merge_session, session_fields, tile_field,
@@ -96,6 +96,7 @@ class RedisState:
         self._put_session = self.redis.register_script(PUT_SESSION)
         self._set_grace = self.redis.register_script(SET_GRACE)
         self._claim_restore = self.redis.register_script(CLAIM_RESTORE)
+        self._queued = self.redis.register_script(QUEUED)
 
     def close(self) -> None:
         self.redis.close()
@@ -104,6 +105,11 @@ class RedisState:
     def session(self, session_id: str) -> Session | None:
         text = self.redis.hget(self._sessions, session_id)
         return decode_session(text) if text else None
+
+    def sessions_of(self, session_ids: list[str]) -> list[Session | None]:
+        if not session_ids:
+            return []
+        return [decode_session(t) if t else None for t in self.redis.hmget(self._sessions, session_ids)]
 
     def sessions(self) -> list[Session]:
         return [decode_session(t) for t in self.redis.hvals(self._sessions)]
@@ -298,7 +304,7 @@ class RedisState:
         self.redis.zrem(self._queue, session_id)
 
     def queued(self) -> list[Session]:
-        return self._many(self.redis.zrange(self._queue, 0, -1))
+        return [decode_session(t) for t in self._queued(keys=[self._queue, self._sessions])]
 
     def waiting(self, service: str) -> list[Session]:
         return [s for s in self.queued() if s.service == service]
