@@ -134,7 +134,8 @@ async def _room_life(lapak, pages):
     await spv.click('#room .mode[data-mode="whisper"]')
     await wait_for(lambda: _eq(indicator(agent), [["whisper", "Supervisor Ratna Dewi sedang membimbing Anda (hanya Anda yang mendengar)"]]),
                    message="the agent's indicator: coaching")
-    assert await spv.get_attribute('#room .mode[data-mode="whisper"]', "aria-pressed") == "true"
+    # The supervisor's own page is told after the agent's console (signaling/notifier.py): wait for it.
+    await spv.wait_for_selector('#room .mode[data-mode="whisper"][aria-pressed="true"]', timeout=10000)
     await hearing(agent, expect=[KIOSK_TONES[0], SUPERVISOR_TONE], never=[])
     await hearing(kiosk, expect=[AGENT_TONE], never=[SUPERVISOR_TONE])
     assert await kiosk.is_hidden("#staff-badge")
