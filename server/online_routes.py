@@ -20,6 +20,9 @@ import json
 from typing import Any
 
 from aiohttp import web
+from pydantic import (
+    BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, model_validator,
+)
 
 from signaling.online import ClaimError, OnlineClaims
 from signaling.online.door import HomeDoor
@@ -59,6 +62,36 @@ def _claims(request: web.Request) -> OnlineClaims:
     return request.app[ONLINE]
 
 
+class _Body(BaseModel):
+    """A member's JSON body: exact types; keys the page may add are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _NewClaim(_Body):
+    service: StrictStr
+    fields: dict[StrictStr, Any] = Field(max_length=40)
+
+
+class _Booking(_Body):
+    slot: StrictInt | StrictFloat | None = None
+    now: StrictBool = False
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "_Booking":
+        if self.now == (self.slot is not None):
+            raise ValueError("a slot or now, not both")
+        return self
+
+
+def _parsed(model: type[_Body], body: dict, shape: str) -> Any:
+    """``body`` checked against ``model``; ``invalid_payload`` naming ``shape``."""
+    try:
+        return model.model_validate(body)
+    except ValidationError:
+        raise ClaimError("invalid_payload", f"Send {shape}.", 400) from None
+
+
 def _lang(request: web.Request, claim: dict | None = None) -> str:
     return normalise(request.query.get("lang") or (claim or {}).get("lang"))
 
@@ -94,12 +127,11 @@ async def create_claim(request: web.Request) -> web.Response:
     lang = _lang(request)
     try:
         body = await _json(request)
-        lang = normalise(body.get("lang") if isinstance(body.get("lang"), str) else lang)
-        fields = body.get("fields")
-        if not isinstance(body.get("service"), str) or not isinstance(fields, dict) or len(fields) > 40:
-            raise ClaimError("invalid_payload", "Send service and fields.", 400)
+        if isinstance(body.get("lang"), str):
+            lang = normalise(body["lang"])  # so that a refusal below is in the page's language
+        new = _parsed(_NewClaim, body, "service and fields")
         origin = str(request.url.origin())
-        claim, token = _claims(request).create(body["service"], lang, fields, origin, request_address(request))
+        claim, token = _claims(request).create(new.service, lang, dict(new.fields), origin, request_address(request))
     except ClaimError as exc:
         return refused(exc, lang)
     return web.json_response({**status_body(request, claim, token), "token": token}, status=201)
@@ -177,13 +209,10 @@ async def book(request: web.Request) -> web.Response:
     try:
         claim = _claim(request)
         lang = _lang(request, claim)
-        body = await _json(request)
-        now = body.get("now") is True
-        slot = body.get("slot")
-        if now == (slot is not None) or (slot is not None and (isinstance(slot, bool) or not isinstance(slot, (int, float)))):
-            raise ClaimError("invalid_payload", "Send {\"slot\": <time>} or {\"now\": true}.", 400)
+        booking = _parsed(_Booking, await _json(request), '{"slot": <time>} or {"now": true}')
         door = request.app[DOOR]
-        claim = _claims(request).book(claim, None if now else float(slot), door.free_tile(claim["service"]))
+        slot = None if booking.now else float(booking.slot)
+        claim = _claims(request).book(claim, slot, door.free_tile(claim["service"]))
     except ClaimError as exc:
         return refused(exc, lang)
     return web.json_response(status_body(request, claim))

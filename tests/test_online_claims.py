@@ -103,6 +103,15 @@ async def test_form_failing_validation_is_refused_in_the_members_language(online
     assert status == 400 and body["error"]["code"] == "invalid_payload"
     status, body = await member.create(service="info")
     assert status == 400
+    for bad in ({"service": 5, "fields": JHT}, {"service": "jht", "fields": list(JHT)}, {"service": "jht"},
+                {"service": "jht", "fields": {f"f{i}": "x" for i in range(41)}}, {"service": "jht", "fields": JHT, "lang": 7}):
+        async with http.post(f"{srv.url}/api/claim", json=bad, headers=member.headers) as r:
+            body = await r.json()
+        if bad.get("lang") == 7:  # a language that is not a string is ignored, not refused
+            assert r.status == 201, body
+            continue
+        assert (r.status, body["error"]["code"]) == (400, "invalid_payload"), (bad, body)
+        assert body["error"]["key"] == "claim.error.invalid_payload", body  # as a body, before a form reads it
     assert member.token is None
     assert (await Agent(http, srv.url, "agent-token-1").queue()) == []
 

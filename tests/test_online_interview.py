@@ -100,6 +100,11 @@ async def test_booking_slots(tmp_path):
             assert status == 409 and body["error"]["code"] == "slot_past"
             status, body = await second.book({"slot": SLOT + 7 * 60})
             assert status == 400
+            for bad in ({}, {"slot": SLOT, "now": True}, {"slot": True}, {"slot": str(SLOT)}, {"now": "yes"},
+                        {"now": False}, {"slot": None, "now": 1}):
+                status, body = await second.book(bad)
+                assert (status, body["error"]["code"]) == (400, "invalid_payload"), (bad, body)
+                assert body["error"]["message"]
             status, body = await second.book({"now": True})
             assert status == 409 and body["error"]["code"] == "no_free_agent"
             assert (await second.status())[1]["claim"]["state"] == "interview_to_book"
