@@ -166,7 +166,10 @@ async def test_markup_typed_anywhere_is_shown_as_text_everywhere(lapak, pages):
         await shows(agent, BRANCH, "#tile-1 .tile-branch")
         await shows(agent, AGENT, ".brand-sub")
         await agent.click("#tile-1 .tile-transfer")
-        assert any(COLLEAGUE in o for o in await option_texts(agent, "#transfer-to"))
+        async def colleague_listed() -> bool:  # the dialog asks for its targets when it opens
+            return any(COLLEAGUE in o for o in await option_texts(agent, "#transfer-to"))
+
+        await wait_for(colleague_listed, message="the colleague in the transfer list")
         await agent.click('#transfer-dialog button[value="cancel"]')
         await shows(officer, BRANCH, "#branch-name")
         await shows(board, AGENT, ".agent-name")
