@@ -84,8 +84,8 @@ class _Booking(_Body):
         return self
 
 
-def _parsed(model: type[_Body], body: dict, shape: str) -> Any:
-    """``body`` checked against ``model``; ``invalid_payload`` naming ``shape``."""
+def parsed_body(model: type[BaseModel], body: dict, shape: str) -> Any:
+    """``body`` checked against ``model``; ``invalid_payload`` naming ``shape`` (the member's and staff's routes)."""
     try:
         return model.model_validate(body)
     except ValidationError:
@@ -129,7 +129,7 @@ async def create_claim(request: web.Request) -> web.Response:
         body = await _json(request)
         if isinstance(body.get("lang"), str):
             lang = normalise(body["lang"])  # so that a refusal below is in the page's language
-        new = _parsed(_NewClaim, body, "service and fields")
+        new = parsed_body(_NewClaim, body, "service and fields")
         origin = str(request.url.origin())
         claim, token = _claims(request).create(new.service, lang, dict(new.fields), origin, request_address(request))
     except ClaimError as exc:
@@ -209,7 +209,7 @@ async def book(request: web.Request) -> web.Response:
     try:
         claim = _claim(request)
         lang = _lang(request, claim)
-        booking = _parsed(_Booking, await _json(request), '{"slot": <time>} or {"now": true}')
+        booking = parsed_body(_Booking, await _json(request), '{"slot": <time>} or {"now": true}')
         door = request.app[DOOR]
         slot = None if booking.now else float(booking.slot)
         claim = _claims(request).book(claim, slot, door.free_tile(claim["service"]))

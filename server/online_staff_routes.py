@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from signaling.core.vocabulary import HOME_BRANCH, AgentIdentity, KioskIdentity
 from signaling.online import ClaimError, OnlineClaims, home_device
@@ -32,7 +32,7 @@ from . import appkeys
 from .audit import act
 from .auth import require_role
 from .online_report import online_report
-from .online_routes import DOOR, ONLINE
+from .online_routes import DOOR, ONLINE, parsed_body
 from .selfservice_routes import caller
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -55,14 +55,6 @@ class _Outcome(_Body):
 class _Capacity(_Body):
     day: StrictStr = Field(pattern=_DAY.pattern)
     interviews: StrictInt = Field(ge=0, le=1000)
-
-
-def _parsed(model: type[_Body], body: dict, shape: str) -> Any:
-    """``body`` checked against ``model`` (exact types, no other keys); ``invalid_payload`` naming ``shape``."""
-    try:
-        return model.model_validate(body)
-    except ValidationError:
-        raise ClaimError("invalid_payload", f"Send {shape}.", 400) from None
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -141,7 +133,7 @@ async def release(request: web.Request, claims: OnlineClaims) -> web.Response:
 @handler
 async def review(request: web.Request, claims: OnlineClaims) -> web.Response:
     agent = _only_agent(request)
-    body = _parsed(_Review, await _body(request), '{"accepted": true|false, "reason": "…"}')
+    body = parsed_body(_Review, await _body(request), '{"accepted": true|false, "reason": "…"}')
     accepted, reason = body.accepted, body.reason
     return web.json_response(claims.review(agent, _ref(request), request.match_info["document_id"][:40], accepted, reason))
 
@@ -168,7 +160,7 @@ async def session_claim(request: web.Request, claims: OnlineClaims) -> web.Respo
 @handler
 async def outcome(request: web.Request, claims: OnlineClaims) -> web.Response:
     agent = _only_agent(request)
-    body = _parsed(_Outcome, await _body(request), '{"outcome", "reason"}')
+    body = parsed_body(_Outcome, await _body(request), '{"outcome", "reason"}')
     decision, reason = body.outcome, body.reason
     claim = claims.store.claim_by_reference(_ref(request))
     session_id = claim["session_id"] if claim else None
@@ -201,7 +193,7 @@ async def capacity(request: web.Request) -> web.Response:
     claims = request.app[ONLINE]
     if request.method == "POST":
         try:
-            body = _parsed(_Capacity, await _body(request), '{"day": "YYYY-MM-DD", "interviews": 0..1000}')
+            body = parsed_body(_Capacity, await _body(request), '{"day": "YYYY-MM-DD", "interviews": 0..1000}')
         except ClaimError as exc:
             return _error(exc.status, exc.code, exc.message)
         day, n = body.day, body.interviews

@@ -52,7 +52,7 @@ from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet
 
 from .refusals import Refusals
-from .socket_rooms import IndexedManager, Packet
+from .socket_rooms import IndexedManager, Packet, refuse_misfit
 
 logger = logging.getLogger(__name__)
 
@@ -93,12 +93,7 @@ def check_compatible() -> None:
     close = getattr(eio_socket.AsyncSocket, "close", None)
     if close is None or "wait" not in inspect.signature(close).parameters:
         problems.append("engineio's AsyncSocket.close(wait=...) is missing")
-    if problems:
-        raise RuntimeError(
-            "signaling.server.SignalingServer does not fit this python-socketio "
-            f"({getattr(socketio, '__version__', '?')}): " + "; ".join(problems)
-            + ". Install the versions pinned in pyproject.toml."
-        )
+    refuse_misfit("signaling.server.SignalingServer", problems)
 
 
 class ClosedNamespace(socketio.AsyncNamespace):

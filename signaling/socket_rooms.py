@@ -55,9 +55,14 @@ def check_compatible() -> None:
             problems.append(f"BaseManager no longer keeps {attr} as a dict")
     if not isinstance(getattr(packet.Packet, "uses_binary_events", None), bool):
         problems.append("socketio.packet.Packet.uses_binary_events is missing")
+    refuse_misfit("signaling.socket_rooms", problems)
+
+
+def refuse_misfit(what: str, problems: list[str]) -> None:
+    """Stop at start-up, naming ``problems``, when ``what`` leans on a python-socketio that is not the pinned one."""
     if problems:
         raise RuntimeError(
-            "signaling.socket_rooms does not fit this python-socketio "
+            f"{what} does not fit this python-socketio "
             f"({getattr(socketio, '__version__', '?')}): " + "; ".join(problems)
             + ". Install the versions pinned in pyproject.toml."
         )

@@ -10,6 +10,7 @@ that agent's console alone. Real sockets through the real server; media off
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from access_helpers import Spy, staff
 from agent_console.client import HeadlessAgent
@@ -20,6 +21,27 @@ from test_authorization import setup_accounts
 from signaling.core.vocabulary import KioskIdentity
 
 AGENTS = 20
+
+
+@contextlib.asynccontextmanager
+async def twenty_agents(tmp_path):
+    """A server with :data:`AGENTS` consoles and one booth connected (media off); all closed after."""
+    srv = await start_server(make_config(tmp_path, kiosks=1, agents=AGENTS))
+    agents = [HeadlessAgent(srv.url, f"agent-token-{i}") for i in range(1, AGENTS + 1)]
+    kiosk = HeadlessKiosk(srv.url, "kiosk-token-1", auto_media=False)
+    try:
+        for agent in agents:
+            await agent.connect(media=False)
+        await kiosk.connect()
+        yield agents, kiosk
+    finally:
+        await close_all(kiosk, *agents)
+        await srv.runner.cleanup()
+
+
+def rooms_told(agents, before: dict) -> dict:
+    """How many ``room.state`` each console got since ``before`` (only those that got any)."""
+    return {a.token: len(a.rooms) - before[a.token] for a in agents if len(a.rooms) != before[a.token]}
 
 
 async def settle() -> None:
@@ -52,13 +74,7 @@ async def test_a_session_start_tells_its_branch_once_and_no_other_branch(tmp_pat
 
 
 async def test_with_twenty_agents_a_focus_change_tells_one_console(tmp_path):
-    srv = await start_server(make_config(tmp_path, kiosks=1, agents=AGENTS))
-    agents = [HeadlessAgent(srv.url, f"agent-token-{i}") for i in range(1, AGENTS + 1)]
-    kiosk = HeadlessKiosk(srv.url, "kiosk-token-1", auto_media=False)
-    try:
-        for agent in agents:
-            await agent.connect(media=False)
-        await kiosk.connect()
+    async with twenty_agents(tmp_path) as (agents, kiosk):
         session_id = await kiosk.request("jht")
         await until(lambda: any(session_id in a.sessions() for a in agents), 5, "assigned")
         (serving,) = [a for a in agents if session_id in a.sessions()]
@@ -67,29 +83,20 @@ async def test_with_twenty_agents_a_focus_change_tells_one_console(tmp_path):
         assert (await serving.talk(session_id))["ok"]
         await until(lambda: serving.room["focus"] == [session_id], 5, "focus shown")
         await settle()
-        sent = {a.token: len(a.rooms) - before[a.token] for a in agents if len(a.rooms) != before[a.token]}
+        sent = rooms_told(agents, before)
         assert sent == {serving.token: 1}, sent
-    finally:
-        await close_all(kiosk, *agents)
-        await srv.runner.cleanup()
 
 
 async def test_with_twenty_agents_an_assignment_and_an_end_tell_one_console(tmp_path):
     """The transfer targets change with every assignment, yet no other console is told (it asks)."""
-    srv = await start_server(make_config(tmp_path, kiosks=1, agents=AGENTS))
-    agents = [HeadlessAgent(srv.url, f"agent-token-{i}") for i in range(1, AGENTS + 1)]
-    kiosk = HeadlessKiosk(srv.url, "kiosk-token-1", auto_media=False)
-    try:
-        for agent in agents:
-            await agent.connect(media=False)
-        await kiosk.connect()
+    async with twenty_agents(tmp_path) as (agents, kiosk):
         await settle()
         before = {a.token: len(a.rooms) for a in agents}
         session_id = await kiosk.request("jht")
         await until(lambda: any(session_id in a.sessions() for a in agents), 5, "assigned")
         (serving,) = [a for a in agents if session_id in a.sessions()]
         await settle()
-        sent = {a.token: len(a.rooms) - before[a.token] for a in agents if len(a.rooms) != before[a.token]}
+        sent = rooms_told(agents, before)
         assert sent == {serving.token: 1}, sent
         # The others still see the serving agent's one free tile fewer, when they ask.
         other = next(a for a in agents if a is not serving)
@@ -100,13 +107,10 @@ async def test_with_twenty_agents_an_assignment_and_an_end_tell_one_console(tmp_
         assert (await serving.end(session_id))["ok"]
         await until(lambda: session_id not in serving.sessions(), 5, "ended")
         await settle()
-        sent = {a.token: len(a.rooms) - before[a.token] for a in agents if len(a.rooms) != before[a.token]}
+        sent = rooms_told(agents, before)
         assert sent == {serving.token: 1}, sent
         # A console that leaves tells no other console either.
         before = {a.token: len(a.rooms) for a in agents}
         await other.close()
         await settle()
         assert all(len(a.rooms) == before[a.token] for a in agents if a is not other)
-    finally:
-        await close_all(kiosk, *agents)
-        await srv.runner.cleanup()
