@@ -108,6 +108,8 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.SIGNALING] = sio
     tasks = Tasks("hub")
     hub = Hub(config, storage, router, sio.emit, tasks=tasks, state=state, node=config.node_id)
+    if fanout is not None:
+        fanout.heard = hub.notifier.heard  # what other nodes told a screen, this node does not tell again
     hub.spans = MonitoringLog(storage.database)  # supervisors' monitoring spans (issue 14)
     router.on_event = hub.on_media_event
     selfservice = SelfService(

@@ -8,7 +8,9 @@ none). :class:`FanoutManager` is that manager with counts, so the cost of
 "every node decodes every message" is measured, not guessed: messages and
 bytes received, messages that reached no socket here, and the seconds spent
 decoding and handling them (``/metrics``: ``lapak_fanout_*``;
-docs/performance.md has the figures). Its listening task is python-socketio's
+docs/performance.md has the figures). What another node told a screen is
+passed to :attr:`FanoutManager.heard`, so that this node does not tell it
+the same again (:class:`~signaling.screens.LastTold`). Its listening task is python-socketio's
 own; :meth:`FanoutManager.close` cancels and awaits it and closes the Redis
 connection.
 """
@@ -19,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import socketio
@@ -66,6 +69,9 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
     def __init__(self, url: str, channel: str = "lapak-socketio") -> None:
         check_compatible()
         self.stats = FanoutStats()
+        #: Told of every one-argument emit another node published, whether or not its screen is here
+        #: (``(event, data, namespace, room)``: the notifier's :meth:`~signaling.notifier.Notifier.heard`).
+        self.heard: Callable[[str, object, str, object], None] | None = None
         super().__init__(url, channel=channel, json=_TimedJson(self.stats))
 
     def set_server(self, server) -> None:
@@ -75,6 +81,10 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
     async def _handle_emit(self, message):
         if message.get("host_id") == self.host_id:
             return await super()._handle_emit(message)
+        if self.heard is not None:
+            data = message.get("data")  # the emit's arguments, as a list
+            if isinstance(data, list) and len(data) == 1:
+                self.heard(message.get("event"), data[0], message.get("namespace") or "/", message.get("room"))
         room = message.get("room")
         if room is None or self.rooms.get(message.get("namespace") or "/", {}).get(room):
             return await super()._handle_emit(message)  # a socket here: delivering it is this node's work

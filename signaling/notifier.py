@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 
 Emit = Callable[..., Awaitable[None]]
 
+#: What a node learns from the others' emits (:meth:`Notifier.heard`): the views of the screens that
+#: belong to accounts (booths and consoles). A supervisor's or guest's screen is named after one visit,
+#: so remembering those for sockets on other nodes would grow without end.
+HEARD = frozenset({("/kiosk", "session.state"), ("/agent", "room.state")})
+
 
 def kiosk_screen(kiosk_id: str) -> str:
     return f"kiosk:{kiosk_id}"
@@ -78,13 +83,27 @@ class Notifier:
             if session is not None:
                 self._quality.pop(session.session_id, None)
 
+    def heard(self, event: str, data: object, namespace: str, room: object) -> None:
+        """Another node told ``room`` this (seen on the shared channel): this node will not tell it again."""
+        if not isinstance(room, str) or not isinstance(data, dict):
+            return
+        if (namespace, event) in HEARD:
+            self._told.heard(namespace, room, event, data)
+        elif (namespace, event) == ("/kiosk", "media.quality") and isinstance(data.get("session_id"), str):
+            level = data.get("level")
+            if level in views.QUALITY:
+                self._quality[data["session_id"]] = level
+
     def session_over(self, session_id: str) -> None:
         """The session left its agent: a later agent asks for the booth's quality afresh."""
         self._quality.pop(session_id, None)
 
-    async def _tell_screen(self, event: str, view: dict, screen: str, namespace: str) -> None:
-        if self._told.is_news(namespace, screen, event, view):
-            await self.send(event, view, to=screen, namespace=namespace)
+    async def _tell_screen(self, event: str, view: dict, screen: str, namespace: str) -> bool:
+        """Send ``view`` if it is news to ``screen``; True if it was."""
+        if not self._told.is_news(namespace, screen, event, view):
+            return False
+        await self.send(event, view, to=screen, namespace=namespace)
+        return True
 
     # -- one screen --------------------------------------------------------------------
 
@@ -94,18 +113,24 @@ class Notifier:
     async def tell_kiosk(self, session: Session, queue: views.QueueSnapshot | None = None) -> None:
         if not self.state.kiosk_online(session.kiosk_id):
             return
-        screen = kiosk_screen(session.kiosk_id)
         # The record as stored now, not as this command last saw it: with several nodes another
         # node may have moved the session meanwhile, and a stale view would undo what it told.
-        session = self.state.session(session.session_id) or session
-        view = views.kiosk_view(self.source, session, queue)
-        await self._tell_screen("session.state", view, screen, "/kiosk")
+        await self._tell_booth(self.state.session(session.session_id) or session, queue)
+
+    async def _tell_booth(
+        self, session: Session, queue: views.QueueSnapshot | None = None, agent: AgentRecord | None = None
+    ) -> bool:
+        """Tell an online booth its session as just read (``agent``: the session's, if read too); True if news."""
+        screen = kiosk_screen(session.kiosk_id)
+        view = views.kiosk_view(self.source, session, queue, agent)
+        news = await self._tell_screen("session.state", view, screen, "/kiosk")
         if view["state"] in ("talking", "on_hold"):
             level = "full" if view["state"] == "talking" else "thumbnail"
             if self._quality.get(session.session_id) != level:
                 self._quality[session.session_id] = level
                 quality = {"session_id": session.session_id, **views.QUALITY[level]}
                 await self.send("media.quality", quality, to=screen, namespace="/kiosk")
+        return news
 
     async def tell_agent(self, agent: AgentRecord) -> None:
         if agent.online:
@@ -143,14 +168,21 @@ class Notifier:
             queue = views.QueueSnapshot(self.source, queued)  # read once, not once per waiting booth
             session_ids.update(dict.fromkeys(s.session_id for s in queued))
         sessions = [s for s in state.sessions_of(list(session_ids)) if s is not None]  # one read
-        for session in sessions:
-            await self.tell_kiosk(session, queue)
+        online = state.kiosks_online([s.kiosk_id for s in sessions])  # and one for their booths
+        news: set[str] = set()  # the booths shown something new
+        for session, booth_online in zip(sessions, online):
+            if booth_online and await self._tell_booth(session, queue, agents.get(session.agent_id or "")):
+                news.add(session.session_id)
         for agent in agents.values():
             if agent is not None:
                 await self.tell_agent(agent)
                 await self.tell_monitors(agent)
                 await self.tell_guests(agent)
         branches = set(changes.branches)
-        branches |= {s.branch for s in sessions if s.session_id in changes.sessions or s.agent_id in changes.rooms}
+        # A changed session's branch, and the branch of each other member of a changed room whose booth
+        # now shows something new (talking or on hold); a member whose booth shows what it showed is
+        # no news to its branch's officers (what a board shows of a booth, its booth shows too).
+        branches |= {s.branch for s in sessions if s.session_id in changes.sessions
+                     or (s.agent_id in changes.rooms and s.session_id in news)}
         for branch in sorted(branches):
             await self.tell_branch(branch)

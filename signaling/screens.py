@@ -7,7 +7,9 @@ remembers the last view sent to each screen (namespace and screen room, e.g.
 ``kiosk:<id>``) per event, and lets the notifier send a view only when it differs. A client can therefore act on each
 ``session.state`` it receives (docs/protocol.md, "When a booth offers"). A
 new connection to a screen forgets what it was told, so it is always told its
-current state.
+current state. With several nodes, each node also records what the others
+sent (:meth:`LastTold.heard`, from the shared socket.io channel it decodes
+anyway), so a view one node sent is not sent again by another.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class LastTold:
             return False
         told[event] = view
         return True
+
+    def heard(self, namespace: str, screen: str, event: str, view: dict) -> None:
+        """Another node sent this screen ``view``: it is what the screen was last told, whoever told it."""
+        self._last.setdefault((namespace, screen), {})[event] = view
 
     def forget(self, namespace: str, screen: str) -> None:
         """The connection is gone: a later one with the same id starts afresh."""

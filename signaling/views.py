@@ -114,9 +114,11 @@ def hears_agent(agent: AgentRecord | None, session_id: str) -> bool:
     return any(feed.source == agent.agent_id for feed in row.audio)
 
 
-def kiosk_state(src: ViewSource, session: Session) -> str:
+def kiosk_state(src: ViewSource, session: Session, agent: AgentRecord | None = None) -> str:
+    """What the member's screen shows (``agent``: the session's agent, if already read)."""
     if session.state == "active":
-        agent = src.state.agent(session.agent_id or "")
+        if agent is None or agent.agent_id != session.agent_id:
+            agent = src.state.agent(session.agent_id or "")
         return "talking" if hears_agent(agent, session.session_id) else "on_hold"
     if session.state == "queued" and session.reason == "transferred":
         return "transferred"
@@ -152,9 +154,12 @@ class QueueSnapshot:
         return self._at.get(session.session_id, (None, None))
 
 
-def kiosk_view(src: ViewSource, session: Session, queue: QueueSnapshot | None = None) -> dict:
-    """``session.state`` for the member's kiosk (``queue``: the waiting positions, if already read)."""
-    agent = src.state.agent(session.agent_id or "")
+def kiosk_view(
+    src: ViewSource, session: Session, queue: QueueSnapshot | None = None, agent: AgentRecord | None = None
+) -> dict:
+    """``session.state`` for the member's kiosk (``queue``: the waiting positions, ``agent``: its agent, if already read)."""
+    if agent is None or agent.agent_id != session.agent_id:
+        agent = src.state.agent(session.agent_id or "")
     if session.state != "queued":
         position, eta = None, None  # only a queued session is in a queue
     elif queue is not None:
@@ -164,7 +169,7 @@ def kiosk_view(src: ViewSource, session: Session, queue: QueueSnapshot | None = 
     company = member_company(agent, session.session_id)
     return {
         "session_id": session.session_id,
-        "state": kiosk_state(src, session),
+        "state": kiosk_state(src, session, agent),
         "service": session.service,
         "position": position,
         "eta_seconds": eta,
@@ -199,11 +204,13 @@ def colleagues(src: ViewSource, agent_id: str) -> list[dict]:
 def room_view(src: ViewSource, agent: AgentRecord) -> dict:
     """``room.state`` for the agent's console: its own room only (nothing that grows with the agents online)."""
     tiles = []
+    present = [s for s in agent.tiles if s is not None]
+    stored = dict(zip(present, src.state.sessions_of(present)))  # one read for the room
     for index, session_id in enumerate(agent.tiles):
         if session_id is None:
             tiles.append(None)
             continue
-        session = src.state.session(session_id)
+        session = stored[session_id]
         assert session is not None, session_id
         tiles.append(
             {
@@ -214,7 +221,7 @@ def room_view(src: ViewSource, agent: AgentRecord) -> dict:
                 "booth": session.booth,
                 "service": session.service,
                 "language": session.language,
-                "state": kiosk_state(src, session),
+                "state": kiosk_state(src, session, agent),
                 "since": session.created_at,
                 "kind": "home" if session.branch == HOME_BRANCH else "booth",
                 # the member's network quality (signaling/core/quality.py), null until measured

@@ -17,6 +17,7 @@ from helpers import close_all
 from kiosk_client.client import HeadlessKiosk, until
 from redis_engine import redis_engine, redis_url  # noqa: F401
 from server import appkeys
+from signaling.changes import Changes
 
 
 async def test_a_booth_on_node_a_is_served_by_an_agent_on_node_b(tmp_path, redis_url):
@@ -53,3 +54,45 @@ def test_serve_names_an_unreachable_redis_and_exits_non_zero(tmp_path):
     )
     assert result.returncode == 2, result
     assert f"Redis at {dead} is unreachable" in result.stderr, result.stderr
+
+
+def consecutive_repeats(states: list[dict]) -> list[dict]:
+    return [b for a, b in zip(states, states[1:]) if a == b]
+
+
+async def test_a_screen_told_by_both_nodes_is_never_told_the_same_state_twice(tmp_path, redis_url):
+    """A booth's node and its agent's node both tell the booth; neither repeats what the other just told.
+
+    Each node remembers what each screen was last told (``LastTold``) and
+    learns what the other nodes told from the shared socket.io channel, which
+    it decodes anyway. Without that, the agent's node re-sends the booth
+    every view the booth's node sent (and the other members of the room each
+    view of theirs), half again as many messages per session.
+    """
+    a = await start_server(make_config(tmp_path / "a", redis_url=redis_url, node_id="node-a"))
+    b = await start_server(make_config(tmp_path / "b", redis_url=redis_url, node_id="node-b"))
+    first = HeadlessKiosk(a.url, "kiosk-token-1", auto_media=False)
+    second = HeadlessKiosk(a.url, "kiosk-token-2", auto_media=False)
+    agent = HeadlessAgent(b.url, "agent-token-1")
+    try:
+        await agent.connect(media=False)
+        for kiosk in (first, second):
+            await kiosk.connect()
+            await kiosk.request("jht")
+            await kiosk.wait_state("connecting", 10)  # node A assigned it to the agent on node B
+        await until(lambda: len(agent.sessions()) == 2, 10, "both tiles on node B's console")
+        await agent.talk(first.session_id)  # node B changes the room: the first booth's view is as node A told it
+        await agent.talk(second.session_id)
+        await agent.hold(second.session_id)
+        await agent.end(second.session_id)
+        await second.wait_state("ended", 10)
+        await a.hub.finish(Changes(rooms={"agent-1"}))  # node A routes the room again: nothing new to tell
+        await agent.end(first.session_id)
+        await first.wait_state("ended", 10)
+        for kiosk in (first, second):
+            assert not consecutive_repeats(kiosk.states), kiosk.states
+        assert not consecutive_repeats(agent.rooms), agent.rooms
+    finally:
+        await close_all(first, second, agent)
+        await a.runner.cleanup()
+        await b.runner.cleanup()

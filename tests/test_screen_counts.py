@@ -73,6 +73,34 @@ async def test_a_session_start_tells_its_branch_once_and_no_other_branch(tmp_pat
         await srv.runner.cleanup()
 
 
+async def test_a_member_joining_a_room_tells_no_other_members_branch(tmp_path):
+    """One agent's room holds members of two branches: a change to one member's booth is its branch's news only."""
+    srv = await start_server(make_config(tmp_path, kiosks=0, agents=0, kiosk_self_start=True))
+    setup_accounts(srv.hub)
+    srv.config.kiosk_tokens["jkt-token"] = KioskIdentity("jkt-1", branch="jkt", booth=1)
+    srv.config.kiosk_tokens["bdg-token"] = KioskIdentity("bdg-1", branch="bdg", booth=1)
+    jakarta, bandung = HeadlessKiosk(srv.url, "jkt-token", auto_media=False), HeadlessKiosk(srv.url, "bdg-token", auto_media=False)
+    agent = await Spy.connect(srv.url, "/agent", staff("sari"))
+    jkt = await Spy.connect(srv.url, "/officer", staff("budi"))
+    bdg = await Spy.connect(srv.url, "/officer", staff("dewi"))
+    try:
+        await jakarta.connect()
+        await bandung.connect()
+        await jakarta.request("jht")
+        await jakarta.wait_state("connecting", 5)  # in Sari's room
+        await settle()
+        before_jkt, before_bdg = len(jkt.named("branch.state")), len(bdg.named("branch.state"))
+        await bandung.request("jht")  # the same room (Sari has free tiles): Jakarta's booth shows what it showed
+        await bandung.wait_state("connecting", 5)
+        await settle()
+        assert [b["booths"][0]["state"] for b in bdg.named("branch.state")[before_bdg:]] == ["connecting"]
+        assert len(jkt.named("branch.state")) == before_jkt, jkt.named("branch.state")[before_jkt:]
+        assert [t["state"] for t in jakarta.states].count("connecting") == 1, jakarta.states
+    finally:
+        await close_all(jakarta, bandung, agent, jkt, bdg)
+        await srv.runner.cleanup()
+
+
 async def test_with_twenty_agents_a_focus_change_tells_one_console(tmp_path):
     async with twenty_agents(tmp_path) as (agents, kiosk):
         session_id = await kiosk.request("jht")

@@ -87,6 +87,9 @@ class MemoryState:
     def kiosk_online(self, kiosk_id: str) -> bool:
         return kiosk_id in self._kiosk_nodes
 
+    def kiosks_online(self, kiosk_ids: list[str]) -> list[bool]:
+        return [k in self._kiosk_nodes for k in kiosk_ids]
+
     def online_kiosks(self) -> list[str]:
         return list(self._kiosk_nodes)
 

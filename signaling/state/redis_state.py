@@ -268,6 +268,11 @@ class RedisState:
     def kiosk_online(self, kiosk_id: str) -> bool:
         return bool(self.redis.hexists(self._kiosks, kiosk_id))
 
+    def kiosks_online(self, kiosk_ids: list[str]) -> list[bool]:
+        if not kiosk_ids:
+            return []
+        return [node is not None for node in self.redis.hmget(self._kiosks, kiosk_ids)]
+
     def online_kiosks(self) -> list[str]:
         return list(self.redis.hkeys(self._kiosks))
 
