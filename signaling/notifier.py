@@ -149,8 +149,9 @@ class Notifier:
             if session_id in agent.tiles:
                 await self._tell_screen("guest.state", views.guest_view(agent, session_id), f"guest:{peer}", "/guest")
 
-    async def tell_branch(self, branch: str) -> None:
-        await self.send("branch.state", views.branch_view(self.source, branch), to=branch_screen(branch), namespace="/officer")
+    async def tell_branch(self, branch: str, queue: views.QueueSnapshot | None = None) -> None:
+        view = views.branch_view(self.source, branch, queue)
+        await self.send("branch.state", view, to=branch_screen(branch), namespace="/officer")
 
     # -- a change ------------------------------------------------------------------------
 
@@ -185,4 +186,4 @@ class Notifier:
         branches |= {s.branch for s in sessions if s.session_id in changes.sessions
                      or (s.agent_id in changes.rooms and s.session_id in news)}
         for branch in sorted(branches):
-            await self.tell_branch(branch)
+            await self.tell_branch(branch, queue)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .core.dispatcher import slots_for
 from .core.matrix import GUEST, HOME, SUPERVISOR, Participant, RoomState, derive
 
+from .core.queue import wait_seconds
 from .core.session import Session
 from .core.vocabulary import HOME_BRANCH, KioskIdentity
 from .state.base import AgentRecord, State
@@ -132,23 +134,23 @@ class QueueSnapshot:
     ``ViewSource.queue_position`` per booth read the whole queue and every
     agent (for the slots) once per booth: O(waiting × (waiting + agents)) per
     change, in Redis that many round trips. This reads the queue and the
-    agents once, and gives what ``HubCore.queue_position`` gives.
+    agents' loads once, and the handling times once per service, and gives
+    what ``HubCore.queue_position`` gives.
     """
 
     def __init__(self, src: ViewSource, queued: list[Session]) -> None:
-        agents = src.state.agents() if queued else []
+        loads = src.state.loads(full=True) if queued else []
         slots: dict[str, int] = {}
+        means: dict[str, float] = {}  # one read of the handling times per service, not one per waiting booth
         seen: dict[str, int] = {}
         self._at: dict[str, tuple[int | None, int | None]] = {}
         for session in queued:
             service = session.service
             if service not in slots:
-                slots[service] = sum(
-                    a.capacity for a in agents
-                    if a.takes_work and (a.identity.skills is None or service in a.identity.skills)
-                )
+                slots[service] = slots_for(loads, service)
+                means[service] = src.state.mean_handling(service)
             seen[service] = position = seen.get(service, 0) + 1
-            self._at[session.session_id] = (position, src.state.estimate(position, service, slots[service]))
+            self._at[session.session_id] = (position, wait_seconds(position, means[service], slots[service]))
 
     def position(self, session: Session) -> tuple[int | None, int | None]:
         return self._at.get(session.session_id, (None, None))
@@ -257,12 +259,18 @@ def booth_state(src: ViewSource, kiosk_id: str, online: bool, session: Session |
     return "waiting" if state in ("waiting", "transferred") else state
 
 
-def branch_view(src: ViewSource, branch: str) -> dict:
-    """``branch.state`` for the branch's security officers: states only, no contents."""
+def branch_view(src: ViewSource, branch: str, queue: QueueSnapshot | None = None) -> dict:
+    """``branch.state`` for the branch's security officers: states only, no contents.
+
+    A waiting booth shows its position (``queue``: the positions, if already
+    read), not its estimated wait: no agent is read for a board.
+    """
     booths = []
     kiosks = src.branch_kiosks(branch)
     for kiosk, (online, session, help_since) in zip(kiosks, src.state.booths([k.kiosk_id for k in kiosks])):
-        position, _ = src.queue_position(session) if session and session.state == "queued" else (None, None)
+        position = None
+        if session is not None and session.state == "queued":
+            position = queue.position(session)[0] if queue is not None else src.state.queue_position(session)
         booths.append(
             {
                 "kiosk_id": kiosk.kiosk_id,

@@ -134,7 +134,10 @@ def test_one_dispatch_pass_spreads_waiting_members_over_the_freest_agents(tmp_pa
 
 
 def test_a_queue_change_reads_the_queue_and_the_agents_once_and_tells_what_each_booth_would_be_told(tmp_path):
-    """Every waiting booth's position and estimate from one read, equal to the per-booth answer."""
+    """Every waiting booth's position and estimate from one read, equal to the per-booth answer.
+
+    With a backlog, each change tells every waiting booth: a read per waiting
+    booth there makes each change cost more the further the node falls behind."""
     import asyncio
 
     from conftest import make_config
@@ -172,19 +175,34 @@ def test_a_queue_change_reads_the_queue_and_the_agents_once_and_tells_what_each_
             for s in queued:
                 assert snapshot.position(s) == hub.queue_position(s), s.session_id
             assert {hub.queue_position(s)[1] is not None for s in queued} == {True}  # slots 6 (jht) and 9 (jkk)
-            reads = 0
-            agents = hub.state.agents
+            reads: dict[str, int] = {}
 
-            def counted():
-                nonlocal reads
-                reads += 1
-                return agents()
+            def counted(name: str):
+                real = getattr(hub.state, name)
 
-            hub.state.agents = counted
+                def read(*args, **kwargs):
+                    reads[name] = reads.get(name, 0) + 1
+                    return real(*args, **kwargs)
+
+                return read
+
+            for name in ("agents", "loads", "mean_handling", "estimate"):
+                setattr(hub.state, name, counted(name))
             hub.notifier._told = type(hub.notifier._told)()  # tell every booth afresh
             told.clear()
             await hub.notifier.tell(Changes(queue=True))
-            assert reads == 1, reads
+            # The agents' loads once, the handling times once per service (two here), no agent record.
+            assert reads == {"loads": 1, "mean_handling": 2}, reads
+            # A branch's board shows its waiting booths' positions, and reads no agent for them.
+            from signaling.views import branch_view
+
+            booths = [KioskIdentity(f"kiosk-{i}", branch="b", booth=i) for i in range(1, 7)]
+            hub.branch_kiosks = lambda branch: booths  # not provisioned in the accounts: listed here
+            expected = {s.kiosk_id: hub.queue_position(s)[0] for s in queued}
+            reads.clear()
+            board = branch_view(hub, "b")
+            assert {b["kiosk_id"]: b["position"] for b in board["booths"]} == expected
+            assert "agents" not in reads and "loads" not in reads, reads
             positions = {to: (d["position"], d["eta_seconds"]) for to, d in told if "position" in d}
             assert positions == {f"kiosk:{s.kiosk_id}": hub.queue_position(s) for s in queued}
         finally:

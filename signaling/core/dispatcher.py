@@ -31,6 +31,11 @@ class AgentLoad:
         return self.available and self.free > 0 and (self.skills is None or service in self.skills)
 
 
+def slots_for(agents: list[AgentLoad], service: str) -> int:
+    """How many members of ``service`` the agents taking work can serve at once (a wait estimate's divisor)."""
+    return sum(a.capacity for a in agents if a.available and (a.skills is None or service in a.skills))
+
+
 def choose_agent(agents: list[AgentLoad], service: str) -> str | None:
     """The agent who should take a session of ``service``, or ``None``."""
     eligible = [a for a in agents if a.can_take(service)]

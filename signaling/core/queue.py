@@ -25,6 +25,13 @@ RECENT = 20
 MIN_SAMPLES = 3
 
 
+def wait_seconds(position: int, mean_handling: float, slots: int) -> int | None:
+    """Seconds until a member at ``position`` is served, or None if no agent can serve (``docs/queue.md``)."""
+    if slots <= 0:
+        return None
+    return int(math.ceil(position * mean_handling / slots))
+
+
 class Queues:
     """The waiting sessions of every service, oldest first."""
 
@@ -78,6 +85,4 @@ class Queues:
 
     def estimate(self, position: int, service: str, slots: int) -> int | None:
         """Seconds until a member at ``position`` is served, or None if no agent can serve."""
-        if slots <= 0:
-            return None
-        return int(math.ceil(position * self.mean_handling(service) / slots))
+        return wait_seconds(position, self.mean_handling(service), slots)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..core.dispatcher import slots_for
 from ..core.errors import OfferError
 
 from .. import views
@@ -76,12 +77,7 @@ class HubCore:
         position = self.state.queue_position(session)
         if position is None:
             return None, None
-        slots = sum(
-            a.capacity
-            for a in self.state.agents()
-            if a.takes_work and (a.identity.skills is None or session.service in a.identity.skills)
-        )
-        return position, self.state.estimate(position, session.service, slots)
+        return position, self.state.estimate(position, session.service, slots_for(self.state.loads(full=True), session.service))
 
     # -- queries for the layers around (self-service, pages, reports) --------------------
 

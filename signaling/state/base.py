@@ -132,11 +132,13 @@ class State(Protocol):
     def agent(self, agent_id: str) -> AgentRecord | None: ...
     def agents(self) -> list[AgentRecord]: ...
     def put_agent(self, agent: AgentRecord) -> None: ...
-    def loads(self) -> list[AgentLoad]:
+    def loads(self, *, full: bool = False) -> list[AgentLoad]:
         """What the dispatcher reads of every agent who can take work now: online, available, a free tile.
 
         Less than :meth:`agents` (no talk set, no room people) and, in a shared
-        store, read in one round trip: dispatch runs on every request.
+        store, read in one round trip: dispatch runs on every request. With
+        ``full``, also the agents taking work whose tiles are all taken (a wait
+        estimate counts their slots).
         """
         ...
 

@@ -58,8 +58,8 @@ class MemoryState:
     def put_agent(self, agent: AgentRecord) -> None:
         self._agents[agent.agent_id] = agent
 
-    def loads(self) -> list[AgentLoad]:
-        return [load for a in self._agents.values() if (load := a.load()).available and load.free > 0]
+    def loads(self, *, full: bool = False) -> list[AgentLoad]:
+        return [load for a in self._agents.values() if (load := a.load()).available and (full or load.free > 0)]
 
     # -- guest invites -------------------------------------------------------------------
     def invite(self, token: str) -> Invite | None:

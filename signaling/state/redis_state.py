@@ -35,14 +35,13 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import math
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
 from signaling.core.dispatcher import AgentLoad
 from signaling.core.matrix import MAX_KIOSKS
-from signaling.core.queue import DEFAULT_HANDLING_SECONDS, MIN_SAMPLES, RECENT
+from signaling.core.queue import DEFAULT_HANDLING_SECONDS, MIN_SAMPLES, RECENT, wait_seconds
 from signaling.core.session import Session
 from signaling.core.vocabulary import SERVICES
 
@@ -199,7 +198,7 @@ class RedisState:
             for agent_id in sorted(by_name["identity"])
         ]
 
-    def loads(self) -> list[AgentLoad]:
+    def loads(self, *, full: bool = False) -> list[AgentLoad]:
         """One pipelined read of the online agents' identity, availability, last assignment and tiles."""
         pipe = self.redis.pipeline(transaction=False)
         for name in ("node", "availability", "identity", "last"):
@@ -218,7 +217,7 @@ class RedisState:
             identity = decode_identity(text)
             load = AgentLoad(agent_id, min(MAX_KIOSKS, identity.capacity), used.get(agent_id, 0),
                              float(last.get(agent_id) or 0.0), available=True, skills=identity.skills)
-            if load.free > 0:
+            if full or load.free > 0:
                 loads.append(load)
         return loads
 
@@ -321,9 +320,7 @@ class RedisState:
         return None
 
     def estimate(self, position: int, service: str, slots: int) -> int | None:
-        if slots <= 0:
-            return None
-        return int(math.ceil(position * self.mean_handling(service) / slots))
+        return wait_seconds(position, self.mean_handling(service), slots) if slots > 0 else None
 
     def record_handling(self, service: str, seconds: float) -> None:
         if seconds > 0:
