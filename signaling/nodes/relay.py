@@ -12,6 +12,13 @@ a task on the relay's :class:`~signaling.tasks.Tasks`) and publishes
 ``{"reply": id, "ok", "result" | "error": {"type", "message"}}`` on the
 requester's channel. Errors that cross the media seam (``OfferError``,
 ``UnsupportedRouting``, ``WorkerError``) come back as themselves.
+
+A command whose loss the room survives (a room's routing, a peer removed:
+:meth:`MediaRelay.tell`) carries no ``id`` and gets no reply: the sender
+learns only that the node is listening, and the owner logs a failure
+itself. Commands from one node to another arrive in the order sent (one
+connection, one channel), and the owner carries out those for one room one
+after the other, in that order (:meth:`MediaRelay._in_turn`).
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ class MediaRelay:
         self.tasks = Tasks(f"media relay {node}")
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
+        #: The last command received for each room, which the next one for that room waits for.
+        self._tails: dict[object, asyncio.Task] = {}
         self._listener: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
 
@@ -95,7 +104,31 @@ class MediaRelay:
             if future is not None and not future.done():
                 future.set_result(message)
         elif "cmd" in message:
-            self.tasks.spawn(self._serve(message), name=f"relay {message.get('cmd')}")
+            work = self._carry_out(message) if message.get("id") is None else self._serve(message)
+            room = (message.get("args") or {}).get("room_id")
+            task = self.tasks.spawn(self._in_turn(self._tails.get(room), work), name=f"relay {message.get('cmd')}")
+            if task is not None:
+                self._tails[room] = task
+                task.add_done_callback(lambda t, room=room: self._tails.pop(room, None) if self._tails.get(room) is t else None)
+
+    async def _in_turn(self, before: asyncio.Task | None, work) -> None:
+        """Run ``work`` once the command received before it for the same room is done (so a room's
+        routing is applied in the order it was sent, however long each takes)."""
+        if before is not None:
+            try:
+                await asyncio.wait({before})  # its outcome is its own; this one's cancellation is not swallowed
+            except BaseException:
+                work.close()
+                raise
+        await work
+
+    async def _carry_out(self, message: dict) -> None:
+        """A command told, not asked: run it; a failure is this node's to log (nobody waits for it)."""
+        try:
+            await self.handler(message["cmd"], message.get("args") or {})
+        except Exception as exc:  # noqa: BLE001 - logged here, where it happened
+            logger.warning("media relay %s: %s from %s not carried out: %r", self.node, message.get("cmd"),
+                           message.get("from"), exc)
 
     async def _serve(self, message: dict) -> None:
         reply: dict[str, Any] = {"reply": message.get("id")}
@@ -106,6 +139,16 @@ class MediaRelay:
             reply["ok"] = False
             reply["error"] = {"type": type(exc).__name__, "message": str(exc)}
         await self.redis.publish(self.channel(message.get("from", "")), json.dumps(reply))
+
+    async def tell(self, node: str, cmd: str, **args: Any) -> None:
+        """Send ``cmd`` to ``node``'s media workers without waiting for it (:class:`NodeUnreachable` if nobody listens)."""
+        payload = json.dumps({"id": None, "from": self.node, "cmd": cmd, "args": args})
+        try:
+            receivers = await self.redis.publish(self.channel(node), payload)
+        except (aioredis.RedisError, OSError) as exc:
+            raise NodeUnreachable(f"Redis unreachable: {exc}") from None
+        if not receivers:
+            raise NodeUnreachable(f"node {node} is not listening")
 
     async def call(self, node: str, cmd: str, timeout: float = CALL_TIMEOUT, **args: Any) -> Any:
         """Run ``cmd`` on ``node``'s media workers and return its result (its errors raised here)."""

@@ -110,9 +110,14 @@ class ClusterRouter:
         return await getattr(self.local, cmd)(**args)
 
     async def _tell(self, cmd: str, room_id: str, **args: Any) -> None:
-        """A command whose loss the room survives (its routing is sent again when it moves)."""
+        """A command whose loss the room survives (its routing is sent again when it moves): not waited for
+        when another node holds the room (the holder carries out a room's commands in the order sent)."""
         try:
-            await self._run(cmd, room_id, **args)
+            owner = self.owner(room_id, claim=cmd in CLAIMING)
+            if owner is None or owner == self.node:
+                await self._local(cmd, room_id=room_id, **args)
+            else:
+                await self.relay.tell(owner, cmd, room_id=room_id, **args)
         except WorkerError as exc:
             logger.warning("%s for room %s not carried out: %s", cmd, room_id, exc)
 
