@@ -180,10 +180,9 @@ class Notifier:
                 await self.tell_monitors(agent)
                 await self.tell_guests(agent)
         branches = set(changes.branches)
-        # A changed session's branch, and the branch of each other member of a changed room whose booth
-        # now shows something new (talking or on hold); a member whose booth shows what it showed is
-        # no news to its branch's officers (what a board shows of a booth, its booth shows too).
-        branches |= {s.branch for s in sessions if s.session_id in changes.sessions
-                     or (s.agent_id in changes.rooms and s.session_id in news)}
+        # A changed session's branch, and the branch of each booth that now shows something new (a member
+        # of a changed room now talking or on hold, a waiting booth's new position); a booth that shows
+        # what it showed is no news to its officers (what a board shows of a booth, its booth shows too).
+        branches |= {s.branch for s in sessions if s.session_id in changes.sessions or s.session_id in news}
         for branch in sorted(branches):
             await self.tell_branch(branch, queue)

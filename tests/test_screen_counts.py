@@ -101,6 +101,28 @@ async def test_a_member_joining_a_room_tells_no_other_members_branch(tmp_path):
         await srv.runner.cleanup()
 
 
+async def test_when_the_queue_moves_a_waiting_booths_board_shows_its_new_position(tmp_path):
+    """No agent online: two booths of two branches wait; the first leaves, the other's board shows it 1st."""
+    srv = await start_server(make_config(tmp_path, kiosks=0, agents=0, kiosk_self_start=True))
+    setup_accounts(srv.hub)
+    srv.config.kiosk_tokens["jkt-token"] = KioskIdentity("jkt-1", branch="jkt", booth=1)
+    srv.config.kiosk_tokens["bdg-token"] = KioskIdentity("bdg-1", branch="bdg", booth=1)
+    bandung, jakarta = HeadlessKiosk(srv.url, "bdg-token", auto_media=False), HeadlessKiosk(srv.url, "jkt-token", auto_media=False)
+    jkt = await Spy.connect(srv.url, "/officer", staff("budi"))
+    try:
+        for kiosk in (bandung, jakarta):
+            await kiosk.connect()
+            await kiosk.request("jht")
+            await kiosk.wait_state("waiting", 5)
+        await until(lambda: jkt.named("branch.state")[-1]["booths"][0]["position"] == 2, 5, "2nd on the board")
+        await bandung.leave()  # the other branch's booth: the queue moves, Jakarta's booth is 1st now
+        await until(lambda: jakarta.states[-1]["position"] == 1, 5, "1st on the booth")
+        await until(lambda: jkt.named("branch.state")[-1]["booths"][0]["position"] == 1, 5, "1st on the board")
+    finally:
+        await close_all(bandung, jakarta, jkt)
+        await srv.runner.cleanup()
+
+
 async def test_with_twenty_agents_a_focus_change_tells_one_console(tmp_path):
     async with twenty_agents(tmp_path) as (agents, kiosk):
         session_id = await kiosk.request("jht")
