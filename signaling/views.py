@@ -265,9 +265,21 @@ def branch_view(src: ViewSource, branch: str, queue: QueueSnapshot | None = None
     A waiting booth shows its position (``queue``: the positions, if already
     read), not its estimated wait: no agent is read for a board.
     """
+    return branch_views(src, [branch], queue)[branch]
+
+
+def branch_views(src: ViewSource, branches: list[str], queue: QueueSnapshot | None = None) -> dict[str, dict]:
+    """:func:`branch_view` of each branch, their booths read together (one change may concern many boards:
+    when the queue moves, each waiting booth's)."""
+    kiosks = {branch: src.branch_kiosks(branch) for branch in branches}
+    every = [k.kiosk_id for listed in kiosks.values() for k in listed]
+    read = iter(src.state.booths(every))
+    return {branch: _branch_view(src, branch, [(k, next(read)) for k in listed], queue) for branch, listed in kiosks.items()}
+
+
+def _branch_view(src: ViewSource, branch: str, booths_read: list, queue: QueueSnapshot | None) -> dict:
     booths = []
-    kiosks = src.branch_kiosks(branch)
-    for kiosk, (online, session, help_since) in zip(kiosks, src.state.booths([k.kiosk_id for k in kiosks])):
+    for kiosk, (online, session, help_since) in booths_read:
         position = None
         if session is not None and session.state == "queued":
             position = queue.position(session)[0] if queue is not None else src.state.queue_position(session)

@@ -186,13 +186,14 @@ def test_a_queue_change_reads_the_queue_and_the_agents_once_and_tells_what_each_
 
                 return read
 
-            for name in ("agents", "loads", "mean_handling", "estimate"):
+            for name in ("agents", "loads", "mean_handling", "estimate", "booths"):
                 setattr(hub.state, name, counted(name))
             hub.notifier._told = type(hub.notifier._told)()  # tell every booth afresh
             told.clear()
             await hub.notifier.tell(Changes(queue=True))
-            # The agents' loads once, the handling times once per service (two here), no agent record.
-            assert reads == {"loads": 1, "mean_handling": 2}, reads
+            # The agents' loads once, the handling times once per service (two here), no agent record; and
+            # the waiting booths' branch board (each booth was told its place afresh) from one read of its booths.
+            assert reads == {"loads": 1, "mean_handling": 2, "booths": 1}, reads
             # A branch's board shows its waiting booths' positions, and reads no agent for them.
             from signaling.views import branch_view
 
@@ -203,6 +204,13 @@ def test_a_queue_change_reads_the_queue_and_the_agents_once_and_tells_what_each_
             board = branch_view(hub, "b")
             assert {b["kiosk_id"]: b["position"] for b in board["booths"]} == expected
             assert "agents" not in reads and "loads" not in reads, reads
+            # Boards told of one change read their booths together, however many branches.
+            from signaling.views import branch_views
+
+            reads.clear()
+            hub.branch_kiosks = lambda branch: booths[:3] if branch == "b" else booths[3:]
+            assert [len(v["booths"]) for v in branch_views(hub, ["b", "c"]).values()] == [3, 3]
+            assert reads.get("booths") == 1, reads
             positions = {to: (d["position"], d["eta_seconds"]) for to, d in told if "position" in d}
             assert positions == {f"kiosk:{s.kiosk_id}": hub.queue_position(s) for s in queued}
         finally:
