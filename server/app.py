@@ -15,6 +15,7 @@ from signaling.access import Access
 from signaling.board import BoardPublisher
 from signaling.hub import Hub
 from signaling.namespaces import AgentNamespace, GuestNamespace, KioskNamespace, OfficerNamespace, SupervisorNamespace
+from signaling.overload import LoopLag, OverloadWatch
 from signaling.selfservice import SelfService, Settings as SelfServiceSettings
 from signaling.server import SignalingServer
 from signaling.state.memory import MemoryState
@@ -159,7 +160,14 @@ def create_app(config: Config) -> web.Application:
 
     app.cleanup_ctx.append(owned_tasks)
 
+    if config.busy_lag > 0:  # a node far behind starts no new session (signaling/overload.py)
+        app[appkeys.OVERLOAD] = OverloadWatch(
+            LoopLag(config.busy_lag), lambda busy: hub.set_accepting(not busy, "overloaded")
+        )
+
     async def start(app: web.Application) -> None:
+        if appkeys.OVERLOAD in app:
+            tasks.spawn(app[appkeys.OVERLOAD].run(), name="overload watch")
         if hasattr(router, "start"):
             await router.start()
         await hub.restore()

@@ -23,5 +23,7 @@ SELFSERVICE: web.AppKey["SelfService"] = web.AppKey("selfservice")
 ACCESS: web.AppKey["Access"] = web.AppKey("access")
 #: The socket.io server; /metrics reads what its guards refused (``.refusals``).
 SIGNALING: web.AppKey["SignalingServer"] = web.AppKey("signaling")
+#: The watch that refuses new sessions while this node's loop runs far behind (absent with ``busy_lag`` 0).
+OVERLOAD: web.AppKey = web.AppKey("overload")
 #: This node among several (``--redis``; server/cluster.py): absent with one node.
 CLUSTER: web.AppKey = web.AppKey("cluster")

@@ -110,6 +110,11 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
         "--node-id", default=None, metavar="ID", help="this node's name among several (default: host name:port)"
     )
     p.add_argument(
+        "--busy-lag", type=float, default=1.0, metavar="SECONDS",
+        help="start no new session while the event loop runs this far behind, smoothed, until it has caught up "
+        "(default 1.0; 0: never refuse for load)",
+    )
+    p.add_argument(
         "--reconnect-grace",
         type=float,
         default=60.0,
@@ -180,6 +185,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         interview_capacity=args.interview_capacity,
         redis_url=args.redis,
         node_id=args.node_id or f"{socket.gethostname()}:{args.port}",
+        busy_lag=args.busy_lag,
     )
     netoptions.apply(args, config)  # OptionError: main() names the option and stops
     if args.tokens:

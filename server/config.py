@@ -81,6 +81,9 @@ class Config:
     #: dead to the others ``node_ttl`` seconds later and its rooms move (docs/operations.md, "Several nodes").
     node_heartbeat: float = 1.0
     node_ttl: float = 3.0
+    #: Seconds this node's event loop may run behind (smoothed) before it starts no new session until it
+    #: has caught up (``--busy-lag``; signaling/overload.py); 0: never refuse for load.
+    busy_lag: float = 1.0
     #: The service's clock (UNIX seconds): every stored time, the board, reports
     #: and their WIB days read it. Tests pass their own to fix the time of day.
     clock: Callable[[], float] = field(default=time.time)

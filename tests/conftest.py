@@ -61,6 +61,7 @@ def free_port() -> int:
 def make_config(data_dir: Path, kiosks: int = 7, agents: int = 2, **overrides) -> Config:
     """Seven booths and two agents on loopback, at :data:`TEST_TIME` (pass ``clock=`` for another)."""
     overrides.setdefault("clock", RunningClock(TEST_TIME))
+    overrides.setdefault("busy_lag", 0.0)  # a loaded test machine must not refuse sessions (tests/test_overload.py turns it on)
     return Config(
         data_dir=data_dir,
         kiosk_tokens={
