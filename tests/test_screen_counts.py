@@ -73,13 +73,19 @@ async def test_a_session_start_tells_its_branch_once_and_no_other_branch(tmp_pat
         await srv.runner.cleanup()
 
 
-async def test_a_member_joining_a_room_tells_no_other_members_branch(tmp_path):
-    """One agent's room holds members of two branches: a change to one member's booth is its branch's news only."""
+async def two_branches(tmp_path):
+    """A server with the accounts of tests/test_authorization.py and one self-starting booth in Jakarta and in
+    Bandung: (server, Jakarta's booth, Bandung's booth), not yet connected."""
     srv = await start_server(make_config(tmp_path, kiosks=0, agents=0, kiosk_self_start=True))
     setup_accounts(srv.hub)
     srv.config.kiosk_tokens["jkt-token"] = KioskIdentity("jkt-1", branch="jkt", booth=1)
     srv.config.kiosk_tokens["bdg-token"] = KioskIdentity("bdg-1", branch="bdg", booth=1)
-    jakarta, bandung = HeadlessKiosk(srv.url, "jkt-token", auto_media=False), HeadlessKiosk(srv.url, "bdg-token", auto_media=False)
+    return srv, HeadlessKiosk(srv.url, "jkt-token", auto_media=False), HeadlessKiosk(srv.url, "bdg-token", auto_media=False)
+
+
+async def test_a_member_joining_a_room_tells_no_other_members_branch(tmp_path):
+    """One agent's room holds members of two branches: a change to one member's booth is its branch's news only."""
+    srv, jakarta, bandung = await two_branches(tmp_path)
     agent = await Spy.connect(srv.url, "/agent", staff("sari"))
     jkt = await Spy.connect(srv.url, "/officer", staff("budi"))
     bdg = await Spy.connect(srv.url, "/officer", staff("dewi"))
@@ -103,11 +109,7 @@ async def test_a_member_joining_a_room_tells_no_other_members_branch(tmp_path):
 
 async def test_when_the_queue_moves_a_waiting_booths_board_shows_its_new_position(tmp_path):
     """No agent online: two booths of two branches wait; the first leaves, the other's board shows it 1st."""
-    srv = await start_server(make_config(tmp_path, kiosks=0, agents=0, kiosk_self_start=True))
-    setup_accounts(srv.hub)
-    srv.config.kiosk_tokens["jkt-token"] = KioskIdentity("jkt-1", branch="jkt", booth=1)
-    srv.config.kiosk_tokens["bdg-token"] = KioskIdentity("bdg-1", branch="bdg", booth=1)
-    bandung, jakarta = HeadlessKiosk(srv.url, "bdg-token", auto_media=False), HeadlessKiosk(srv.url, "jkt-token", auto_media=False)
+    srv, jakarta, bandung = await two_branches(tmp_path)
     jkt = await Spy.connect(srv.url, "/officer", staff("budi"))
     try:
         for kiosk in (bandung, jakarta):

@@ -140,9 +140,9 @@ class MediaRelay:
             reply["error"] = {"type": type(exc).__name__, "message": str(exc)}
         await self.redis.publish(self.channel(message.get("from", "")), json.dumps(reply))
 
-    async def tell(self, node: str, cmd: str, **args: Any) -> None:
-        """Send ``cmd`` to ``node``'s media workers without waiting for it (:class:`NodeUnreachable` if nobody listens)."""
-        payload = json.dumps({"id": None, "from": self.node, "cmd": cmd, "args": args})
+    async def _send(self, node: str, request_id: int | None, cmd: str, args: dict) -> None:
+        """Publish a command on ``node``'s channel; :class:`NodeUnreachable` if Redis or the node is not there."""
+        payload = json.dumps({"id": request_id, "from": self.node, "cmd": cmd, "args": args})
         try:
             receivers = await self.redis.publish(self.channel(node), payload)
         except (aioredis.RedisError, OSError) as exc:
@@ -150,19 +150,17 @@ class MediaRelay:
         if not receivers:
             raise NodeUnreachable(f"node {node} is not listening")
 
+    async def tell(self, node: str, cmd: str, **args: Any) -> None:
+        """Send ``cmd`` to ``node``'s media workers without waiting for it (:class:`NodeUnreachable` if nobody listens)."""
+        await self._send(node, None, cmd, args)
+
     async def call(self, node: str, cmd: str, timeout: float = CALL_TIMEOUT, **args: Any) -> Any:
         """Run ``cmd`` on ``node``'s media workers and return its result (its errors raised here)."""
         request_id = next(self._ids)
         future = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            payload = json.dumps({"id": request_id, "from": self.node, "cmd": cmd, "args": args})
-            try:
-                receivers = await self.redis.publish(self.channel(node), payload)
-            except (aioredis.RedisError, OSError) as exc:
-                raise NodeUnreachable(f"Redis unreachable: {exc}") from None
-            if not receivers:
-                raise NodeUnreachable(f"node {node} is not listening")
+            await self._send(node, request_id, cmd, args)
             try:
                 reply = await asyncio.wait_for(future, timeout)
             except asyncio.TimeoutError:
