@@ -127,6 +127,15 @@ def kiosk_state(src: ViewSource, session: Session, agent: AgentRecord | None = N
     return KIOSK_STATE[session.state]
 
 
+def queue_positions(queued: list[Session]) -> dict[str, int]:
+    """Each waiting session's place in its service's queue (``queued``: every waiting session, oldest first)."""
+    seen: dict[str, int] = {}
+    places: dict[str, int] = {}
+    for session in queued:
+        seen[session.service] = places[session.session_id] = seen.get(session.service, 0) + 1
+    return places
+
+
 class QueueSnapshot:
     """Every waiting session's (position, estimated seconds), read once for one change.
 
@@ -142,14 +151,15 @@ class QueueSnapshot:
         loads = src.state.loads(full=True) if queued else []
         slots: dict[str, int] = {}
         means: dict[str, float] = {}  # one read of the handling times per service, not one per waiting booth
-        seen: dict[str, int] = {}
+        #: Each waiting session's place in its service's queue.
+        self.places = places = queue_positions(queued)
         self._at: dict[str, tuple[int | None, int | None]] = {}
         for session in queued:
             service = session.service
             if service not in slots:
                 slots[service] = slots_for(loads, service)
                 means[service] = src.state.mean_handling(service)
-            seen[service] = position = seen.get(service, 0) + 1
+            position = places[session.session_id]
             self._at[session.session_id] = (position, wait_seconds(position, means[service], slots[service]))
 
     def position(self, session: Session) -> tuple[int | None, int | None]:
@@ -160,8 +170,10 @@ def kiosk_view(
     src: ViewSource, session: Session, queue: QueueSnapshot | None = None, agent: AgentRecord | None = None
 ) -> dict:
     """``session.state`` for the member's kiosk (``queue``: the waiting positions, ``agent``: its agent, if already read)."""
-    if agent is None or agent.agent_id != session.agent_id:
-        agent = src.state.agent(session.agent_id or "")
+    if session.agent_id is None:
+        agent = None  # waiting: nobody to read
+    elif agent is None or agent.agent_id != session.agent_id:
+        agent = src.state.agent(session.agent_id)
     if session.state != "queued":
         position, eta = None, None  # only a queued session is in a queue
     elif queue is not None:
@@ -273,16 +285,21 @@ def branch_views(src: ViewSource, branches: list[str], queue: QueueSnapshot | No
     when the queue moves, each waiting booth's)."""
     kiosks = {branch: src.branch_kiosks(branch) for branch in branches}
     every = [k.kiosk_id for listed in kiosks.values() for k in listed]
-    read = iter(src.state.booths(every))
-    return {branch: _branch_view(src, branch, [(k, next(read)) for k in listed], queue) for branch, listed in kiosks.items()}
+    read = src.state.booths(every)
+    places: dict[str, int] = {}
+    if queue is not None:
+        places = queue.places
+    elif any(s is not None and s.state == "queued" for _, s, _ in read):
+        places = queue_positions(src.state.queued())  # one read of the queue for every waiting booth
+    booths = iter(read)
+    return {branch: _branch_view(src, branch, [(k, next(booths)) for k in listed], places)
+            for branch, listed in kiosks.items()}
 
 
-def _branch_view(src: ViewSource, branch: str, booths_read: list, queue: QueueSnapshot | None) -> dict:
+def _branch_view(src: ViewSource, branch: str, booths_read: list, places: dict[str, int]) -> dict:
     booths = []
     for kiosk, (online, session, help_since) in booths_read:
-        position = None
-        if session is not None and session.state == "queued":
-            position = queue.position(session)[0] if queue is not None else src.state.queue_position(session)
+        position = places.get(session.session_id) if session is not None and session.state == "queued" else None
         booths.append(
             {
                 "kiosk_id": kiosk.kiosk_id,
