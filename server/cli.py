@@ -187,6 +187,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         node_id=args.node_id or f"{socket.gethostname()}:{args.port}",
         busy_lag=args.busy_lag,
     )
+    if args.busy_lag < 0:
+        raise netoptions.OptionError("--busy-lag", f"{args.busy_lag:g} is not 0 (never refuse for load) or more seconds")
     netoptions.apply(args, config)  # OptionError: main() names the option and stops
     if args.tokens:
         kiosks, agents = load_tokens(Path(args.tokens))  # TokensError: main() says why and stops

@@ -78,3 +78,29 @@ async def test_a_call_returns_the_owners_error_by_name_and_a_silent_node_fails_a
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_malformed_message_is_dropped_and_the_relay_goes_on(redis_url, caplog):
+    """Whatever else lands on a node's channel is logged and dropped: no pending call fails, nothing runs."""
+    import redis.asyncio as aioredis
+
+    a, b, owner = await two_nodes(redis_url)
+    raw = aioredis.Redis.from_url(redis_url)
+    try:
+        waiting = asyncio.ensure_future(a.call("node-b", "stats", room_id="agent-1"))
+        await asyncio.sleep(0)
+        with caplog.at_level(logging.WARNING, logger="signaling.nodes.relay"):
+            for junk in ("not json", "7", "[1, 2]", '{"reply": [1]}', '{"reply": "x"}', '{"cmd": 5}',
+                         '{"cmd": "set_room", "args": [1]}', '{"cmd": "set_room", "id": "x", "args": {}}'):
+                for channel in ("t:media:node-a", "t:media:node-b"):
+                    await raw.publish(channel, junk)
+            assert (await waiting) == {"done": 1}  # answered, not failed by the junk around it
+            assert await a.call("node-b", "stats", room_id="agent-1") == {"done": 2}
+        assert [cmd for cmd, _ in owner.done] == ["stats", "stats"]  # the junk ran nothing
+        dropped = [r for r in caplog.records if "dropped" in r.getMessage()]
+        assert len(dropped) == 16, [r.getMessage() for r in caplog.records]
+        assert not any("listening again" in r.getMessage() for r in caplog.records)
+    finally:
+        await raw.aclose()
+        await a.close()
+        await b.close()

@@ -37,6 +37,7 @@ def serve(*options: str) -> list[str]:
         (["--smtp", "smtp://mail.example.org:99999"], "--smtp", "valid port"),
         (["--smtp", "smtp://mail.example.org?from=nobody"], "--smtp", "not an e-mail address"),
         (["--smtp", "smtp://mail.example.org?sender=a@b"], "--smtp", "unknown parameter sender"),
+        (["--busy-lag", "-1"], "--busy-lag", "is not 0"),
     ],
 )
 def test_serve_refuses_a_bad_option_and_names_it(options, option, why, capsys, tmp_path, monkeypatch):

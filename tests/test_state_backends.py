@@ -206,6 +206,8 @@ def test_booths_reads_a_branch_as_the_single_reads_do(state):
     assert state.booths(ids) == [(state.kiosk_online(k), state.open_session_of(k), state.help_since(k)) for k in ids]
     assert state.booths(ids) == [(True, s1, None), (True, None, 7.0), (False, None, 9.0), (False, None, None)]
     assert state.booths([]) == []
+    assert state.kiosks_online(ids) == [state.kiosk_online(k) for k in ids] == [True, True, False, False]
+    assert state.kiosks_online([]) == []
 
 
 def test_two_nodes_writing_one_agent_keep_each_others_changes(redis_url):

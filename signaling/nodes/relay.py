@@ -99,17 +99,29 @@ class MediaRelay:
         except ValueError:
             logger.warning("media relay %s: undecodable message dropped", self.node)
             return
+        if not isinstance(message, dict) or not self._well_formed(message):
+            logger.warning("media relay %s: malformed message dropped: %.200s", self.node, text)
+            return
         if "reply" in message:
             future = self._pending.pop(message["reply"], None)
             if future is not None and not future.done():
                 future.set_result(message)
-        elif "cmd" in message:
+        else:
             work = self._carry_out(message) if message.get("id") is None else self._serve(message)
             room = (message.get("args") or {}).get("room_id")
             task = self.tasks.spawn(self._in_turn(self._tails.get(room), work), name=f"relay {message.get('cmd')}")
             if task is not None:
                 self._tails[room] = task
                 task.add_done_callback(lambda t, room=room: self._tails.pop(room, None) if self._tails.get(room) is t else None)
+
+    @staticmethod
+    def _well_formed(message: dict) -> bool:
+        """A reply to a numbered request, or a named command with its arguments as an object."""
+        if "reply" in message:
+            return isinstance(message["reply"], int) and not isinstance(message["reply"], bool)
+        request_id = message.get("id")
+        return (isinstance(message.get("cmd"), str) and isinstance(message.get("args", {}), dict)
+                and (request_id is None or isinstance(request_id, int)))
 
     async def _in_turn(self, before: asyncio.Task | None, work) -> None:
         """Run ``work`` once the command received before it for the same room is done (so a room's
