@@ -8,6 +8,7 @@ connection laid out as audio, camera, six tile m-lines and, with
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import socketio
@@ -74,6 +75,9 @@ class HeadlessAgent(SignalingClient):
         self.guests = [VideoProbe() for _ in range(MAX_KIOSKS)]
         self.guest_starts = [VideoStarts() for _ in range(MAX_KIOSKS)]
         self.tasks = Tasks("headless agent")
+        #: One offer at a time: a ``media.restart`` arriving while a (re)connect's offer waits for its
+        #: answer would otherwise close the peer connection that answer is for.
+        self._media_lock = asyncio.Lock()
         self._register()
 
     def _register(self) -> None:
@@ -114,6 +118,11 @@ class HeadlessAgent(SignalingClient):
         await self.connect(media)
 
     async def start_media(self) -> None:
+        """A new peer connection, offered and answered (after any offer already under way)."""
+        async with self._media_lock:
+            await self._start_media()
+
+    async def _start_media(self) -> None:
         use_host_addresses(self.ice_addresses)
         configuration = await ice.fetch(self.call, self.relay_only)  # fresh TURN credentials each time
         if self.pc is not None:
