@@ -99,6 +99,32 @@ async def test_a_dead_nodes_room_moves_once_and_its_grace_deadline_fires_elsewhe
             await srv.runner.cleanup()
 
 
+async def test_an_agent_whose_node_dies_is_away_at_once_and_its_member_waits_again(tmp_path, redis_url, caplog):
+    """The console's socket and the room were on node B: a live node marks the agent away (its room told),
+    and when the agent's grace ends there its member goes back to the queue. No pass of a watch fails."""
+    a = await node(tmp_path, redis_url, "node-a", reconnect_grace=1.0)
+    b = await node(tmp_path, redis_url, "node-b", reconnect_grace=1.0)
+    agent = HeadlessAgent(b.url, "agent-token-1")
+    kiosk = HeadlessKiosk(a.url, "kiosk-token-1", auto_media=False)
+    try:
+        await agent.connect(media=False)  # the console and the room on node B
+        assert cluster(a).registry.owner("agent-1") == "node-b"
+        await kiosk.connect()
+        session_id = await kiosk.request("jht")
+        await kiosk.wait_state("connecting", 10)
+        await crash(b)
+        await until(lambda: not a.hub.state.agent("agent-1").online, 10, "the agent away")
+        await kiosk.wait_state("waiting", 10)  # the agent's grace ended on node A: back in the queue
+        session = a.hub.state.session(session_id)
+        assert (session.state, session.agent_id, session.reason) == ("queued", None, "agent_lost")
+        failed = [r for r in caplog.records if r.name.startswith("signaling") and r.levelname == "ERROR"]
+        assert failed == [], [r.getMessage() for r in failed]
+    finally:
+        await close_all(kiosk, agent)
+        await a.runner.cleanup()
+        await b.runner.cleanup()
+
+
 def test_a_dead_nodes_rooms_are_taken_by_one_node_each_under_a_race(redis_url):
     """Many nodes take the rooms of one dead node at once, on threads: each room is taken exactly once."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)

@@ -43,7 +43,7 @@ class NodeEvents(MediaEvents):
     async def agent_node_lost(self, agent_id: str) -> None:
         """The console's socket was on a node that died: as if it dropped now."""
         self._start_agent_grace(agent_id)
-        await self.finish(Changes(rooms={agent_id}, queue=True, colleagues=True))
+        await self.finish(Changes(rooms={agent_id}, queue=True))
 
     async def set_accepting(self, accepting: bool, reason: str = "state_unavailable") -> None:
         """Take new sessions or not for one reason (Redis: ``state_unavailable``; the records:
