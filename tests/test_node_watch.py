@@ -86,3 +86,46 @@ async def test_a_node_named_in_the_state_before_this_watch_started_is_found_dead
         assert host.booths == ["kiosk-4"]
     finally:
         client.close()
+
+
+async def test_a_stall_of_the_judges_own_is_not_taken_for_another_nodes_death(redis_url):
+    """Two nodes on one stalled loop (or one paused Redis): B's heartbeat lapsed in the same stall as A's.
+
+    A judges nobody until it has beaten again and B has had a period to beat; a real death afterwards is
+    still found. The clock is the test's: a stall is a jump of it between two beats."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        clock = [0.0]
+        a = NodeRegistry(client, "node-a")
+        b = NodeRegistry(client, "node-b")
+        taken: list[str] = []
+
+        class Taker(Host):
+            async def room_moved(self, agent_id: str, reason: str) -> None:
+                taken.append(agent_id)
+
+        watch = NodeWatch(a, Router(), Taker(), heartbeat=0.25, ttl=1.0, clock=lambda: clock[0])
+        b.beat(30)
+        b.claim("agent-1", "node-b")
+        await watch.beat(0.0)
+        await watch.tick(0.1)  # the first pass: B alive, its booths scanned
+        b.leave()  # B's heartbeat lapsed during a 1.5 s stall both nodes shared
+        clock[0] = 1.5
+        await watch.tick(1.5)  # A's pass runs first after the stall
+        assert taken == [] and a.owner("agent-1") == "node-b"
+        await watch.beat(1.5)  # A beats: it notices its own stall and waits for the others to beat
+        await watch.tick(1.6)
+        assert taken == []
+        b.beat(30)  # B beats again: it was alive all along
+        clock[0] = 2.0
+        await watch.beat(2.0)
+        await watch.tick(2.05)
+        assert taken == [] and a.owner("agent-1") == "node-b"
+        b.leave()  # now B really dies, while A beats on time
+        for t in (2.25, 2.5):
+            clock[0] = t
+            await watch.beat(t)
+            await watch.tick(t + 0.01)
+        assert taken == ["agent-1"] and a.owner("agent-1") == "node-a"
+    finally:
+        client.close()

@@ -178,6 +178,11 @@ async def test_node_b_killed_its_room_moves_and_the_same_sessions_resume(tmp_pat
             assert steps[-3:] == ["active:media connected", "wrap_up:agent_ended", "closed:resolved"], steps
         complete(pg_url, sessions)
         print(f"room moved {moved:.1f} s after SIGKILL; booths talking again after {resumed:.1f} s")
+    except BaseException:
+        for name in NODES:  # what each node logged, for the report of a failure on a machine nobody watches
+            text = (tmp_path / f"{name}.log").read_text(errors="replace").splitlines()
+            print(f"--- {name}.log (last 40 lines)", *text[-40:], sep="\n")
+        raise
     finally:
         for c in clients:
             c.sio.eio.state = "disconnected" if not c.sio.connected else c.sio.eio.state

@@ -23,6 +23,12 @@ cancelled and awaited by :meth:`NodeWatch.close`):
    the live node holding fewest rooms, at once, and restarts their media there;
 6. closes rooms this node still serves but no longer holds (:meth:`ClusterRouter.fence`).
 
+A node judges the others only while its own heartbeat is fresh. When its own
+loop (or Redis) stalled for longer than ``ttl - heartbeat``, another node's
+heartbeat may have lapsed in the same stall (two nodes on one slow disk, a
+Redis that paused): the watch skips judging until it has beaten again and the
+others have had one more period to beat, so a stall is never taken for a death.
+
 When Redis cannot be reached the heartbeat fails: the node stops taking new
 sessions (:meth:`RoomHost.set_accepting`, which tells its screens), its media
 workers keep forwarding the media of sessions already running, and it tries
@@ -36,6 +42,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 import redis
@@ -65,7 +73,7 @@ class NodeWatch:
 
     def __init__(
         self, registry: NodeRegistry, router: ClusterRouter, host: RoomHost, *,
-        heartbeat: float = HEARTBEAT, ttl: float = TTL,
+        heartbeat: float = HEARTBEAT, ttl: float = TTL, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
         self.router = router
@@ -78,16 +86,20 @@ class NodeWatch:
         #: Rooms this node took from dead nodes or handed over while draining (tests and /metrics read them).
         self.taken: list[str] = []
         self.handed: list[str] = []
+        self._clock = clock
         self._quiet_until = 0.0
+        #: When this node's last heartbeat was written (``clock``); None until this watch has beaten.
+        self._last_beat: float | None = None
         self._scanned = False
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
         self.registry.beat(self.ttl)
+        self._last_beat = self._clock()
         loop = asyncio.get_running_loop()
         # Two kept tasks: the heartbeat never waits for a takeover pass (which may wait on media).
         self._tasks = [
-            loop.create_task(self._every(self._beat), name=f"node heartbeat {self.node}"),
+            loop.create_task(self._every(self.beat), name=f"node heartbeat {self.node}"),
             loop.create_task(self._every(self.tick), name=f"node watch {self.node}"),
         ]
 
@@ -102,8 +114,13 @@ class NodeWatch:
             except Exception:  # one bad pass must not end the watch
                 logger.exception("node %s: %s failed", self.node, getattr(step, "__name__", step))
 
-    async def _beat(self, now: float) -> None:
-        """Beat; notice Redis lost and back (this node then stops or starts taking sessions)."""
+    def _stalled(self, now: float) -> bool:
+        """True when this node has not beaten for long enough that another's heartbeat may have lapsed with it."""
+        return self._last_beat is not None and now - self._last_beat > self.ttl - self.heartbeat
+
+    async def beat(self, now: float) -> None:
+        """Beat; notice a stall of this node's own, and Redis lost and back (this node then stops or starts
+        taking sessions)."""
         try:
             self.registry.beat(self.ttl)
         except (redis.RedisError, OSError) as exc:
@@ -112,6 +129,12 @@ class NodeWatch:
                 self.connected = False
                 await self.host.set_accepting(False)
             return
+        done = self._clock()
+        if self._stalled(done):
+            logger.warning("node %s: no heartbeat for %.1f s (this node or Redis stalled): judging no other node "
+                           "until they have beaten again", self.node, done - self._last_beat)
+            self._quiet_until = max(self._quiet_until, done + 2 * self.heartbeat)
+        self._last_beat = done
         if not self.connected:
             logger.warning("node %s: Redis reachable again: taking sessions", self.node)
             self.connected = True
@@ -123,8 +146,8 @@ class NodeWatch:
         if not self.connected:
             return
         await self.router.fence()
-        if now < self._quiet_until:
-            return
+        if now < self._quiet_until or self._stalled(now):
+            return  # just back from an outage or a stall of this node's own: let the others beat first
         alive = self.registry.alive()
         draining = self.registry.draining()
         if self.node in draining:
