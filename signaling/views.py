@@ -31,12 +31,13 @@ class ViewSource(Protocol):
     def queue_position(self, session: Session) -> tuple[int | None, int | None]: ...
 
 
-def routing_state(agent: AgentRecord, home: frozenset[str] = frozenset()) -> RoomState:
+def routing_state(agent: AgentRecord, home: frozenset[str] = frozenset(), seq: int = 0) -> RoomState:
     """The room's routing state: an agent who is away from their console talks to nobody.
 
     Supervisors are in it with their modes, guests with their members (only
     while their member is on a tile). ``home``: the sessions on its tiles whose
-    member is at home (matrix kind ``home``).
+    member is at home (matrix kind ``home``). ``seq``: the number of the read
+    ``agent`` comes from (:meth:`~signaling.state.base.State.commit_room`).
     """
     tiles = tuple(agent.tiles)
     present = set(agent.sessions)
@@ -50,6 +51,7 @@ def routing_state(agent: AgentRecord, home: frozenset[str] = frozenset()) -> Roo
         focus=frozenset(agent.focus & present) if agent.online else frozenset(),
         participants=participants,
         kinds=tuple((s, HOME) for s in sorted(home & present)),
+        seq=seq,
     )
 
 

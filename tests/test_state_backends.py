@@ -238,3 +238,40 @@ def test_two_nodes_writing_one_agent_keep_each_others_changes(redis_url):
 def test_an_unreachable_redis_is_named_with_its_address():
     with pytest.raises(StateUnavailable, match=r"Redis at redis://127\.0\.0\.1:1/0 is unreachable"):
         RedisState("redis://127.0.0.1:1/0")
+
+
+def test_commit_room_numbers_each_read_of_the_room_higher_than_the_last(state):
+    agent = online_agent(state, "a1")
+    first = state.commit_room(agent)
+    agent.focus = set()
+    second = state.commit_room(agent)
+    assert second > first >= 1
+    other = online_agent(state, "a2")
+    assert state.commit_room(other) >= 1  # each agent has its own numbers
+
+
+def test_commit_room_reads_back_what_another_node_changed_meanwhile(redis_url):
+    """Node A routes from a record read before node B put s1 on hold: what A routes is B's hold, numbered
+    after B's routing, never A's stale talk set."""
+    a, b = RedisState(redis_url), RedisState(redis_url)
+    try:
+        online_agent(a, "a1")
+        for n in (1, 2):
+            s = session(n, queued_at=float(n))
+            a.put_session(s)
+            a.enqueue(s)
+            assert a.assign(s.session_id, "a1", 3.0) == n
+        talking = a.agent("a1")
+        talking.focus = {"s1"}
+        a.commit_room(talking)
+        seen_a, seen_b = a.agent("a1"), b.agent("a1")  # both read: talking to s1
+        seen_b.focus = {"s2"}  # node B: s1 on hold, talk to s2
+        routed_b = b.commit_room(seen_b)
+        seen_a.availability = "away"  # node A changes something else, its focus still the stale {s1}
+        routed_a = a.commit_room(seen_a)
+        assert routed_a > routed_b
+        assert seen_a.focus == {"s2"} and seen_a.availability == "away"  # what A routes is what is stored
+        assert seen_a.tiles[:2] == ["s1", "s2"]
+    finally:
+        a.close()
+        b.close()

@@ -57,6 +57,9 @@ class Router:
         self.started_at = time.monotonic()
         #: Recordings finished because their member left, until record_stop asks.
         self._finished: dict[tuple[str, str], dict] = {}
+        #: Each room's newest routing number applied (``RoomState.seq``); kept after the room closes, so a
+        #: routing overtaken on its way cannot open it again (one int per agent who had a room here).
+        self._seq: dict[str, int] = {}
 
     # -- commands --------------------------------------------------------
 
@@ -95,9 +98,15 @@ class Router:
             await peer.close()
 
     async def set_room(self, room_id: str, state: RoomState | dict) -> None:
-        """Set the room's routing state; takes effect before this returns."""
+        """Set the room's routing state; takes effect before this returns. A state older than the one
+        applied (a lower ``seq``: made from an earlier read, on another node, and overtaken) is ignored."""
         if isinstance(state, dict):
             state = RoomState.from_dict(state)
+        if state.seq:
+            if state.seq < self._seq.get(room_id, 0):
+                logger.info("room %s: routing %d ignored, %d applied", room_id, state.seq, self._seq[room_id])
+                return
+            self._seq[room_id] = state.seq
         room = self.rooms.get(room_id)
         if room is None:
             room = self.rooms[room_id] = Room(room_id, self.hold, self._room_event)

@@ -93,6 +93,14 @@ class RoomState:
     for a free tile); ``focus`` is the set of members the agent talks to;
     ``participants`` the supervisors and guests; ``kinds`` each member's
     kind where it is not :data:`BOOTH`, as ``(member, kind)`` pairs.
+
+    ``seq`` orders the states of one room: the number of the read of the
+    shared state it was made from (:meth:`signaling.state.base.State.commit_room`),
+    higher for a later read, on whichever node. Routings made on two nodes
+    can reach the room's node in either order; the room applies none older
+    than the one it has, so a member put on hold can never be given the agent
+    again by a routing that was overtaken. 0: not ordered (always applied).
+    It is not part of what the state *is* (equality, hashing).
     """
 
     agent: str | None = None
@@ -100,6 +108,7 @@ class RoomState:
     focus: frozenset[str] = frozenset()
     participants: tuple[Participant, ...] = ()
     kinds: tuple[tuple[str, str], ...] = ()
+    seq: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.tiles) != MAX_KIOSKS:
@@ -165,6 +174,8 @@ class RoomState:
             data["participants"] = [p.to_dict() for p in self.participants]
         if self.kinds:
             data["kinds"] = dict(self.kinds)
+        if self.seq:
+            data["seq"] = self.seq
         return data
 
     @classmethod
@@ -175,6 +186,7 @@ class RoomState:
             focus=frozenset(data.get("focus") or ()),
             participants=tuple(Participant.from_dict(p) for p in data.get("participants") or ()),
             kinds=tuple((data.get("kinds") or {}).items()),
+            seq=int(data.get("seq") or 0),
         )
 
 

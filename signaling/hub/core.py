@@ -205,7 +205,7 @@ class HubCore:
         """Store who is in the talk set (a restart keeps it), then give the router the room's state."""
         await self._settle_people(agent)
         agent.focus &= set(agent.sessions)
-        self.state.put_agent(agent)
+        seq = self.state.commit_room(agent)  # the agent as stored now: another node may have changed it
         home: set[str] = set()  # the members at home (their routing differs: signaling/core/matrix.py)
         room = list(agent.sessions)
         for session_id, session in zip(room, self.state.sessions_of(room)):  # one read for the room
@@ -218,4 +218,4 @@ class HubCore:
                 session.talking = talking
                 self.state.put_session(session)
                 self.storage.save(session, session.state, f"agent:{agent.agent_id}", None)
-        await self.router.set_room(agent.agent_id, views.routing_state(agent, frozenset(home)))
+        await self.router.set_room(agent.agent_id, views.routing_state(agent, frozenset(home), seq))

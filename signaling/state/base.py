@@ -132,6 +132,13 @@ class State(Protocol):
     def agent(self, agent_id: str) -> AgentRecord | None: ...
     def agents(self) -> list[AgentRecord]: ...
     def put_agent(self, agent: AgentRecord) -> None: ...
+    def commit_room(self, agent: AgentRecord) -> int:
+        """Store ``agent`` (as :meth:`put_agent`), make it hold the record as stored now, and number that
+        read: higher than any earlier ``commit_room`` of this agent, on any node, in the same indivisible
+        step as the read. The room's routing carries the number (``RoomState.seq``), so the room's node
+        can tell which of two routings made on two nodes is the newer."""
+        ...
+
     def loads(self, *, full: bool = False) -> list[AgentLoad]:
         """What the dispatcher reads of every agent who can take work now: online, available, a free tile.
 

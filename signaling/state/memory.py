@@ -23,6 +23,7 @@ class MemoryState:
         self._graces: dict[str, float] = {}
         self._queues = Queues()
         self._invites: dict[str, Invite] = {}
+        self._route_seq: dict[str, int] = {}
 
     # -- sessions --------------------------------------------------------------------
     def session(self, session_id: str) -> Session | None:
@@ -57,6 +58,11 @@ class MemoryState:
 
     def put_agent(self, agent: AgentRecord) -> None:
         self._agents[agent.agent_id] = agent
+
+    def commit_room(self, agent: AgentRecord) -> int:
+        self.put_agent(agent)
+        self._route_seq[agent.agent_id] = seq = self._route_seq.get(agent.agent_id, 0) + 1
+        return seq
 
     def loads(self, *, full: bool = False) -> list[AgentLoad]:
         return [load for a in self._agents.values() if (load := a.load()).available and (full or load.free > 0)]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from signaling.core.matrix import MAX_KIOSKS
 
+from .codec import AGENT_FIELDS
+
 #: KEYS: queue, identity, node, availability, tiles, last. ARGV: session, agent, now.
 #: 0: the session is no longer waiting; -1: the agent cannot take it; n: the tile taken.
 ASSIGN = """
@@ -29,10 +31,10 @@ redis.call('HSET', KEYS[6], ARGV[2], ARGV[3])
 return free
 """ % (MAX_KIOSKS, MAX_KIOSKS)
 
-#: KEYS: one per agent field (AGENT_FIELDS), then tiles (the last key). ARGV: agent id, number of field
-#: writes, then (key index, value) per field ('' deletes), then (tile field, seen, new) per
-#: tile, written only if it still holds what was seen. Returns the tiles not written.
-PUT_AGENT = """
+#: The writes of an agent's record. KEYS: one per agent field (AGENT_FIELDS), then tiles. ARGV: agent id,
+#: number of field writes, then (key index, value) per field ('' deletes), then (tile field, seen, new)
+#: per tile, written only if it still holds what was seen; ``conflicts``: the tiles not written.
+_WRITE_AGENT = """
 local id, i = ARGV[1], 3
 for _ = 1, tonumber(ARGV[2]) do
   local key, value = KEYS[tonumber(ARGV[i])], ARGV[i + 1]
@@ -42,13 +44,25 @@ end
 local conflicts = 0
 while i <= #ARGV do
   local field, seen, new = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if (redis.call('HGET', KEYS[#KEYS], field) or '') == seen then
-    if new == '' then redis.call('HDEL', KEYS[#KEYS], field) else redis.call('HSET', KEYS[#KEYS], field, new) end
+  if (redis.call('HGET', KEYS[%(tiles)d], field) or '') == seen then
+    if new == '' then redis.call('HDEL', KEYS[%(tiles)d], field) else redis.call('HSET', KEYS[%(tiles)d], field, new) end
   else conflicts = conflicts + 1 end
   i = i + 3
 end
-return conflicts
-"""
+""" % {"tiles": len(AGENT_FIELDS) + 1}
+
+#: KEYS and ARGV: :data:`_WRITE_AGENT`'s. Returns the tiles not written.
+PUT_AGENT = _WRITE_AGENT + "return conflicts\n"
+
+#: KEYS: :data:`_WRITE_AGENT`'s, then the routing numbers (a hash: agent id -> n). ARGV: its too.
+#: Writes, numbers this read of the room (one more than the last, for this agent) and reads the record
+#: back, all in one step: {n, conflicts, each field ('' unset), each tile ('' free)}.
+COMMIT_ROOM = _WRITE_AGENT + """
+local out = {redis.call('HINCRBY', KEYS[%(seq)d], id, 1), conflicts}
+for k = 1, %(fields)d do out[#out + 1] = redis.call('HGET', KEYS[k], id) or '' end
+for n = 1, %(kiosks)d do out[#out + 1] = redis.call('HGET', KEYS[%(tiles)d], id .. '#' .. n) or '' end
+return out
+""" % {"seq": len(AGENT_FIELDS) + 2, "fields": len(AGENT_FIELDS), "kiosks": MAX_KIOSKS, "tiles": len(AGENT_FIELDS) + 1}
 
 #: KEYS: sessions, open. ARGV: id, JSON (its version first), booth, ended ('1'/'0'), version read.
 #: Writes only if the stored version is still the one read (compare-and-set); otherwise returns the

@@ -33,6 +33,7 @@ What must never happen twice (taking a slot) is the atomic step.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 from urllib.parse import urlsplit, urlunsplit
@@ -46,7 +47,7 @@ from signaling.core.session import Session
 from signaling.core.vocabulary import SERVICES
 
 from .base import AgentRecord, Invite, StaleSession
-from .redis_scripts import ASSIGN, CLAIM_RESTORE, PUT_AGENT, PUT_SESSION, QUEUED, SET_GRACE
+from .redis_scripts import ASSIGN, CLAIM_RESTORE, COMMIT_ROOM, PUT_AGENT, PUT_SESSION, QUEUED, SET_GRACE
 from .codec import (
     AGENT_FIELDS, agent_fields, decode_identity, decode_invite, decode_session, encode_invite, encode_session,
     merge_session, session_fields, tile_field,
@@ -92,6 +93,8 @@ class RedisState:
         self._tiles = p + "agent:tiles"
         self._assign = self.redis.register_script(ASSIGN)
         self._put_agent = self.redis.register_script(PUT_AGENT)
+        self._commit_room = self.redis.register_script(COMMIT_ROOM)
+        self._route_seq = p + "agent:route-seq"
         self._put_session = self.redis.register_script(PUT_SESSION)
         self._set_grace = self.redis.register_script(SET_GRACE)
         self._claim_restore = self.redis.register_script(CLAIM_RESTORE)
@@ -221,7 +224,8 @@ class RedisState:
                 loads.append(load)
         return loads
 
-    def put_agent(self, agent: AgentRecord) -> None:
+    def _writes(self, agent: AgentRecord) -> tuple[list[str], dict[str, str]]:
+        """The PUT_AGENT arguments for what this node changed in ``agent`` since it was read, and its fields."""
         fields = agent_fields(agent)
         seen_fields, seen_tiles = getattr(agent, "_seen", None) or ({}, [""] * MAX_KIOSKS)
         args: list[str] = [agent.agent_id, ""]
@@ -231,20 +235,39 @@ class RedisState:
                 args += [str(index), fields[name]]
                 writes += 1
         args[1] = str(writes)
-        tiles = [t or "" for t in agent.tiles]
-        for n, (seen, new) in enumerate(zip(seen_tiles, tiles), start=1):
+        for n, (seen, new) in enumerate(zip(seen_tiles, [t or "" for t in agent.tiles]), start=1):
             if seen != new:
                 args += [tile_field(agent.agent_id, n), seen, new]
+        return args, fields
+
+    def _conflicts(self, agent: AgentRecord, conflicts: int) -> None:
+        if conflicts:
+            logger.warning("agent %s: %d tile(s) changed by another node meanwhile; kept theirs", agent.agent_id, conflicts)
+
+    def put_agent(self, agent: AgentRecord) -> None:
+        args, fields = self._writes(agent)
         if len(args) == 2:
             return
         keys = [self._agent[name] for name in AGENT_FIELDS] + [self._tiles]
         conflicts = self._put_agent(keys=keys, args=args)
+        tiles = [t or "" for t in agent.tiles]
         if conflicts:
-            logger.warning("agent %s: %d tile(s) changed by another node meanwhile; kept theirs", agent.agent_id, conflicts)
+            self._conflicts(agent, conflicts)
             stored = self.redis.hmget(self._tiles, [tile_field(agent.agent_id, n) for n in TILES])
             tiles = [t or "" for t in stored]
             agent.tiles = [t or None for t in tiles]
         agent._seen = (fields, tiles)  # type: ignore[attr-defined]
+
+    def commit_room(self, agent: AgentRecord) -> int:
+        keys = [self._agent[name] for name in AGENT_FIELDS] + [self._tiles, self._route_seq]
+        seq, conflicts, *values = self._commit_room(keys=keys, args=self._writes(agent)[0])
+        self._conflicts(agent, conflicts)
+        count = len(AGENT_FIELDS)
+        stored = self._record(agent.agent_id, dict(zip(AGENT_FIELDS, values[:count])), values[count:])
+        for f in dataclasses.fields(AgentRecord):
+            setattr(agent, f.name, getattr(stored, f.name))
+        agent._seen = stored._seen  # type: ignore[attr-defined]
+        return int(seq)
 
     def assign(self, session_id: str, agent_id: str, now: float) -> int | None:
         keys = [self._queue, self._agent["identity"], self._agent["node"], self._agent["availability"], self._tiles,
