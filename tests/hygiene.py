@@ -8,6 +8,12 @@
   tests write only to temporary folders.
 - Screenshots go to a temporary folder unless ``--screenshots DIR`` asks
   for another (:func:`screenshots`; scripts/screenshots.py uses it).
+- Each test's web apps are freed after it (:func:`release_apps`): aiohttp
+  caches each app's middleware chain in a module-level cache of 1,024
+  entries, which kept every test's app, hub and database schema alive
+  (about 8,600 objects a test, millions by the end of the suite), and every
+  full garbage collection then walked them all: 1.2-1.8 s pauses that fell
+  in whatever test was running (a node's heartbeat lapsed in one).
 
 Standalone on purpose (no project imports beyond :mod:`server.lifeline`),
 so tests/test_process_hygiene.py can load it into a pytest of its own.
@@ -15,6 +21,7 @@ so tests/test_process_hygiene.py can load it into a pytest of its own.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import shutil
 import subprocess
@@ -91,6 +98,24 @@ def reap_processes(_adopt_orphans):
     psutil.wait_procs(leftover, timeout=5)  # reaps them (zombies too: orphans are ours)
     if running:
         warnings.warn(f"the test left processes running; killed them: {running}", stacklevel=1)
+
+
+# ---------------------------------------------------------------- memory
+
+
+def free_apps() -> None:
+    """Drop aiohttp's cached middleware chains (they hold their apps), then collect what they held."""
+    import aiohttp.web_app
+
+    aiohttp.web_app._cached_build_middleware.cache_clear()
+    gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def release_apps():
+    """After each test, free the apps it built (and all they hold), so no later test pays for walking them."""
+    yield
+    free_apps()
 
 
 # ---------------------------------------------------------------- the checkout
