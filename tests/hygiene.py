@@ -8,12 +8,17 @@
   tests write only to temporary folders.
 - Screenshots go to a temporary folder unless ``--screenshots DIR`` asks
   for another (:func:`screenshots`; scripts/screenshots.py uses it).
-- Each test's web apps are freed after it (:func:`release_apps`): aiohttp
+- Each test's web apps are freed after it, and what is alive between tests
+  is frozen out of later collections (:func:`release_apps`). aiohttp
   caches each app's middleware chain in a module-level cache of 1,024
   entries, which kept every test's app, hub and database schema alive
-  (about 8,600 objects a test, millions by the end of the suite), and every
-  full garbage collection then walked them all: 1.2-1.8 s pauses that fell
-  in whatever test was running (a node's heartbeat lapsed in one).
+  (about 8,600 objects a test, millions by the end of the suite); every
+  full garbage collection then walked them all, 1.2-1.8 s pauses that fell
+  inside whatever test was running (a node's heartbeat lapsed in one).
+  Even without that leak the suite's process holds 200,000-650,000 objects
+  (the libraries, the browser driver), and a full collection walking them
+  took about half a second; frozen, a collection walks only what the
+  running test made, as the serving process does (``server/collector.py``).
 
 Standalone on purpose (no project imports beyond :mod:`server.lifeline`),
 so tests/test_process_hygiene.py can load it into a pytest of its own.
@@ -113,9 +118,11 @@ def free_apps() -> None:
 
 @pytest.fixture(autouse=True)
 def release_apps():
-    """After each test, free the apps it built (and all they hold), so no later test pays for walking them."""
+    """After each test, free the apps it built (and all they hold), and freeze what is still alive (the
+    libraries, session fixtures), so that no collection inside a later test walks them again."""
     yield
     free_apps()
+    gc.freeze()
 
 
 # ---------------------------------------------------------------- the checkout
