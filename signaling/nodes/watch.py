@@ -27,7 +27,7 @@ A node judges the others only while its own heartbeat is fresh. When its own
 loop (or Redis) stalled for longer than ``ttl - heartbeat``, another node's
 heartbeat may have lapsed in the same stall (two nodes on one slow disk, a
 Redis that paused): the watch skips judging until it has beaten again and the
-others have had one more period to beat, so a stall is never taken for a death.
+others have had two more periods to beat, so a stall is never taken for a death.
 
 When Redis cannot be reached the heartbeat fails: the node stops taking new
 sessions (:meth:`RoomHost.set_accepting`, which tells its screens), its media
