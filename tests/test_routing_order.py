@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 
 from agent_console.client import HeadlessAgent
-from conftest import make_config, start_server
-from helpers import close_all
+from conftest import AGENT_TONE, KIOSK_TONES, make_config, start_server
+from helpers import SMALL, close_all, heard, kiosk_tones_in, listen
 from kiosk_client.client import HeadlessKiosk, until
 from redis_engine import redis_engine, redis_url  # noqa: F401
 from server import appkeys
@@ -52,13 +52,14 @@ async def test_the_router_applies_no_routing_older_than_the_one_it_has():
 async def test_a_routing_overtaken_between_nodes_never_gives_a_held_member_the_agent(tmp_path, redis_url, caplog):
     """The agent's room is on node B. Node A routes the room (a booth on A assigned) while the agent talks to
     member 1; that routing is held back on its way. Meanwhile the agent, on B, puts member 1 on hold and talks
-    to member 2. When node A's routing arrives late, member 1 must stay on hold."""
+    to member 2. When node A's routing arrives late, member 1 must stay on hold: on the wire, member 1 hears
+    neither the agent nor member 2, and member 2 hears the agent (real aiortc peers, node B's media)."""
     caplog.set_level(logging.INFO, logger="server.media.router")
     a = await start_server(make_config(tmp_path / "a", redis_url=redis_url, node_id="node-a"))
     b = await start_server(make_config(tmp_path / "b", redis_url=redis_url, node_id="node-b"))
-    agent = HeadlessAgent(b.url, "agent-token-1")
-    first = HeadlessKiosk(b.url, "kiosk-token-1", auto_media=False)
-    second = HeadlessKiosk(a.url, "kiosk-token-2", auto_media=False)
+    agent = HeadlessAgent(b.url, "agent-token-1", tone_hz=AGENT_TONE, pattern=0, **SMALL)
+    first = HeadlessKiosk(b.url, "kiosk-token-1", tone_hz=KIOSK_TONES[1], pattern=1, **SMALL)
+    second = HeadlessKiosk(a.url, "kiosk-token-2", tone_hz=KIOSK_TONES[2], pattern=2, **SMALL)
     relay = a.app[appkeys.CLUSTER].router.relay
     tell = relay.tell
     held: list[tuple[str, str, dict]] = []
@@ -70,13 +71,14 @@ async def test_a_routing_overtaken_between_nodes_never_gives_a_held_member_the_a
             await tell(node, cmd, **args)
 
     try:
-        await agent.connect(media=False)  # the console and the room on node B
+        await agent.connect()  # the console and the room on node B
         await first.connect()
         s1 = await first.request("jht")
         await until(lambda: agent.sessions() == [s1], 10, "member 1 on the agent's tiles")
         assert (await agent.focus([s1]))["ok"]
+        await first.wait_state("talking", 20)
         room = b.app[appkeys.CLUSTER].router.local.rooms["agent-1"]
-        await until(lambda: room.state.focus == {s1}, 5, "node B's room talking to member 1")
+        assert room.state.focus == {s1}
         relay.tell = hold_back
         await second.connect()
         s2 = await second.request("jht")  # node A assigns member 2 and routes the room: talking to member 1
@@ -84,11 +86,17 @@ async def test_a_routing_overtaken_between_nodes_never_gives_a_held_member_the_a
         relay.tell = tell
         assert held[-1][2]["state"]["focus"] == [s1]
         assert (await agent.focus([s2]))["ok"]  # node B: member 1 on hold, talk to member 2
-        await until(lambda: room.state.focus == {s2}, 5, "node B's room talking to member 2")
+        await second.wait_state("talking", 20)  # member 2's media connected to node B: nothing more to route
+        await first.wait_state("on_hold", 10)
+        assert room.state.focus == {s2}
         for node, cmd, args in held:  # node A's routing arrives now, after node B's
             await tell(node, cmd, **args)
         await until(lambda: "ignored" in caplog.text or room.state.focus != {s2}, 5, "node A's late routing")
         assert room.state.focus == {s2}, "a routing overtaken on its way gave member 1 the agent again"
+        levels = await listen([first.audio, second.audio])
+        assert AGENT_TONE not in heard(levels[0]), f"member 1, on hold, hears the agent: {levels[0]}"
+        assert AGENT_TONE in heard(levels[1]), f"member 2 does not hear the agent: {levels[1]}"
+        assert kiosk_tones_in(levels[0]) == {} and kiosk_tones_in(levels[1]) == {}, levels  # no member hears another
     finally:
         relay.tell = tell
         await close_all(first, second, agent)
