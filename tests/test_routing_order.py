@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from agent_console.client import HeadlessAgent
 from conftest import AGENT_TONE, KIOSK_TONES, make_config, start_server
 from helpers import SMALL, close_all, heard, kiosk_tones_in, listen
@@ -45,6 +47,10 @@ async def test_the_router_applies_no_routing_older_than_the_one_it_has():
         assert "r" not in router.rooms
         await router.set_room("r", talking_to("k1", 6))
         assert router.rooms["r"].state.focus == {"k1"}
+        for bad in ("7", -1, 2.5, True, None):  # a malformed number (a relayed message) is refused, nothing changes
+            with pytest.raises(ValueError, match="seq"):
+                await router.set_room("r", {**talking_to("k0", 0).to_dict(), "seq": bad})
+        assert router.rooms["r"].state.focus == {"k1"} and router._seq["r"] == 6
     finally:
         await router.close()
 

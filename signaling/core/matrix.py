@@ -113,6 +113,8 @@ class RoomState:
     def __post_init__(self) -> None:
         if len(self.tiles) != MAX_KIOSKS:
             raise ValueError(f"a room has exactly {MAX_KIOSKS} tiles")
+        if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 0:
+            raise ValueError("a routing's seq is a whole number, 0 or more")
         kiosks = [k for k in self.tiles if k is not None]
         if len(set(kiosks)) != len(kiosks):
             raise ValueError("a kiosk can hold only one tile")
@@ -186,7 +188,7 @@ class RoomState:
             focus=frozenset(data.get("focus") or ()),
             participants=tuple(Participant.from_dict(p) for p in data.get("participants") or ()),
             kinds=tuple((data.get("kinds") or {}).items()),
-            seq=int(data.get("seq") or 0),
+            seq=data.get("seq", 0),
         )
 
 
