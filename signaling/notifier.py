@@ -150,7 +150,12 @@ class Notifier:
                 await self._tell_screen("guest.state", views.guest_view(agent, session_id), f"guest:{peer}", "/guest")
 
     async def tell_branch(self, branch: str) -> None:
-        await self.send("branch.state", views.branch_view(self.source, branch), to=branch_screen(branch), namespace="/officer")
+        await self.tell_branches([branch])
+
+    async def tell_branches(self, branches: list[str], queue: views.QueueSnapshot | None = None) -> None:
+        """``branch.state`` to each branch's officers, their booths read together."""
+        for branch, view in views.branch_views(self.source, branches, queue).items():
+            await self.send("branch.state", view, to=branch_screen(branch), namespace="/officer")
 
     # -- a change ------------------------------------------------------------------------
 
@@ -183,5 +188,4 @@ class Notifier:
         # of a changed room now talking or on hold, a waiting booth's new position); a booth that shows
         # what it showed is no news to its officers (what a board shows of a booth, its booth shows too).
         branches |= {s.branch for s in sessions if s.session_id in changes.sessions or s.session_id in news}
-        for branch, view in views.branch_views(self.source, sorted(branches), queue).items():
-            await self.send("branch.state", view, to=branch_screen(branch), namespace="/officer")
+        await self.tell_branches(sorted(branches), queue)

@@ -273,18 +273,14 @@ def booth_state(src: ViewSource, kiosk_id: str, online: bool, session: Session |
     return "waiting" if state in ("waiting", "transferred") else state
 
 
-def branch_view(src: ViewSource, branch: str, queue: QueueSnapshot | None = None) -> dict:
-    """``branch.state`` for the branch's security officers: states only, no contents.
+def branch_views(src: ViewSource, branches: list[str], queue: QueueSnapshot | None = None) -> dict[str, dict]:
+    """``branch.state`` for each branch's security officers: states only, no contents. The booths of all
+    the boards are read together (one change may concern many boards: when the queue moves, each waiting
+    booth's).
 
     A waiting booth shows its position (``queue``: the positions, if already
     read), not its estimated wait: no agent is read for a board.
     """
-    return branch_views(src, [branch], queue)[branch]
-
-
-def branch_views(src: ViewSource, branches: list[str], queue: QueueSnapshot | None = None) -> dict[str, dict]:
-    """:func:`branch_view` of each branch, their booths read together (one change may concern many boards:
-    when the queue moves, each waiting booth's)."""
     kiosks = {branch: src.branch_kiosks(branch) for branch in branches}
     every = [k.kiosk_id for listed in kiosks.values() for k in listed]
     read = src.state.booths(every)

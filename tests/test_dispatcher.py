@@ -195,17 +195,16 @@ def test_a_queue_change_reads_the_queue_and_the_agents_once_and_tells_what_each_
             # the waiting booths' branch board (each booth was told its place afresh) from one read of its booths.
             assert reads == {"loads": 1, "mean_handling": 2, "booths": 1}, reads
             # A branch's board shows its waiting booths' positions, and reads no agent for them.
-            from signaling.views import branch_view
+            from signaling.views import branch_views
 
             booths = [KioskIdentity(f"kiosk-{i}", branch="b", booth=i) for i in range(1, 7)]
             hub.branch_kiosks = lambda branch: booths  # not provisioned in the accounts: listed here
             expected = {s.kiosk_id: hub.queue_position(s)[0] for s in queued}
             reads.clear()
-            board = branch_view(hub, "b")
+            board = branch_views(hub, ["b"])["b"]
             assert {b["kiosk_id"]: b["position"] for b in board["booths"]} == expected
             assert "agents" not in reads and "loads" not in reads, reads
             # Boards told of one change read their booths together, however many branches.
-            from signaling.views import branch_views
 
             reads.clear()
             hub.branch_kiosks = lambda branch: booths[:3] if branch == "b" else booths[3:]
