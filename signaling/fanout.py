@@ -10,8 +10,14 @@ bytes received, messages that reached no socket here, and the seconds spent
 decoding and handling them (``/metrics``: ``lapak_fanout_*``;
 docs/performance.md has the figures). What another node told a screen is
 passed to :attr:`FanoutManager.heard`, so that this node does not tell it
-the same again (:class:`~signaling.screens.LastTold`). Its listening task is python-socketio's
-own; :meth:`FanoutManager.close` cancels and awaits it and closes the Redis
+the same again (:class:`~signaling.screens.LastTold`).
+
+It is also how a node asks the others to tell booths whose sockets they hold
+(:meth:`FanoutManager.ask`, the notifier's :class:`~signaling.notifier.Elsewhere`):
+an emit of :data:`ASK` to a room no socket is in, which every other node
+passes to :attr:`FanoutManager.asked` in the order the channel carries it,
+before the next message. Its listening task is python-socketio's own;
+:meth:`FanoutManager.close` cancels and awaits it and closes the Redis
 connection.
 """
 
@@ -20,13 +26,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import socketio
 
 from .socket_rooms import IndexedRooms, check_compatible
+
+logger = logging.getLogger(__name__)
+
+#: The event (on ``/kiosk``, to room :data:`ASK_ROOM`) by which a node asks the others to tell their booths.
+ASK = "lapak.tell-booths"
+ASK_ROOM = "lapak:nodes"
 
 
 @dataclass
@@ -72,13 +85,27 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
         #: Told of every one-argument emit another node published, whether or not its screen is here
         #: (``(event, data, namespace, room)``: the notifier's :meth:`~signaling.notifier.Notifier.heard`).
         self.heard: Callable[[str, object, str, object], None] | None = None
+        #: Called with the payload of each :data:`ASK` from another node (the notifier's
+        #: :meth:`~signaling.notifier.Notifier.asked`), awaited before the next message is handled.
+        self.asked: Callable[[object], Awaitable[None]] | None = None
         super().__init__(url, channel=channel, json=_TimedJson(self.stats))
 
     def set_server(self, server) -> None:
         super().set_server(server)  # takes the server's json module: keep timing it
         self.json = _TimedJson(self.stats, self.json)
 
+    def holds(self, namespace: str, screen: str) -> bool:
+        """Is a socket of ``screen`` (a socket.io room) on this node?"""
+        return bool(self.rooms.get(namespace, {}).get(screen))
+
+    async def ask(self, booths: list[list[str]]) -> None:
+        """Ask the other nodes to tell these booths (``[session_id, kiosk_id]``) their sessions, if theirs."""
+        await self.emit(ASK, {"booths": booths}, namespace="/kiosk", room=ASK_ROOM)
+
     async def _handle_emit(self, message):
+        if message.get("event") == ASK and message.get("room") == ASK_ROOM:
+            await self._asked(message)
+            return None
         if message.get("host_id") == self.host_id:
             return await super()._handle_emit(message)
         if self.heard is not None:
@@ -94,6 +121,16 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
             return await super()._handle_emit(message)
         finally:
             self.stats.seconds += time.perf_counter() - started
+
+    async def _asked(self, message: dict) -> None:
+        """Another node's :data:`ASK`: its booths here are told; a failure is logged, the channel goes on."""
+        data = message.get("data")
+        if message.get("host_id") == self.host_id or self.asked is None or not isinstance(data, list) or len(data) != 1:
+            return
+        try:
+            await self.asked(data[0])
+        except Exception:  # noqa: BLE001 (Redis away, a malformed request): the next message still comes
+            logger.warning("could not tell the booths another node asked for", exc_info=True)
 
     async def close(self) -> None:
         """Stop listening and close the connections (the app is shutting down)."""

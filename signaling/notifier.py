@@ -9,14 +9,29 @@ targets when it needs them (``transfer.targets``), so an assignment costs one
 ``room.state`` and one ``session.state``, however many agents are online. Screens
 are socket.io rooms named after them (``kiosk:<id>`` on ``/kiosk``,
 ``agent:<id>`` on ``/agent``, ``branch:<id>`` on ``/officer``), so nothing
-here knows a socket id or on which node a socket lives. A booth or console
-is never sent the same state twice in a row (:class:`~signaling.screens.LastTold`).
+here knows a socket id. A booth or console is never sent the same state
+twice in a row (:class:`~signaling.screens.LastTold`).
+
+**A booth is told its ``session.state`` by the node that holds its socket,
+and by no other.** With several nodes, a view read on one node and sent
+after another node sent a newer one used to arrive last, and the booth kept
+showing it (a booth "connecting" for good while its session was active).
+Now a node tells the booths whose sockets it holds, on their sockets directly
+(in the order it sends), and asks the other nodes to tell theirs
+(:meth:`Notifier.asked`, over :class:`Elsewhere`); each reads the record
+itself when it tells. Within one node, a booth told after an ``await`` of
+the same pass may have been told what was read before another command
+changed it: those are read again and told again until what they were told
+is what is stored (:meth:`Notifier._settle`). Consoles, boards, supervisors
+and guests are still told by whichever node changed their room
+(docs/architecture.md, "Who tells a screen").
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from . import views
 from .changes import Changes
@@ -28,10 +43,29 @@ logger = logging.getLogger(__name__)
 
 Emit = Callable[..., Awaitable[None]]
 
-#: What a node learns from the others' emits (:meth:`Notifier.heard`): the views of the screens that
-#: belong to accounts (booths and consoles). A supervisor's or guest's screen is named after one visit,
+#: What a node learns from the others' emits (:meth:`Notifier.heard`): the views of the consoles (a
+#: booth is told by its own node only). A supervisor's or guest's screen is named after one visit,
 #: so remembering those for sockets on other nodes would grow without end.
-HEARD = frozenset({("/kiosk", "session.state"), ("/agent", "room.state")})
+HEARD = frozenset({("/agent", "room.state")})
+
+#: Rounds of :meth:`Notifier._settle` in one pass; a booth whose record changes faster than that is told
+#: again by the command that changes it.
+SETTLE_ROUNDS = 4
+
+#: The most booths one request to the other nodes names (:meth:`Notifier.asked` ignores the rest).
+MAX_ASKED = 10_000
+
+
+class Elsewhere(Protocol):
+    """The other nodes, for booths whose sockets they hold (:class:`signaling.fanout.FanoutManager`)."""
+
+    def holds(self, namespace: str, screen: str) -> bool:
+        """Is a socket of ``screen`` on this node?"""
+        ...
+
+    async def ask(self, booths: list[list[str]]) -> None:
+        """Ask every other node to tell these booths (``[session_id, kiosk_id]`` pairs) their sessions."""
+        ...
 
 
 def kiosk_screen(kiosk_id: str) -> str:
@@ -53,19 +87,31 @@ class Notifier:
         self.source = source
         self._emit = emit
         self._told = LastTold()
-        #: The media quality each session's booth was last asked for.
+        #: The media quality each session's booth was last asked for (by this node: its own booths).
         self._quality: dict[str, str] = {}
+        #: The other nodes (None: one node, every booth's socket is here).
+        self.elsewhere: Elsewhere | None = None
 
     @property
     def state(self):
         return self.source.state
 
-    async def send(self, event: str, data: dict, *, to: str, namespace: str) -> None:
-        """One message to one room; a vanished client must not break the caller."""
+    async def send(self, event: str, data: dict, *, to: str, namespace: str, here: bool = False) -> None:
+        """One message to one room; a vanished client must not break the caller.
+
+        ``here``: only to the room's sockets on this node, in the order sent (not through the other nodes).
+        """
         try:
-            await self._emit(event, data, to=to, namespace=namespace)
+            if here and self.elsewhere is not None:
+                await self._emit(event, data, to=to, namespace=namespace, ignore_queue=True)
+            else:
+                await self._emit(event, data, to=to, namespace=namespace)
         except Exception:
             logger.debug("emit %s to %s failed", event, to, exc_info=True)
+
+    def _holds(self, kiosk_id: str) -> bool:
+        """Is this booth's socket on this node (always, with one node)?"""
+        return self.elsewhere is None or self.elsewhere.holds("/kiosk", kiosk_screen(kiosk_id))
 
     async def broadcast_here(self, event: str, data: dict, namespaces: tuple[str, ...]) -> None:
         """One message to every screen whose socket is on this node (not through Redis: it may be away)."""
@@ -89,48 +135,117 @@ class Notifier:
             return
         if (namespace, event) in HEARD:
             self._told.heard(namespace, room, event, data)
-        elif (namespace, event) == ("/kiosk", "media.quality") and isinstance(data.get("session_id"), str):
-            level = data.get("level")
-            if level in views.QUALITY:
-                self._quality[data["session_id"]] = level
 
     def session_over(self, session_id: str) -> None:
         """The session left its agent: a later agent asks for the booth's quality afresh."""
         self._quality.pop(session_id, None)
 
-    async def _tell_screen(self, event: str, view: dict, screen: str, namespace: str) -> bool:
+    async def _tell_screen(self, event: str, view: dict, screen: str, namespace: str, *, here: bool = False) -> bool:
         """Send ``view`` if it is news to ``screen``; True if it was."""
         if not self._told.is_news(namespace, screen, event, view):
             return False
-        await self.send(event, view, to=screen, namespace=namespace)
+        await self.send(event, view, to=screen, namespace=namespace, here=here)
         return True
 
     # -- one screen --------------------------------------------------------------------
 
     async def idle(self, kiosk_id: str) -> None:
-        await self._tell_screen("session.state", {"session_id": None, "state": "idle"}, kiosk_screen(kiosk_id), "/kiosk")
-
-    async def tell_kiosk(self, session: Session, queue: views.QueueSnapshot | None = None) -> None:
-        if not self.state.kiosk_online(session.kiosk_id):
-            return
-        # The record as stored now, not as this command last saw it: with several nodes another
-        # node may have moved the session meanwhile, and a stale view would undo what it told.
-        await self._tell_booth(self.state.session(session.session_id) or session, queue)
+        view = {"session_id": None, "state": "idle"}
+        await self._tell_screen("session.state", view, kiosk_screen(kiosk_id), "/kiosk", here=True)
 
     async def _tell_booth(
         self, session: Session, queue: views.QueueSnapshot | None = None, agent: AgentRecord | None = None
     ) -> bool:
-        """Tell an online booth its session as just read (``agent``: the session's, if read too); True if news."""
+        """Tell a booth on this node its session as just read (``agent``: the session's, if read too); True if news."""
         screen = kiosk_screen(session.kiosk_id)
         view = views.kiosk_view(self.source, session, queue, agent)
-        news = await self._tell_screen("session.state", view, screen, "/kiosk")
+        news = await self._tell_screen("session.state", view, screen, "/kiosk", here=True)
         if view["state"] in ("talking", "on_hold"):
             level = "full" if view["state"] == "talking" else "thumbnail"
             if self._quality.get(session.session_id) != level:
                 self._quality[session.session_id] = level
                 quality = {"session_id": session.session_id, **views.QUALITY[level]}
-                await self.send("media.quality", quality, to=screen, namespace="/kiosk")
+                await self.send("media.quality", quality, to=screen, namespace="/kiosk", here=True)
+        else:
+            self._quality.pop(session.session_id, None)  # away from its agent: the next one asks afresh
         return news
+
+    async def _tell_booths(
+        self, sessions: list[Session], queue: views.QueueSnapshot | None, agents: dict[str, AgentRecord | None]
+    ) -> set[str]:
+        """Tell the online booths of ``sessions`` (read just now): this node's itself, the others' by asking.
+
+        Returns the sessions whose booth here was shown something new.
+        """
+        here = [s for s in sessions if self._holds(s.kiosk_id)]
+        news: set[str] = set()
+        told: list[Session] = []
+        for session in here:
+            if await self._tell_booth(session, queue, agents.get(session.agent_id or "")):
+                news.add(session.session_id)
+                told.append(session)
+        news |= await self._settle(told)
+        away = [[s.session_id, s.kiosk_id] for s in sessions if not self._holds(s.kiosk_id)]
+        if away and self.elsewhere is not None:
+            try:
+                await self.elsewhere.ask(away)
+            except Exception:
+                logger.warning("could not ask the other nodes to tell %d booth(s)", len(away), exc_info=True)
+        return news
+
+    async def _settle(self, told: list[Session]) -> set[str]:
+        """Read again the booths told after this pass's first ``await``; tell again those changed meanwhile.
+
+        The first booth of ``told`` was sent what was read before anything
+        else could run; each later one was read before the sends ahead of it,
+        during which another command may have changed it and told it so.
+        A waiting booth still waiting is left to the next queue move (its
+        place is read with the whole queue; this reads records only).
+        """
+        news: set[str] = set()
+        for _ in range(SETTLE_ROUNDS):
+            if len(told) < 2:
+                break
+            later = told[1:]
+            fresh = [s for s in self.state.sessions_of([s.session_id for s in later]) if s is not None]
+            agents = {a: self.state.agent(a) for a in sorted({s.agent_id for s in fresh if s.agent_id})}
+            told = []
+            for session in fresh:
+                if not self._holds(session.kiosk_id):
+                    continue
+                if session.state == "queued" and self._still_waiting(session):
+                    continue
+                if await self._tell_booth(session, None, agents.get(session.agent_id or "")):
+                    news.add(session.session_id)
+                    told.append(session)
+        return news
+
+    def _still_waiting(self, session: Session) -> bool:
+        """Was this queued session's booth last told that it waits, in the same way (waiting, transferred)?"""
+        last = self._told.last("/kiosk", kiosk_screen(session.kiosk_id), "session.state")
+        return last is not None and last.get("session_id") == session.session_id and (
+            last.get("state") == views.kiosk_state(self.source, session)
+        )
+
+    async def asked(self, data: object) -> None:
+        """Another node asks this one to tell the booths it holds of those named (:meth:`Elsewhere.ask`)."""
+        pairs = data.get("booths") if isinstance(data, dict) else None
+        if not isinstance(pairs, list):
+            return
+        ids = [
+            p[0] for p in pairs[:MAX_ASKED]
+            if isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) and self._holds(p[1])
+        ]
+        if not ids:
+            return
+        sessions = [s for s in self.state.sessions_of(ids) if s is not None and self._holds(s.kiosk_id)]
+        queue = views.QueueSnapshot(self.source, self.state.queued()) if any(
+            s.state == "queued" for s in sessions) else None
+        agents = {a: self.state.agent(a) for a in sorted({s.agent_id for s in sessions if s.agent_id})}
+        news = await self._tell_booths(sessions, queue, agents)
+        branches = sorted({s.branch for s in sessions if s.session_id in news})
+        if branches:
+            await self.tell_branches(branches, queue)
 
     async def tell_agent(self, agent: AgentRecord) -> None:
         if agent.online:
@@ -174,10 +289,8 @@ class Notifier:
             session_ids.update(dict.fromkeys(s.session_id for s in queued))
         sessions = [s for s in state.sessions_of(list(session_ids)) if s is not None]  # one read
         online = state.kiosks_online([s.kiosk_id for s in sessions])  # and one for their booths
-        news: set[str] = set()  # the booths shown something new
-        for session, booth_online in zip(sessions, online):
-            if booth_online and await self._tell_booth(session, queue, agents.get(session.agent_id or "")):
-                news.add(session.session_id)
+        booths = [s for s, booth_online in zip(sessions, online) if booth_online]
+        news = await self._tell_booths(booths, queue, agents)  # the booths (here) shown something new
         for agent in agents.values():
             if agent is not None:
                 await self.tell_agent(agent)

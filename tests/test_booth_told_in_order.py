@@ -1,0 +1,119 @@
+"""A booth ends up shown what is stored, whichever node changed its session and in whatever order.
+
+The failure this guards (CI, tests/test_three_nodes.py): node A read a
+booth's session, and before its message went out node B changed the session
+and told the booth; node A's older view then arrived last, and the booth
+showed "connecting" for good while its session was active.
+
+Two whole apps in this process on one real Redis (as tests/test_node_failover.py).
+The agent's console is on node B, both booths on node A. Node A's notifier
+starts telling both booths what it reads, and its first send is held (the
+``await`` during which anything else may run); meanwhile the agent, on node
+B, ends the other booth's session. When node A goes on, that booth's view,
+read before the end, is out of date: what the booth shows last must still be
+"ended". A round trip on the booth's own socket after node A has finished
+makes sure every message node A sent it has arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from agent_console.client import HeadlessAgent
+from helpers import close_all
+from kiosk_client.client import HeadlessKiosk, until
+from redis_engine import redis_engine, redis_url  # noqa: F401
+from server.appkeys import SIGNALING
+from signaling.changes import Changes
+from signaling.fanout import ASK, ASK_ROOM
+from test_node_failover import node
+
+
+class Gate:
+    """Holds the first ``session.state`` a node sends to a booth until released (records whose it was)."""
+
+    def __init__(self, emit) -> None:
+        self._emit = emit
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
+        self.screen: str | None = None
+
+    async def __call__(self, event, data, **kwargs):
+        if event == "session.state" and kwargs.get("namespace") == "/kiosk" and self.screen is None:
+            self.screen = kwargs.get("to")
+            self.held.set()
+            await self.release.wait()
+        return await self._emit(event, data, **kwargs)
+
+
+async def test_a_view_read_before_another_nodes_change_does_not_stay_on_the_booth(tmp_path, redis_url):
+    a = await node(tmp_path, redis_url, "node-a")
+    b = await node(tmp_path, redis_url, "node-b")
+    agent = HeadlessAgent(b.url, "agent-token-1")
+    kiosks = [HeadlessKiosk(a.url, f"kiosk-token-{i}", auto_media=False) for i in (1, 2)]
+    try:
+        await agent.connect(media=False)
+        sessions = []
+        for k in kiosks:
+            await k.connect()
+            sessions.append(await k.request("jht"))
+        for k in kiosks:
+            await k.wait_state("connecting", 10)
+        await until(lambda: agent.sessions() == sessions, 10, "both on the agent's tiles")
+
+        notifier = a.hub.notifier
+        gate = notifier._emit = Gate(notifier._emit)
+        for i in (1, 2):
+            notifier.new_screen("/kiosk", f"kiosk:kiosk-{i}")  # node A tells both again: news to both
+        telling = asyncio.create_task(notifier.tell(Changes(sessions=set(sessions))))
+        try:
+            await asyncio.wait_for(gate.held.wait(), 10)
+            other = kiosks[0] if gate.screen == "kiosk:kiosk-2" else kiosks[1]
+            assert (await agent.end(other.session_id))["ok"]  # on node B, while node A's pass waits
+            await other.wait_state("ended", 10)
+        finally:
+            gate.release.set()
+            await asyncio.wait_for(telling, 10)
+        assert (await other.call("media.ice", {}))["ok"]  # after everything node A sent this booth
+        assert other.states[-1]["state"] == "ended", [(s["state"], s.get("session_id")) for s in other.states]
+        assert a.hub.state.session(other.session_id).ended
+    finally:
+        await close_all(*kiosks, agent)
+        for srv in (a, b):
+            await srv.runner.cleanup()
+
+
+async def test_a_malformed_request_to_tell_booths_changes_nothing_and_the_channel_goes_on(tmp_path, redis_url):
+    """What node A is asked over the shared channel is checked: garbage, unknown ids, a booth not here, too many."""
+    a = await node(tmp_path, redis_url, "node-a")
+    b = await node(tmp_path, redis_url, "node-b")
+    kiosk = HeadlessKiosk(a.url, "kiosk-token-1", auto_media=False)
+    try:
+        await kiosk.connect()
+        session = await kiosk.request("jht")
+        await kiosk.wait_state("waiting", 10)
+        sent: list = []
+        notifier = a.hub.notifier
+        emit = notifier._emit
+
+        async def counted(event, data, **kwargs):
+            sent.append((event, kwargs.get("to")))
+            return await emit(event, data, **kwargs)
+
+        notifier._emit = counted
+        for junk in (None, "x", 7, [], {"booths": "x"}, {"booths": [["a"], [1, 2], ["s", "kiosk-1", "z"], "s"]},
+                     {"booths": [["no-such-session", "kiosk-1"], [session, "kiosk-9"]]},
+                     {"booths": [[f"s{i}", "kiosk-9"] for i in range(20_000)]}):
+            await notifier.asked(junk)
+        assert sent == []  # nothing told: no such session, or not a booth of this node
+        manager = b.app[SIGNALING].manager
+        for junk in ("garbage", {"booths": None}, [1, 2]):
+            await manager.emit(ASK, junk, namespace="/kiosk", room=ASK_ROOM)
+        notifier.new_screen("/kiosk", "kiosk:kiosk-1")  # a real request after the junk: still answered
+        await manager.ask([[session, "kiosk-1"]])
+        await until(lambda: ("session.state", "kiosk:kiosk-1") in sent, 10, "the booth told after the junk")
+        assert a.hub.state.session(session).state == "queued"
+    finally:
+        await close_all(kiosk)
+        for srv in (a, b):
+            await srv.runner.cleanup()
