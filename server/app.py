@@ -110,8 +110,7 @@ def create_app(config: Config) -> web.Application:
     tasks = Tasks("hub")
     hub = Hub(config, storage, router, sio.emit, tasks=tasks, state=state, node=config.node_id)
     if fanout is not None:
-        fanout.heard = hub.notifier.heard  # what other nodes told a console, this node does not tell again
-        hub.notifier.elsewhere = fanout  # booths whose sockets are on other nodes: asked, not told from here
+        hub.notifier.elsewhere = fanout  # booths and consoles whose sockets are on other nodes: asked, not told
         fanout.asked = hub.notifier.asked
     hub.spans = MonitoringLog(storage.database)  # supervisors' monitoring spans (issue 14)
     router.on_event = hub.on_media_event

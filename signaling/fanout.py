@@ -8,12 +8,10 @@ none). :class:`FanoutManager` is that manager with counts, so the cost of
 "every node decodes every message" is measured, not guessed: messages and
 bytes received, messages that reached no socket here, and the seconds spent
 decoding and handling them (``/metrics``: ``lapak_fanout_*``;
-docs/performance.md has the figures). What another node told a screen is
-passed to :attr:`FanoutManager.heard`, so that this node does not tell it
-the same again (:class:`~signaling.screens.LastTold`).
+docs/performance.md has the figures).
 
-It is also how a node asks the others to tell booths whose sockets they hold
-(:meth:`FanoutManager.ask`, the notifier's :class:`~signaling.notifier.Elsewhere`):
+It is also how a node asks the others to tell the booths and consoles whose
+sockets they hold (:meth:`FanoutManager.ask`, the notifier's :class:`~signaling.notifier.Elsewhere`):
 an emit of :data:`ASK` to a room no socket is in, which every other node
 passes to :attr:`FanoutManager.asked` in the order the channel carries it,
 before the next message. Its listening task is python-socketio's own;
@@ -37,7 +35,8 @@ from .socket_rooms import IndexedRooms, check_compatible
 
 logger = logging.getLogger(__name__)
 
-#: The event (on ``/kiosk``, to room :data:`ASK_ROOM`) by which a node asks the others to tell their booths.
+#: The event (on ``/kiosk``, to room :data:`ASK_ROOM`) by which a node asks the others to tell their booths
+#: and consoles.
 ASK = "lapak.tell-booths"
 ASK_ROOM = "lapak:nodes"
 
@@ -82,9 +81,6 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
     def __init__(self, url: str, channel: str = "lapak-socketio") -> None:
         check_compatible()
         self.stats = FanoutStats()
-        #: Told of every one-argument emit another node published, whether or not its screen is here
-        #: (``(event, data, namespace, room)``: the notifier's :meth:`~signaling.notifier.Notifier.heard`).
-        self.heard: Callable[[str, object, str, object], None] | None = None
         #: Called with the payload of each :data:`ASK` from another node (the notifier's
         #: :meth:`~signaling.notifier.Notifier.asked`), awaited before the next message is handled.
         self.asked: Callable[[object], Awaitable[None]] | None = None
@@ -98,9 +94,9 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
         """Is a socket of ``screen`` (a socket.io room) on this node?"""
         return bool(self.rooms.get(namespace, {}).get(screen))
 
-    async def ask(self, booths: list[list[str]]) -> None:
-        """Ask the other nodes to tell these booths (``[session_id, kiosk_id]``) their sessions, if theirs."""
-        await self.emit(ASK, {"booths": booths}, namespace="/kiosk", room=ASK_ROOM)
+    async def ask(self, booths: list[list[str]], consoles: list[str]) -> None:
+        """Ask the other nodes to tell these booths (``[session_id, kiosk_id]``) and agents' consoles, if theirs."""
+        await self.emit(ASK, {"booths": booths, "consoles": consoles}, namespace="/kiosk", room=ASK_ROOM)
 
     async def _handle_emit(self, message):
         if message.get("event") == ASK and message.get("room") == ASK_ROOM:
@@ -108,10 +104,6 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
             return None
         if message.get("host_id") == self.host_id:
             return await super()._handle_emit(message)
-        if self.heard is not None:
-            data = message.get("data")  # the emit's arguments, as a list
-            if isinstance(data, list) and len(data) == 1:
-                self.heard(message.get("event"), data[0], message.get("namespace") or "/", message.get("room"))
         room = message.get("room")
         if room is None or self.rooms.get(message.get("namespace") or "/", {}).get(room):
             return await super()._handle_emit(message)  # a socket here: delivering it is this node's work

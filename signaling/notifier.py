@@ -12,19 +12,19 @@ are socket.io rooms named after them (``kiosk:<id>`` on ``/kiosk``,
 here knows a socket id. A booth or console is never sent the same state
 twice in a row (:class:`~signaling.screens.LastTold`).
 
-**A booth is told its ``session.state`` by the node that holds its socket,
-and by no other.** With several nodes, a view read on one node and sent
+**A booth is told its ``session.state``, and a console its ``room.state``, by
+the node that holds its socket, and by no other.** With several nodes, a view read on one node and sent
 after another node sent a newer one used to arrive last, and the booth kept
 showing it (a booth "connecting" for good while its session was active).
-Now a node tells the booths whose sockets it holds, on their sockets directly
-(in the order it sends), and asks the other nodes to tell theirs
-(:meth:`Notifier.asked`, over :class:`Elsewhere`); each reads the record
-itself when it tells. Within one node, a booth told after an ``await`` of
-the same pass may have been told what was read before another command
-changed it: those are read again and told again until what they were told
-is what is stored (:meth:`Notifier._settle`). Consoles, boards, supervisors
-and guests are still told by whichever node changed their room
-(docs/architecture.md, "Who tells a screen").
+Now a node tells the booths and consoles whose sockets it holds, on their
+sockets directly (in the order it sends), and asks the other nodes to tell
+theirs (:meth:`Notifier.asked`, over :class:`Elsewhere`); each reads the
+records itself when it tells. Within one node, a booth told after an
+``await`` of the same pass may have been told what was read before another
+command changed it: those are read again and told again until what they were
+told is what is stored (:meth:`Notifier._settle`); a console is read just
+before it is told. Branch boards, supervisors and guests are still told by
+whichever node changed their room (docs/architecture.md, "Who tells a booth").
 """
 
 from __future__ import annotations
@@ -43,16 +43,11 @@ logger = logging.getLogger(__name__)
 
 Emit = Callable[..., Awaitable[None]]
 
-#: What a node learns from the others' emits (:meth:`Notifier.heard`): the views of the consoles (a
-#: booth is told by its own node only). A supervisor's or guest's screen is named after one visit,
-#: so remembering those for sockets on other nodes would grow without end.
-HEARD = frozenset({("/agent", "room.state")})
-
 #: Rounds of :meth:`Notifier._settle` in one pass; a booth whose record changes faster than that is told
 #: again by the command that changes it.
 SETTLE_ROUNDS = 4
 
-#: The most booths one request to the other nodes names (:meth:`Notifier.asked` ignores the rest).
+#: The most booths (and consoles) one request to the other nodes names (:meth:`Notifier.asked` ignores the rest).
 MAX_ASKED = 10_000
 
 
@@ -63,8 +58,9 @@ class Elsewhere(Protocol):
         """Is a socket of ``screen`` on this node?"""
         ...
 
-    async def ask(self, booths: list[list[str]]) -> None:
-        """Ask every other node to tell these booths (``[session_id, kiosk_id]`` pairs) their sessions."""
+    async def ask(self, booths: list[list[str]], consoles: list[str]) -> None:
+        """Ask every other node to tell these booths (``[session_id, kiosk_id]`` pairs) their sessions,
+        and these agents' consoles their rooms."""
         ...
 
 
@@ -113,6 +109,10 @@ class Notifier:
         """Is this booth's socket on this node (always, with one node)?"""
         return self.elsewhere is None or self.elsewhere.holds("/kiosk", kiosk_screen(kiosk_id))
 
+    def _holds_console(self, agent_id: str) -> bool:
+        """Is this agent's console socket on this node (always, with one node)?"""
+        return self.elsewhere is None or self.elsewhere.holds("/agent", agent_screen(agent_id))
+
     async def broadcast_here(self, event: str, data: dict, namespaces: tuple[str, ...]) -> None:
         """One message to every screen whose socket is on this node (not through Redis: it may be away)."""
         for namespace in namespaces:
@@ -128,13 +128,6 @@ class Notifier:
             session = self.state.open_session_of(screen.removeprefix("kiosk:"))
             if session is not None:
                 self._quality.pop(session.session_id, None)
-
-    def heard(self, event: str, data: object, namespace: str, room: object) -> None:
-        """Another node told ``room`` this (seen on the shared channel): this node will not tell it again."""
-        if not isinstance(room, str) or not isinstance(data, dict):
-            return
-        if (namespace, event) in HEARD:
-            self._told.heard(namespace, room, event, data)
 
     def session_over(self, session_id: str) -> None:
         """The session left its agent: a later agent asks for the booth's quality afresh."""
@@ -172,10 +165,11 @@ class Notifier:
 
     async def _tell_booths(
         self, sessions: list[Session], queue: views.QueueSnapshot | None, agents: dict[str, AgentRecord | None]
-    ) -> set[str]:
-        """Tell the online booths of ``sessions`` (read just now): this node's itself, the others' by asking.
+    ) -> tuple[set[str], list[list[str]]]:
+        """Tell the online booths of ``sessions`` (read just now) whose sockets are here.
 
-        Returns the sessions whose booth here was shown something new.
+        Returns the sessions whose booth was shown something new, and the
+        ``[session_id, kiosk_id]`` of the booths elsewhere (for :meth:`_ask`).
         """
         here = [s for s in sessions if self._holds(s.kiosk_id)]
         news: set[str] = set()
@@ -185,13 +179,16 @@ class Notifier:
                 news.add(session.session_id)
                 told.append(session)
         news |= await self._settle(told)
-        away = [[s.session_id, s.kiosk_id] for s in sessions if not self._holds(s.kiosk_id)]
-        if away and self.elsewhere is not None:
+        return news, [[s.session_id, s.kiosk_id] for s in sessions if not self._holds(s.kiosk_id)]
+
+    async def _ask(self, booths: list[list[str]], consoles: list[str]) -> None:
+        """Ask the other nodes to tell the booths and consoles whose sockets are there."""
+        if (booths or consoles) and self.elsewhere is not None:
             try:
-                await self.elsewhere.ask(away)
+                await self.elsewhere.ask(booths, consoles)
             except Exception:
-                logger.warning("could not ask the other nodes to tell %d booth(s)", len(away), exc_info=True)
-        return news
+                logger.warning("could not ask the other nodes to tell %d booth(s), %d console(s)",
+                               len(booths), len(consoles), exc_info=True)
 
     async def _settle(self, told: list[Session]) -> set[str]:
         """Read again the booths told after this pass's first ``await``; tell again those changed meanwhile.
@@ -228,29 +225,35 @@ class Notifier:
         )
 
     async def asked(self, data: object) -> None:
-        """Another node asks this one to tell the booths it holds of those named (:meth:`Elsewhere.ask`)."""
-        pairs = data.get("booths") if isinstance(data, dict) else None
-        if not isinstance(pairs, list):
+        """Another node asks this one to tell the booths and consoles it holds of those named
+        (:meth:`Elsewhere.ask`); what is malformed, unknown or not here is passed over."""
+        if not isinstance(data, dict):
             return
+        pairs = data.get("booths")
         ids = [
-            p[0] for p in pairs[:MAX_ASKED]
+            p[0] for p in (pairs[:MAX_ASKED] if isinstance(pairs, list) else ())
             if isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) and self._holds(p[1])
         ]
-        if not ids:
-            return
-        sessions = [s for s in self.state.sessions_of(ids) if s is not None and self._holds(s.kiosk_id)]
-        queue = views.QueueSnapshot(self.source, self.state.queued()) if any(
-            s.state == "queued" for s in sessions) else None
-        agents = {a: self.state.agent(a) for a in sorted({s.agent_id for s in sessions if s.agent_id})}
-        news = await self._tell_booths(sessions, queue, agents)
-        branches = sorted({s.branch for s in sessions if s.session_id in news})
-        if branches:
-            await self.tell_branches(branches, queue)
+        if ids:
+            sessions = [s for s in self.state.sessions_of(ids) if s is not None and self._holds(s.kiosk_id)]
+            queue = views.QueueSnapshot(self.source, self.state.queued()) if any(
+                s.state == "queued" for s in sessions) else None
+            agents = {a: self.state.agent(a) for a in sorted({s.agent_id for s in sessions if s.agent_id})}
+            news, _ = await self._tell_booths(sessions, queue, agents)
+            branches = sorted({s.branch for s in sessions if s.session_id in news})
+            if branches:
+                await self.tell_branches(branches, queue)
+        consoles = data.get("consoles")
+        for agent_id in consoles[:MAX_ASKED] if isinstance(consoles, list) else ():
+            if isinstance(agent_id, str) and self._holds_console(agent_id):
+                await self._tell_console(agent_id)
 
-    async def tell_agent(self, agent: AgentRecord) -> None:
-        if agent.online:
+    async def _tell_console(self, agent_id: str) -> None:
+        """Tell a console on this node its room, read now (nothing runs between the read and the send)."""
+        agent = self.state.agent(agent_id)
+        if agent is not None and agent.online:
             view = views.room_view(self.source, agent)
-            await self._tell_screen("room.state", view, agent_screen(agent.agent_id), "/agent")
+            await self._tell_screen("room.state", view, agent_screen(agent_id), "/agent", here=True)
 
     async def tell_monitors(self, agent: AgentRecord) -> None:
         """Each supervisor in the room: ``monitor.state`` on ``/supervisor`` (screen ``monitor:<peer>``)."""
@@ -290,12 +293,17 @@ class Notifier:
         sessions = [s for s in state.sessions_of(list(session_ids)) if s is not None]  # one read
         online = state.kiosks_online([s.kiosk_id for s in sessions])  # and one for their booths
         booths = [s for s, booth_online in zip(sessions, online) if booth_online]
-        news = await self._tell_booths(booths, queue, agents)  # the booths (here) shown something new
-        for agent in agents.values():
+        news, away = await self._tell_booths(booths, queue, agents)  # the booths (here) shown something new
+        consoles: list[str] = []  # the consoles elsewhere
+        for agent_id, agent in agents.items():
             if agent is not None:
-                await self.tell_agent(agent)
+                if self._holds_console(agent_id):
+                    await self._tell_console(agent_id)
+                else:
+                    consoles.append(agent_id)
                 await self.tell_monitors(agent)
                 await self.tell_guests(agent)
+        await self._ask(away, consoles)
         branches = set(changes.branches)
         # A changed session's branch, and the branch of each booth that now shows something new (a member
         # of a changed room now talking or on hold, a waiting booth's new position); a booth that shows

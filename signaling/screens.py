@@ -7,11 +7,9 @@ remembers the last view sent to each screen (namespace and screen room, e.g.
 ``kiosk:<id>``) per event, and lets the notifier send a view only when it differs. A client can therefore act on each
 ``session.state`` it receives (docs/protocol.md, "When a booth offers"). A
 new connection to a screen forgets what it was told, so it is always told its
-current state. With several nodes, a booth is told by its own node only
-(:mod:`signaling.notifier`), so what is remembered of it is exactly what it
-was sent; a console may be told by any node, and each node records what the
-others sent it (:meth:`LastTold.heard`, from the shared socket.io channel it
-decodes anyway), so a view one node sent is not sent again by another.
+current state. With several nodes, a booth or a console is told by the node
+holding its socket only (:mod:`signaling.notifier`), so what is remembered
+of it is exactly what it was sent.
 """
 
 from __future__ import annotations
@@ -34,10 +32,6 @@ class LastTold:
     def last(self, namespace: str, screen: str, event: str) -> dict | None:
         """What this screen was last sent for ``event`` (None: nothing since it connected)."""
         return self._last.get((namespace, screen), {}).get(event)
-
-    def heard(self, namespace: str, screen: str, event: str, view: dict) -> None:
-        """Another node sent this screen ``view``: it is what the screen was last told, whoever told it."""
-        self._last.setdefault((namespace, screen), {})[event] = view
 
     def forget(self, namespace: str, screen: str) -> None:
         """The connection is gone: a later one with the same id starts afresh."""

@@ -1,4 +1,4 @@
-"""A booth ends up shown what is stored, whichever node changed its session and in whatever order.
+"""A booth and a console end up shown what is stored, whichever node changed it and in whatever order.
 
 The failure this guards (CI, tests/test_three_nodes.py): node A read a
 booth's session, and before its message went out node B changed the session
@@ -12,7 +12,9 @@ starts telling both booths what it reads, and its first send is held (the
 B, ends the other booth's session. When node A goes on, that booth's view,
 read before the end, is out of date: what the booth shows last must still be
 "ended". A round trip on the booth's own socket after node A has finished
-makes sure every message node A sent it has arrived.
+makes sure every message node A sent it has arrived. The same for the
+agent's console: node A, where the booths are, tells the room while the
+agent, on node B, ends a session.
 """
 
 from __future__ import annotations
@@ -30,16 +32,17 @@ from test_node_failover import node
 
 
 class Gate:
-    """Holds the first ``session.state`` a node sends to a booth until released (records whose it was)."""
+    """Holds the first ``event`` a node sends on ``namespace`` until released (records to whom)."""
 
-    def __init__(self, emit) -> None:
+    def __init__(self, emit, event: str = "session.state", namespace: str = "/kiosk") -> None:
         self._emit = emit
+        self.event, self.namespace = event, namespace
         self.held = asyncio.Event()
         self.release = asyncio.Event()
         self.screen: str | None = None
 
     async def __call__(self, event, data, **kwargs):
-        if event == "session.state" and kwargs.get("namespace") == "/kiosk" and self.screen is None:
+        if event == self.event and kwargs.get("namespace") == self.namespace and self.screen is None:
             self.screen = kwargs.get("to")
             self.held.set()
             await self.release.wait()
@@ -83,6 +86,39 @@ async def test_a_view_read_before_another_nodes_change_does_not_stay_on_the_boot
             await srv.runner.cleanup()
 
 
+async def test_a_room_read_before_the_agents_own_change_does_not_stay_on_the_console(tmp_path, redis_url):
+    a = await node(tmp_path, redis_url, "node-a")
+    b = await node(tmp_path, redis_url, "node-b")
+    agent = HeadlessAgent(b.url, "agent-token-1")
+    kiosks = [HeadlessKiosk(a.url, f"kiosk-token-{i}", auto_media=False) for i in (1, 2)]
+    try:
+        await agent.connect(media=False)
+        sessions = []
+        for k in kiosks:
+            await k.connect()
+            sessions.append(await k.request("jht"))
+        await until(lambda: agent.sessions() == sessions, 10, "both on the agent's tiles")
+
+        notifier = a.hub.notifier
+        gate = notifier._emit = Gate(notifier._emit, "room.state", "/agent")
+        notifier.new_screen("/agent", "agent:agent-1")  # node A would tell the console again
+        telling = asyncio.create_task(notifier.tell(Changes(consoles={"agent-1"})))
+        try:
+            await asyncio.wait({telling, asyncio.create_task(gate.held.wait())}, timeout=10,
+                               return_when=asyncio.FIRST_COMPLETED)
+            assert (await agent.end(sessions[0]))["ok"]  # on node B, the console's node
+            await until(lambda: agent.sessions() == sessions[1:], 10, "the ended session off the tiles")
+        finally:
+            gate.release.set()
+            await asyncio.wait_for(telling, 10)
+        assert (await agent.call("transfer.targets", {}))["ok"]  # after everything node A sent the console
+        assert agent.sessions() == sessions[1:] == [s for s in a.hub.state.agent("agent-1").tiles if s]
+    finally:
+        await close_all(*kiosks, agent)
+        for srv in (a, b):
+            await srv.runner.cleanup()
+
+
 async def test_a_malformed_request_to_tell_booths_changes_nothing_and_the_channel_goes_on(tmp_path, redis_url):
     """What node A is asked over the shared channel is checked: garbage, unknown ids, a booth not here, too many."""
     a = await node(tmp_path, redis_url, "node-a")
@@ -102,6 +138,7 @@ async def test_a_malformed_request_to_tell_booths_changes_nothing_and_the_channe
 
         notifier._emit = counted
         for junk in (None, "x", 7, [], {"booths": "x"}, {"booths": [["a"], [1, 2], ["s", "kiosk-1", "z"], "s"]},
+                     {"consoles": "agent-1"}, {"consoles": [None, 3, ["agent-1"], "agent-9"]},
                      {"booths": [["no-such-session", "kiosk-1"], [session, "kiosk-9"]]},
                      {"booths": [[f"s{i}", "kiosk-9"] for i in range(20_000)]}):
             await notifier.asked(junk)
@@ -110,7 +147,7 @@ async def test_a_malformed_request_to_tell_booths_changes_nothing_and_the_channe
         for junk in ("garbage", {"booths": None}, [1, 2]):
             await manager.emit(ASK, junk, namespace="/kiosk", room=ASK_ROOM)
         notifier.new_screen("/kiosk", "kiosk:kiosk-1")  # a real request after the junk: still answered
-        await manager.ask([[session, "kiosk-1"]])
+        await manager.ask([[session, "kiosk-1"]], [])
         await until(lambda: ("session.state", "kiosk:kiosk-1") in sent, 10, "the booth told after the junk")
         assert a.hub.state.session(session).state == "queued"
     finally:
