@@ -19,11 +19,12 @@ showing it (a booth "connecting" for good while its session was active).
 Now a node tells the booths and consoles whose sockets it holds, on their
 sockets directly (in the order it sends), and asks the other nodes to tell
 theirs (:meth:`Notifier.asked`, over :class:`Elsewhere`); each reads the
-records itself when it tells. Within one node, a booth told after an
-``await`` of the same pass may have been told what was read before another
-command changed it: those are read again and told again until what they were
-told is what is stored (:meth:`Notifier._settle`); a console is read just
-before it is told. Branch boards, supervisors and guests are still told by
+records itself when it tells. Within one node, a pass (:meth:`Notifier.tell`,
+:meth:`Notifier.asked`) reads its booths together and sends one after
+another; if another pass started in between, it may have told a booth
+something newer first: the booths are then read again and told again until
+what they were told is what is stored (:meth:`Notifier._settle`). A console
+is told first, or read again just before it is told. Branch boards, supervisors and guests are still told by
 whichever node changed their room (docs/architecture.md, "Who tells a booth").
 """
 
@@ -87,6 +88,8 @@ class Notifier:
         self._quality: dict[str, str] = {}
         #: The other nodes (None: one node, every booth's socket is here).
         self.elsewhere: Elsewhere | None = None
+        #: Passes started (:meth:`tell`, :meth:`asked`): one that read before another started may be out of date.
+        self._passes = 0
 
     @property
     def state(self):
@@ -163,10 +166,16 @@ class Notifier:
             self._quality.pop(session.session_id, None)  # away from its agent: the next one asks afresh
         return news
 
+    def _begin(self) -> int:
+        """A pass starts and is about to read: its number."""
+        self._passes += 1
+        return self._passes
+
     async def _tell_booths(
-        self, sessions: list[Session], queue: views.QueueSnapshot | None, agents: dict[str, AgentRecord | None]
+        self, sessions: list[Session], queue: views.QueueSnapshot | None, agents: dict[str, AgentRecord | None],
+        started: int,
     ) -> tuple[set[str], list[list[str]]]:
-        """Tell the online booths of ``sessions`` (read just now) whose sockets are here.
+        """Tell the online booths of ``sessions`` (read just now, by pass ``started``) whose sockets are here.
 
         Returns the sessions whose booth was shown something new, and the
         ``[session_id, kiosk_id]`` of the booths elsewhere (for :meth:`_ask`).
@@ -178,7 +187,7 @@ class Notifier:
             if await self._tell_booth(session, queue, agents.get(session.agent_id or "")):
                 news.add(session.session_id)
                 told.append(session)
-        news |= await self._settle(told)
+        news |= await self._settle(told, started)
         return news, [[s.session_id, s.kiosk_id] for s in sessions if not self._holds(s.kiosk_id)]
 
     async def _ask(self, booths: list[list[str]], consoles: list[str]) -> None:
@@ -190,21 +199,22 @@ class Notifier:
                 logger.warning("could not ask the other nodes to tell %d booth(s), %d console(s)",
                                len(booths), len(consoles), exc_info=True)
 
-    async def _settle(self, told: list[Session]) -> set[str]:
-        """Read again the booths told after this pass's first ``await``; tell again those changed meanwhile.
+    async def _settle(self, told: list[Session], started: int) -> set[str]:
+        """Read again the booths this pass told, if another pass started meanwhile; tell again those changed since.
 
-        The first booth of ``told`` was sent what was read before anything
-        else could run; each later one was read before the sends ahead of it,
-        during which another command may have changed it and told it so.
-        A waiting booth still waiting is left to the next queue move (its
-        place is read with the whole queue; this reads records only).
+        Each booth was read before the sends ahead of it (a console's, other
+        booths'). Only a pass that started after this one read (``started``)
+        can have told it something newer in between; a change made later, or
+        on another node, is told by its own pass after this one's sends. A
+        waiting booth still waiting is left to the next queue move (its place
+        is read with the whole queue; this reads records only).
         """
         news: set[str] = set()
         for _ in range(SETTLE_ROUNDS):
-            if len(told) < 2:
+            if not told or self._passes == started:
                 break
-            later = told[1:]
-            fresh = [s for s in self.state.sessions_of([s.session_id for s in later]) if s is not None]
+            started = self._passes  # what is read now is as new as any pass started so far
+            fresh = [s for s in self.state.sessions_of([s.session_id for s in told]) if s is not None]
             agents = {a: self.state.agent(a) for a in sorted({s.agent_id for s in fresh if s.agent_id})}
             told = []
             for session in fresh:
@@ -235,11 +245,12 @@ class Notifier:
             if isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) and self._holds(p[1])
         ]
         if ids:
+            started = self._begin()
             sessions = [s for s in self.state.sessions_of(ids) if s is not None and self._holds(s.kiosk_id)]
             queue = views.QueueSnapshot(self.source, self.state.queued()) if any(
                 s.state == "queued" for s in sessions) else None
             agents = {a: self.state.agent(a) for a in sorted({s.agent_id for s in sessions if s.agent_id})}
-            news, _ = await self._tell_booths(sessions, queue, agents)
+            news, _ = await self._tell_booths(sessions, queue, agents, started)
             branches = sorted({s.branch for s in sessions if s.session_id in news})
             if branches:
                 await self.tell_branches(branches, queue)
@@ -248,9 +259,13 @@ class Notifier:
             if isinstance(agent_id, str) and self._holds_console(agent_id):
                 await self._tell_console(agent_id)
 
-    async def _tell_console(self, agent_id: str) -> None:
-        """Tell a console on this node its room, read now (nothing runs between the read and the send)."""
-        agent = self.state.agent(agent_id)
+    async def _tell_console(self, agent_id: str, agent: AgentRecord | None = None) -> None:
+        """Tell a console on this node its room, read now (nothing runs between the read and the send).
+
+        ``agent``: the record, if it was read with nothing run since.
+        """
+        if agent is None:
+            agent = self.state.agent(agent_id)
         if agent is not None and agent.online:
             view = views.room_view(self.source, agent)
             await self._tell_screen("room.state", view, agent_screen(agent_id), "/agent", here=True)
@@ -280,6 +295,7 @@ class Notifier:
     async def tell(self, changes: Changes) -> None:
         """Tell every screen ``changes`` concerns, each once."""
         state = self.state
+        started = self._begin()
         agents = {a: state.agent(a) for a in sorted(changes.rooms | changes.consoles)}
         session_ids = dict.fromkeys(sorted(changes.sessions))
         for agent_id in sorted(changes.rooms):
@@ -293,14 +309,18 @@ class Notifier:
         sessions = [s for s in state.sessions_of(list(session_ids)) if s is not None]  # one read
         online = state.kiosks_online([s.kiosk_id for s in sessions])  # and one for their booths
         booths = [s for s, booth_online in zip(sessions, online) if booth_online]
-        news, away = await self._tell_booths(booths, queue, agents)  # the booths (here) shown something new
         consoles: list[str] = []  # the consoles elsewhere
+        unchanged = True  # nothing else has run since the reads above: the first console's record is current
         for agent_id, agent in agents.items():
-            if agent is not None:
+            if agent is not None and agent.online:
                 if self._holds_console(agent_id):
-                    await self._tell_console(agent_id)
+                    await self._tell_console(agent_id, agent if unchanged else None)
+                    unchanged = False
                 else:
                     consoles.append(agent_id)
+        news, away = await self._tell_booths(booths, queue, agents, started)  # the booths (here) shown something new
+        for agent in agents.values():
+            if agent is not None:
                 await self.tell_monitors(agent)
                 await self.tell_guests(agent)
         await self._ask(away, consoles)

@@ -20,6 +20,7 @@ agent, on node B, ends a session.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from agent_console.client import HeadlessAgent
 from helpers import close_all
@@ -49,7 +50,9 @@ class Gate:
         return await self._emit(event, data, **kwargs)
 
 
-async def test_a_view_read_before_another_nodes_change_does_not_stay_on_the_booth(tmp_path, redis_url):
+@contextlib.asynccontextmanager
+async def agent_on_b_booths_on_a(tmp_path, redis_url):
+    """Nodes A and B; the agent's console on B, two booths on A, both sessions on the agent's tiles."""
     a = await node(tmp_path, redis_url, "node-a")
     b = await node(tmp_path, redis_url, "node-b")
     agent = HeadlessAgent(b.url, "agent-token-1")
@@ -63,12 +66,20 @@ async def test_a_view_read_before_another_nodes_change_does_not_stay_on_the_boot
         for k in kiosks:
             await k.wait_state("connecting", 10)
         await until(lambda: agent.sessions() == sessions, 10, "both on the agent's tiles")
+        yield a, agent, kiosks
+    finally:
+        await close_all(*kiosks, agent)
+        for srv in (a, b):
+            await srv.runner.cleanup()
 
+
+async def test_a_view_read_before_another_nodes_change_does_not_stay_on_the_booth(tmp_path, redis_url):
+    async with agent_on_b_booths_on_a(tmp_path, redis_url) as (a, agent, kiosks):
         notifier = a.hub.notifier
         gate = notifier._emit = Gate(notifier._emit)
         for i in (1, 2):
             notifier.new_screen("/kiosk", f"kiosk:kiosk-{i}")  # node A tells both again: news to both
-        telling = asyncio.create_task(notifier.tell(Changes(sessions=set(sessions))))
+        telling = asyncio.create_task(notifier.tell(Changes(sessions={k.session_id for k in kiosks})))
         try:
             await asyncio.wait_for(gate.held.wait(), 10)
             other = kiosks[0] if gate.screen == "kiosk:kiosk-2" else kiosks[1]
@@ -80,43 +91,26 @@ async def test_a_view_read_before_another_nodes_change_does_not_stay_on_the_boot
         assert (await other.call("media.ice", {}))["ok"]  # after everything node A sent this booth
         assert other.states[-1]["state"] == "ended", [(s["state"], s.get("session_id")) for s in other.states]
         assert a.hub.state.session(other.session_id).ended
-    finally:
-        await close_all(*kiosks, agent)
-        for srv in (a, b):
-            await srv.runner.cleanup()
 
 
 async def test_a_room_read_before_the_agents_own_change_does_not_stay_on_the_console(tmp_path, redis_url):
-    a = await node(tmp_path, redis_url, "node-a")
-    b = await node(tmp_path, redis_url, "node-b")
-    agent = HeadlessAgent(b.url, "agent-token-1")
-    kiosks = [HeadlessKiosk(a.url, f"kiosk-token-{i}", auto_media=False) for i in (1, 2)]
-    try:
-        await agent.connect(media=False)
-        sessions = []
-        for k in kiosks:
-            await k.connect()
-            sessions.append(await k.request("jht"))
-        await until(lambda: agent.sessions() == sessions, 10, "both on the agent's tiles")
-
+    async with agent_on_b_booths_on_a(tmp_path, redis_url) as (a, agent, kiosks):
+        sessions = [k.session_id for k in kiosks]
         notifier = a.hub.notifier
         gate = notifier._emit = Gate(notifier._emit, "room.state", "/agent")
         notifier.new_screen("/agent", "agent:agent-1")  # node A would tell the console again
         telling = asyncio.create_task(notifier.tell(Changes(consoles={"agent-1"})))
+        held = asyncio.create_task(gate.held.wait())
         try:
-            await asyncio.wait({telling, asyncio.create_task(gate.held.wait())}, timeout=10,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({telling, held}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
             assert (await agent.end(sessions[0]))["ok"]  # on node B, the console's node
             await until(lambda: agent.sessions() == sessions[1:], 10, "the ended session off the tiles")
         finally:
             gate.release.set()
+            held.cancel()
             await asyncio.wait_for(telling, 10)
         assert (await agent.call("transfer.targets", {}))["ok"]  # after everything node A sent the console
         assert agent.sessions() == sessions[1:] == [s for s in a.hub.state.agent("agent-1").tiles if s]
-    finally:
-        await close_all(*kiosks, agent)
-        for srv in (a, b):
-            await srv.runner.cleanup()
 
 
 async def test_a_malformed_request_to_tell_booths_changes_nothing_and_the_channel_goes_on(tmp_path, redis_url):
