@@ -10,8 +10,8 @@ bytes received, messages that reached no socket here, and the seconds spent
 decoding and handling them (``/metrics``: ``lapak_fanout_*``;
 docs/performance.md has the figures).
 
-It is also how a node asks the others to tell the booths and consoles whose
-sockets they hold (:meth:`FanoutManager.ask`, the notifier's :class:`~signaling.notifier.Elsewhere`):
+It is also how a node asks the others to tell the screens whose sockets they
+hold (:meth:`FanoutManager.ask`, the notifier's :class:`~signaling.notifier.Elsewhere`):
 an emit of :data:`ASK` to a room no socket is in, which every other node
 passes to :attr:`FanoutManager.asked` in the order the channel carries it,
 before the next message. Its listening task is python-socketio's own;
@@ -35,8 +35,8 @@ from .socket_rooms import IndexedRooms, check_compatible
 
 logger = logging.getLogger(__name__)
 
-#: The event (on ``/kiosk``, to room :data:`ASK_ROOM`) by which a node asks the others to tell their booths
-#: and consoles.
+#: The event (on ``/kiosk``, to room :data:`ASK_ROOM`) by which a node asks the others to tell their
+#: screens (booths, consoles, supervisors, guests, boards).
 ASK = "lapak.tell-booths"
 ASK_ROOM = "lapak:nodes"
 
@@ -94,9 +94,9 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
         """Is a socket of ``screen`` (a socket.io room) on this node?"""
         return bool(self.rooms.get(namespace, {}).get(screen))
 
-    async def ask(self, booths: list[list[str]], consoles: list[str]) -> None:
-        """Ask the other nodes to tell these booths (``[session_id, kiosk_id]``) and agents' consoles, if theirs."""
-        await self.emit(ASK, {"booths": booths, "consoles": consoles}, namespace="/kiosk", room=ASK_ROOM)
+    async def ask(self, request: dict[str, list]) -> None:
+        """Ask the other nodes to tell the screens ``request`` names, if theirs (the notifier's ``Elsewhere``)."""
+        await self.emit(ASK, request, namespace="/kiosk", room=ASK_ROOM)
 
     async def _handle_emit(self, message):
         if message.get("event") == ASK and message.get("room") == ASK_ROOM:

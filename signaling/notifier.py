@@ -12,20 +12,21 @@ are socket.io rooms named after them (``kiosk:<id>`` on ``/kiosk``,
 here knows a socket id. A booth or console is never sent the same state
 twice in a row (:class:`~signaling.screens.LastTold`).
 
-**A booth is told its ``session.state``, and a console its ``room.state``, by
-the node that holds its socket, and by no other.** With several nodes, a view read on one node and sent
-after another node sent a newer one used to arrive last, and the booth kept
-showing it (a booth "connecting" for good while its session was active).
-Now a node tells the booths and consoles whose sockets it holds, on their
-sockets directly (in the order it sends), and asks the other nodes to tell
-theirs (:meth:`Notifier.asked`, over :class:`Elsewhere`); each reads the
-records itself when it tells. Within one node, a pass (:meth:`Notifier.tell`,
-:meth:`Notifier.asked`) reads its booths together and sends one after
-another; if another pass started in between, it may have told a booth
-something newer first: the booths are then read again and told again until
-what they were told is what is stored (:meth:`Notifier._settle`). A console
-is told first, or read again just before it is told. Branch boards, supervisors and guests are still told by
-whichever node changed their room (docs/architecture.md, "Who tells a booth").
+**A screen is told by the node that holds its socket, and by no other.**
+With several nodes, a view read on one node and sent after another node
+sent a newer one used to arrive last, and the booth kept showing it (a booth
+"connecting" for good while its session was active). Now a node tells the
+screens whose sockets it holds (booths, consoles, supervisors, guests,
+branch boards), on their sockets directly (in the order it sends), and asks
+the other nodes to tell theirs (:meth:`Notifier.asked`, over
+:class:`Elsewhere`); each reads the records itself when it tells. Within one
+node, a pass (:meth:`Notifier.tell`, :meth:`Notifier.asked`) reads its
+screens together and sends one after another; if another pass started in
+between, it may have told one of them something newer first: they are then
+read again and told again until what they were told is what is stored
+(:meth:`Notifier._settle` for booths; a supervisor's or guest's screen and a
+board the same way). A console is told first, or read again just before it
+is told (docs/architecture.md, "Who tells a screen").
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ SETTLE_ROUNDS = 4
 MAX_ASKED = 10_000
 
 
+def _names(value: object) -> list[str]:
+    """The strings of a list in a request from another node (at most :data:`MAX_ASKED`)."""
+    return [v for v in value[:MAX_ASKED] if isinstance(v, str)] if isinstance(value, list) else []
+
+
 class Elsewhere(Protocol):
     """The other nodes, for booths whose sockets they hold (:class:`signaling.fanout.FanoutManager`)."""
 
@@ -59,9 +65,10 @@ class Elsewhere(Protocol):
         """Is a socket of ``screen`` on this node?"""
         ...
 
-    async def ask(self, booths: list[list[str]], consoles: list[str]) -> None:
-        """Ask every other node to tell these booths (``[session_id, kiosk_id]`` pairs) their sessions,
-        and these agents' consoles their rooms."""
+    async def ask(self, request: dict[str, list]) -> None:
+        """Ask every other node to tell the screens ``request`` names that it holds: ``booths``
+        (``[session_id, kiosk_id]`` pairs), ``consoles`` and ``rooms`` (agent ids: a room's supervisors
+        and guests), ``branches`` (their officers' boards)."""
         ...
 
 
@@ -108,13 +115,15 @@ class Notifier:
         except Exception:
             logger.debug("emit %s to %s failed", event, to, exc_info=True)
 
+    def _here(self, namespace: str, screen: str) -> bool:
+        """Is a socket of this screen on this node (always, with one node)?"""
+        return self.elsewhere is None or self.elsewhere.holds(namespace, screen)
+
     def _holds(self, kiosk_id: str) -> bool:
-        """Is this booth's socket on this node (always, with one node)?"""
-        return self.elsewhere is None or self.elsewhere.holds("/kiosk", kiosk_screen(kiosk_id))
+        return self._here("/kiosk", kiosk_screen(kiosk_id))
 
     def _holds_console(self, agent_id: str) -> bool:
-        """Is this agent's console socket on this node (always, with one node)?"""
-        return self.elsewhere is None or self.elsewhere.holds("/agent", agent_screen(agent_id))
+        return self._here("/agent", agent_screen(agent_id))
 
     async def broadcast_here(self, event: str, data: dict, namespaces: tuple[str, ...]) -> None:
         """One message to every screen whose socket is on this node (not through Redis: it may be away)."""
@@ -190,14 +199,14 @@ class Notifier:
         news |= await self._settle(told, started)
         return news, [[s.session_id, s.kiosk_id] for s in sessions if not self._holds(s.kiosk_id)]
 
-    async def _ask(self, booths: list[list[str]], consoles: list[str]) -> None:
-        """Ask the other nodes to tell the booths and consoles whose sockets are there."""
-        if (booths or consoles) and self.elsewhere is not None:
+    async def _ask(self, **request: list) -> None:
+        """Ask the other nodes to tell the screens whose sockets are there (:meth:`Elsewhere.ask`)."""
+        request = {k: v for k, v in request.items() if v}
+        if request and self.elsewhere is not None:
             try:
-                await self.elsewhere.ask(booths, consoles)
+                await self.elsewhere.ask(request)
             except Exception:
-                logger.warning("could not ask the other nodes to tell %d booth(s), %d console(s)",
-                               len(booths), len(consoles), exc_info=True)
+                logger.warning("could not ask the other nodes to tell %s", sorted(request), exc_info=True)
 
     async def _settle(self, told: list[Session], started: int) -> set[str]:
         """Read again the booths this pass told, if another pass started meanwhile; tell again those changed since.
@@ -235,10 +244,11 @@ class Notifier:
         )
 
     async def asked(self, data: object) -> None:
-        """Another node asks this one to tell the booths and consoles it holds of those named
-        (:meth:`Elsewhere.ask`); what is malformed, unknown or not here is passed over."""
+        """Another node asks this one to tell the screens it holds of those named (:meth:`Elsewhere.ask`);
+        what is malformed, unknown or not here is passed over."""
         if not isinstance(data, dict):
             return
+        branches = _names(data.get("branches"))
         pairs = data.get("booths")
         ids = [
             p[0] for p in (pairs[:MAX_ASKED] if isinstance(pairs, list) else ())
@@ -251,13 +261,19 @@ class Notifier:
                 s.state == "queued" for s in sessions) else None
             agents = {a: self.state.agent(a) for a in sorted({s.agent_id for s in sessions if s.agent_id})}
             news, _ = await self._tell_booths(sessions, queue, agents, started)
-            branches = sorted({s.branch for s in sessions if s.session_id in news})
-            if branches:
-                await self.tell_branches(branches, queue)
-        consoles = data.get("consoles")
-        for agent_id in consoles[:MAX_ASKED] if isinstance(consoles, list) else ():
-            if isinstance(agent_id, str) and self._holds_console(agent_id):
+            shown = sorted({s.branch for s in sessions if s.session_id in news} - set(branches))
+            if shown:  # boards showing these booths, wherever their officers are
+                await self.tell_branches(shown, queue)
+        for agent_id in _names(data.get("consoles")):
+            if self._holds_console(agent_id):
                 await self._tell_console(agent_id)
+        for agent_id in _names(data.get("rooms")):
+            started = self._begin()
+            agent = self.state.agent(agent_id)
+            if agent is not None:
+                await self._tell_room_people(agent, started)
+        if branches:
+            await self._tell_boards(branches, None, self._begin())
 
     async def _tell_console(self, agent_id: str, agent: AgentRecord | None = None) -> None:
         """Tell a console on this node its room, read now (nothing runs between the read and the send).
@@ -270,25 +286,57 @@ class Notifier:
             view = views.room_view(self.source, agent)
             await self._tell_screen("room.state", view, agent_screen(agent_id), "/agent", here=True)
 
-    async def tell_monitors(self, agent: AgentRecord) -> None:
-        """Each supervisor in the room: ``monitor.state`` on ``/supervisor`` (screen ``monitor:<peer>``)."""
-        for peer in sorted(agent.supervisors):
-            view = views.monitor_view(self.source, agent, peer)
-            await self._tell_screen("monitor.state", view, f"monitor:{peer}", "/supervisor")
-
-    async def tell_guests(self, agent: AgentRecord) -> None:
-        """Each guest in the room: ``guest.state`` (talking or on hold) on ``/guest`` (screen ``guest:<peer>``)."""
-        for session_id, peer in sorted(agent.guests.items()):
-            if session_id in agent.tiles:
-                await self._tell_screen("guest.state", views.guest_view(agent, session_id), f"guest:{peer}", "/guest")
+    async def _tell_room_people(self, agent: AgentRecord, started: int) -> bool:
+        """The room's supervisors (``monitor.state``) and guests (``guest.state``) on this node, from
+        ``agent`` as read by pass ``started`` (read again if another pass started since). True if all are here."""
+        everyone_here = True
+        for _ in range(SETTLE_ROUNDS):
+            if self._passes != started:
+                started = self._passes
+                fresh = self.state.agent(agent.agent_id)
+                if fresh is None:
+                    break
+                agent = fresh
+            for peer in sorted(agent.supervisors):
+                screen = f"monitor:{peer}"
+                if self._here("/supervisor", screen):
+                    view = views.monitor_view(self.source, agent, peer)
+                    await self._tell_screen("monitor.state", view, screen, "/supervisor", here=True)
+                else:
+                    everyone_here = False
+            for session_id, peer in sorted(agent.guests.items()):
+                screen = f"guest:{peer}"
+                if session_id not in agent.tiles:
+                    continue
+                if self._here("/guest", screen):
+                    await self._tell_screen("guest.state", views.guest_view(agent, session_id), screen, "/guest",
+                                            here=True)
+                else:
+                    everyone_here = False
+            if self._passes == started:
+                break
+        return everyone_here
 
     async def tell_branch(self, branch: str) -> None:
         await self.tell_branches([branch])
 
     async def tell_branches(self, branches: list[str], queue: views.QueueSnapshot | None = None) -> None:
-        """``branch.state`` to each branch's officers, their booths read together."""
-        for branch, view in views.branch_views(self.source, branches, queue).items():
-            await self.send("branch.state", view, to=branch_screen(branch), namespace="/officer")
+        """``branch.state`` to each branch's officers: those on this node from here, the others' asked."""
+        await self._tell_boards(branches, queue, self._begin())
+        await self._ask(branches=branches)
+
+    async def _tell_boards(self, branches: list[str], queue: views.QueueSnapshot | None, started: int) -> None:
+        """The boards of ``branches`` whose officers are on this node, their booths read together; read and
+        sent again if another pass started while they were sent (a board is a whole snapshot)."""
+        held = [b for b in branches if self._here("/officer", branch_screen(b))]
+        for _ in range(SETTLE_ROUNDS):
+            if not held:
+                break
+            for branch, view in views.branch_views(self.source, held, queue).items():
+                await self.send("branch.state", view, to=branch_screen(branch), namespace="/officer", here=True)
+            if self._passes == started:
+                break
+            started, queue = self._passes, None  # read the positions again too
 
     # -- a change ------------------------------------------------------------------------
 
@@ -319,14 +367,15 @@ class Notifier:
                 else:
                     consoles.append(agent_id)
         news, away = await self._tell_booths(booths, queue, agents, started)  # the booths (here) shown something new
-        for agent in agents.values():
-            if agent is not None:
-                await self.tell_monitors(agent)
-                await self.tell_guests(agent)
-        await self._ask(away, consoles)
+        rooms = []  # the rooms with a supervisor or guest elsewhere
+        for agent_id, agent in agents.items():
+            if agent is not None and not await self._tell_room_people(agent, started):
+                rooms.append(agent_id)
         branches = set(changes.branches)
         # A changed session's branch, and the branch of each booth that now shows something new (a member
         # of a changed room now talking or on hold, a waiting booth's new position); a booth that shows
         # what it showed is no news to its officers (what a board shows of a booth, its booth shows too).
+        # A booth elsewhere that shows something new is its node's to tell the boards of.
         branches |= {s.branch for s in sessions if s.session_id in changes.sessions or s.session_id in news}
-        await self.tell_branches(sorted(branches), queue)
+        await self._tell_boards(sorted(branches), queue, started)
+        await self._ask(booths=away, consoles=consoles, rooms=rooms, branches=sorted(branches))

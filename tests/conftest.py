@@ -62,12 +62,11 @@ def make_config(data_dir: Path, kiosks: int = 7, agents: int = 2, **overrides) -
     """Seven booths and two agents on loopback, at :data:`TEST_TIME` (pass ``clock=`` for another)."""
     overrides.setdefault("clock", RunningClock(TEST_TIME))
     overrides.setdefault("busy_lag", 0.0)  # a loaded test machine must not refuse sessions (tests/test_overload.py turns it on)
+    overrides.setdefault("kiosk_tokens", {
+        f"kiosk-token-{i}": KioskIdentity(f"kiosk-{i}", branch="Jakarta Pusat", booth=i) for i in range(1, kiosks + 1)
+    })
     return Config(
         data_dir=data_dir,
-        kiosk_tokens={
-            f"kiosk-token-{i}": KioskIdentity(f"kiosk-{i}", branch="Jakarta Pusat", booth=i)
-            for i in range(1, kiosks + 1)
-        },
         agent_tokens={
             f"agent-token-{i}": AgentIdentity(f"agent-{i}", name=f"Agen {i}") for i in range(1, agents + 1)
         },

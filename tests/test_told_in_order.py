@@ -22,13 +22,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from access_helpers import Spy, staff
 from agent_console.client import HeadlessAgent
-from helpers import close_all
+from agent_console.room_clients import HeadlessSupervisor
+from helpers import close_all, make_agent, make_kiosk
 from kiosk_client.client import HeadlessKiosk, until
 from redis_engine import redis_engine, redis_url  # noqa: F401
 from server.appkeys import SIGNALING
 from signaling.changes import Changes
+from signaling.core.vocabulary import KioskIdentity
 from signaling.fanout import ASK, ASK_ROOM
+from test_authorization import PASSWORD, setup_accounts
+from conftest import make_config, start_server
 from test_node_failover import node
 
 
@@ -133,6 +138,7 @@ async def test_a_malformed_request_to_tell_booths_changes_nothing_and_the_channe
         notifier._emit = counted
         for junk in (None, "x", 7, [], {"booths": "x"}, {"booths": [["a"], [1, 2], ["s", "kiosk-1", "z"], "s"]},
                      {"consoles": "agent-1"}, {"consoles": [None, 3, ["agent-1"], "agent-9"]},
+                     {"rooms": [None, {"a": 1}, "agent-9"]}, {"branches": "jkt"}, {"branches": [7, "no-branch"]},
                      {"booths": [["no-such-session", "kiosk-1"], [session, "kiosk-9"]]},
                      {"booths": [[f"s{i}", "kiosk-9"] for i in range(20_000)]}):
             await notifier.asked(junk)
@@ -141,10 +147,47 @@ async def test_a_malformed_request_to_tell_booths_changes_nothing_and_the_channe
         for junk in ("garbage", {"booths": None}, [1, 2]):
             await manager.emit(ASK, junk, namespace="/kiosk", room=ASK_ROOM)
         notifier.new_screen("/kiosk", "kiosk:kiosk-1")  # a real request after the junk: still answered
-        await manager.ask([[session, "kiosk-1"]], [])
+        await manager.ask({"booths": [[session, "kiosk-1"]]})
         await until(lambda: ("session.state", "kiosk:kiosk-1") in sent, 10, "the booth told after the junk")
         assert a.hub.state.session(session).state == "queued"
     finally:
         await close_all(kiosk)
+        for srv in (a, b):
+            await srv.runner.cleanup()
+
+
+async def test_an_officer_and_a_supervisor_on_node_b_are_told_what_changes_on_node_a(tmp_path, redis_url):
+    """The booth, its agent and the room on node A; the branch's officer and a supervisor on node B.
+    Node A tells neither directly: it asks, and node B tells its own screens what it reads."""
+    booths = {f"kiosk-token-{i}": KioskIdentity(f"kiosk-{i}", branch="jkt", booth=i) for i in (1, 2)}
+    a, b = [await start_server(make_config(tmp_path / n, redis_url=redis_url, node_id=n, kiosk_tokens=booths))
+            for n in ("node-a", "node-b")]
+    for srv in (a, b):
+        setup_accounts(srv.hub)  # officer budi of branch jkt, supervisor boss
+    agent = await make_agent(a.url)
+    officer = await Spy.connect(b.url, "/officer", staff("budi"))
+    boss = HeadlessSupervisor(b.url, "boss", PASSWORD, tone_hz=1700.0)
+    kiosks: list = []
+    try:
+        kiosks.append(await make_kiosk(a.url, 1))
+        await kiosks[0].wait_state("on_hold", 20)
+
+        def booth_1() -> dict:
+            boards = officer.named("branch.state")
+            return next((x for x in boards[-1]["booths"] if x["booth"] == 1), {}) if boards else {}
+
+        await until(lambda: booth_1().get("state") == "on_hold", 10, "the board on node B shows booth 1 on hold")
+        await boss.connect()
+        assert (await boss.join("agent-1", "listen"))["ok"]
+        await until(lambda: boss.monitor and boss.monitor["mode"] == "listen", 10, "monitor.state on node B")
+        assert (await agent.talk(kiosks[0].session_id))["ok"]  # on node A
+        await until(lambda: booth_1().get("state") == "talking", 10, "the board on node B shows booth 1 talking")
+        await until(lambda: any(t and t["state"] == "talking" for t in boss.monitor["tiles"]), 10,
+                    "the supervisor on node B sees the agent talking to booth 1")
+        assert (await agent.end(kiosks[0].session_id))["ok"]
+        await until(lambda: not any(boss.monitor["tiles"]), 10, "the supervisor on node B sees the tile free")
+    finally:
+        await close_all(*kiosks, agent, boss)
+        await officer.sio.disconnect()
         for srv in (a, b):
             await srv.runner.cleanup()
