@@ -110,7 +110,7 @@ def create_app(config: Config) -> web.Application:
     tasks = Tasks("hub")
     hub = Hub(config, storage, router, sio.emit, tasks=tasks, state=state, node=config.node_id)
     if fanout is not None:
-        hub.notifier.elsewhere = fanout  # booths and consoles whose sockets are on other nodes: asked, not told
+        hub.notifier.elsewhere = fanout  # screens whose sockets are on other nodes: asked, not told from here
         fanout.asked = hub.notifier.asked
     hub.spans = MonitoringLog(storage.database)  # supervisors' monitoring spans (issue 14)
     router.on_event = hub.on_media_event

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 #: The event (on ``/kiosk``, to room :data:`ASK_ROOM`) by which a node asks the others to tell their
 #: screens (booths, consoles, supervisors, guests, boards).
-ASK = "lapak.tell-booths"
+ASK = "lapak.tell-screens"
 ASK_ROOM = "lapak:nodes"
 
 
@@ -115,14 +115,14 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
             self.stats.seconds += time.perf_counter() - started
 
     async def _asked(self, message: dict) -> None:
-        """Another node's :data:`ASK`: its booths here are told; a failure is logged, the channel goes on."""
+        """Another node's :data:`ASK`: its screens here are told; a failure is logged, the channel goes on."""
         data = message.get("data")
         if message.get("host_id") == self.host_id or self.asked is None or not isinstance(data, list) or len(data) != 1:
             return
         try:
             await self.asked(data[0])
         except Exception:  # noqa: BLE001 (Redis away, a malformed request): the next message still comes
-            logger.warning("could not tell the booths another node asked for", exc_info=True)
+            logger.warning("could not tell the screens another node asked for", exc_info=True)
 
     async def close(self) -> None:
         """Stop listening and close the connections (the app is shutting down)."""

@@ -49,7 +49,7 @@ Emit = Callable[..., Awaitable[None]]
 #: again by the command that changes it.
 SETTLE_ROUNDS = 4
 
-#: The most booths (and consoles) one request to the other nodes names (:meth:`Notifier.asked` ignores the rest).
+#: The most names of each kind one request from another node is read for (:meth:`Notifier.asked` ignores the rest).
 MAX_ASKED = 10_000
 
 
@@ -59,7 +59,7 @@ def _names(value: object) -> list[str]:
 
 
 class Elsewhere(Protocol):
-    """The other nodes, for booths whose sockets they hold (:class:`signaling.fanout.FanoutManager`)."""
+    """The other nodes, for the screens whose sockets they hold (:class:`signaling.fanout.FanoutManager`)."""
 
     def holds(self, namespace: str, screen: str) -> bool:
         """Is a socket of ``screen`` on this node?"""
@@ -93,7 +93,7 @@ class Notifier:
         self._told = LastTold()
         #: The media quality each session's booth was last asked for (by this node: its own booths).
         self._quality: dict[str, str] = {}
-        #: The other nodes (None: one node, every booth's socket is here).
+        #: The other nodes (None: one node, every screen's socket is here).
         self.elsewhere: Elsewhere | None = None
         #: Passes started (:meth:`tell`, :meth:`asked`): one that read before another started may be out of date.
         self._passes = 0

@@ -7,9 +7,9 @@ remembers the last view sent to each screen (namespace and screen room, e.g.
 ``kiosk:<id>``) per event, and lets the notifier send a view only when it differs. A client can therefore act on each
 ``session.state`` it receives (docs/protocol.md, "When a booth offers"). A
 new connection to a screen forgets what it was told, so it is always told its
-current state. With several nodes, a booth or a console is told by the node
-holding its socket only (:mod:`signaling.notifier`), so what is remembered
-of it is exactly what it was sent.
+current state. With several nodes, a screen is told by the node holding its
+socket only (:mod:`signaling.notifier`), so what is remembered of it is
+exactly what it was sent.
 """
 
 from __future__ import annotations
