@@ -119,14 +119,19 @@ async def test_a_room_read_before_the_agents_own_change_does_not_stay_on_the_con
 
 
 async def test_a_malformed_request_to_tell_booths_changes_nothing_and_the_channel_goes_on(tmp_path, redis_url):
-    """What node A is asked over the shared channel is checked: garbage, unknown ids, a booth not here, too many."""
+    """What node A is asked over the shared channel is checked: garbage, unknown ids, a booth not here, too many;
+    a session named with another booth is told to its own booth only; a client cannot send the request."""
     a = await node(tmp_path, redis_url, "node-a")
     b = await node(tmp_path, redis_url, "node-b")
     kiosk = HeadlessKiosk(a.url, "kiosk-token-1", auto_media=False)
+    other = HeadlessKiosk(a.url, "kiosk-token-2", auto_media=False)  # on node A too, with no session
     try:
         await kiosk.connect()
+        await other.connect()
         session = await kiosk.request("jht")
         await kiosk.wait_state("waiting", 10)
+        ack = await other.call(ASK, {"booths": [[session, "kiosk-2"]]})  # a booth may not ask
+        assert not ack["ok"] and ack["error"]["code"] == "unknown_event", ack
         sent: list = []
         notifier = a.hub.notifier
         emit = notifier._emit
@@ -147,11 +152,14 @@ async def test_a_malformed_request_to_tell_booths_changes_nothing_and_the_channe
         for junk in ("garbage", {"booths": None}, [1, 2]):
             await manager.emit(ASK, junk, namespace="/kiosk", room=ASK_ROOM)
         notifier.new_screen("/kiosk", "kiosk:kiosk-1")  # a real request after the junk: still answered
-        await manager.ask({"booths": [[session, "kiosk-1"]]})
+        await manager.ask({"booths": [[session, "kiosk-2"]]})  # booth 1's session named with booth 2
         await until(lambda: ("session.state", "kiosk:kiosk-1") in sent, 10, "the booth told after the junk")
+        assert ("session.state", "kiosk:kiosk-2") not in sent
+        assert (await other.call("media.ice", {}))["ok"]  # after anything node A sent booth 2
+        assert all(s.get("session_id") != session for s in other.states), other.states
         assert a.hub.state.session(session).state == "queued"
     finally:
-        await close_all(kiosk)
+        await close_all(kiosk, other)
         for srv in (a, b):
             await srv.runner.cleanup()
 
