@@ -105,7 +105,7 @@ class FanoutManager(IndexedRooms, socketio.AsyncRedisManager):
         if message.get("host_id") == self.host_id:
             return await super()._handle_emit(message)
         room = message.get("room")
-        if room is None or self.rooms.get(message.get("namespace") or "/", {}).get(room):
+        if room is None or self.holds(message.get("namespace") or "/", room):
             return await super()._handle_emit(message)  # a socket here: delivering it is this node's work
         self.stats.unused += 1
         started = time.perf_counter()  # nothing to send: python-socketio encodes it and finds nobody, no await

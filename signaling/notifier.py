@@ -24,15 +24,14 @@ node, a pass (:meth:`Notifier.tell`, :meth:`Notifier.asked`) reads its
 screens together and sends one after another; if another pass started in
 between, it may have told one of them something newer first: they are then
 read again and told again until what they were told is what is stored
-(:meth:`Notifier._settle` for booths; a supervisor's or guest's screen and a
-board the same way). A console is told first, or read again just before it
+(:meth:`Notifier._rounds`). A console is told first, or read again just before it
 is told (docs/architecture.md, "Who tells a screen").
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Protocol
 
 from . import views
@@ -45,8 +44,8 @@ logger = logging.getLogger(__name__)
 
 Emit = Callable[..., Awaitable[None]]
 
-#: Rounds of :meth:`Notifier._settle` in one pass; a booth whose record changes faster than that is told
-#: again by the command that changes it.
+#: Rounds of one pass at most (:meth:`Notifier._rounds`); a screen whose records change faster than that is
+#: told again by the command that changes them.
 SETTLE_ROUNDS = 4
 
 #: The most names of each kind one request from another node is read for (:meth:`Notifier.asked` ignores the rest).
@@ -189,14 +188,19 @@ class Notifier:
         Returns the sessions whose booth was shown something new, and the
         ``[session_id, kiosk_id]`` of the booths elsewhere (for :meth:`_ask`).
         """
-        here = [s for s in sessions if self._holds(s.kiosk_id)]
         news: set[str] = set()
-        told: list[Session] = []
-        for session in here:
-            if await self._tell_booth(session, queue, agents.get(session.agent_id or "")):
-                news.add(session.session_id)
-                told.append(session)
-        news |= await self._settle(told, started)
+        told = [s for s in sessions if self._holds(s.kiosk_id)]
+        for again in self._rounds(started):
+            if again:  # a waiting booth still waiting keeps its place until the next queue move
+                told = [s for s in self.state.sessions_of([s.session_id for s in told])
+                        if s is not None and self._holds(s.kiosk_id)
+                        and not (s.state == "queued" and self._still_waiting(s))]
+                queue, agents = None, self._agents_of(told)
+            shown = [s for s in told if await self._tell_booth(s, queue, agents.get(s.agent_id or ""))]
+            news |= {s.session_id for s in shown}
+            told = shown  # only a booth told in this round can have been told something older than stored
+            if not told:
+                break
         return news, [[s.session_id, s.kiosk_id] for s in sessions if not self._holds(s.kiosk_id)]
 
     async def _ask(self, **request: list) -> None:
@@ -208,33 +212,25 @@ class Notifier:
             except Exception:
                 logger.warning("could not ask the other nodes to tell %s", sorted(request), exc_info=True)
 
-    async def _settle(self, told: list[Session], started: int) -> set[str]:
-        """Read again the booths this pass told, if another pass started meanwhile; tell again those changed since.
+    def _rounds(self, started: int) -> Iterator[bool]:
+        """The rounds of a pass that read its screens as pass ``started``: the first (False), then one more
+        (True: read again) each time another pass started while the round before was sending.
 
-        Each booth was read before the sends ahead of it (a console's, other
-        booths'). Only a pass that started after this one read (``started``)
-        can have told it something newer in between; a change made later, or
-        on another node, is told by its own pass after this one's sends. A
-        waiting booth still waiting is left to the next queue move (its place
-        is read with the whole queue; this reads records only).
+        Each screen was read before the sends ahead of it. Only a pass that
+        started after this one read can have told it something newer in
+        between; a change made later, or on another node, is told by its own
+        pass after this one's sends. At most :data:`SETTLE_ROUNDS`.
         """
-        news: set[str] = set()
-        for _ in range(SETTLE_ROUNDS):
-            if not told or self._passes == started:
-                break
+        yield False
+        for _ in range(SETTLE_ROUNDS - 1):
+            if self._passes == started:
+                return
             started = self._passes  # what is read now is as new as any pass started so far
-            fresh = [s for s in self.state.sessions_of([s.session_id for s in told]) if s is not None]
-            agents = {a: self.state.agent(a) for a in sorted({s.agent_id for s in fresh if s.agent_id})}
-            told = []
-            for session in fresh:
-                if not self._holds(session.kiosk_id):
-                    continue
-                if session.state == "queued" and self._still_waiting(session):
-                    continue
-                if await self._tell_booth(session, None, agents.get(session.agent_id or "")):
-                    news.add(session.session_id)
-                    told.append(session)
-        return news
+            yield True
+
+    def _agents_of(self, sessions: list[Session]) -> dict[str, AgentRecord | None]:
+        """The agents of ``sessions``, each read once."""
+        return {a: self.state.agent(a) for a in sorted({s.agent_id for s in sessions if s.agent_id})}
 
     def _still_waiting(self, session: Session) -> bool:
         """Was this queued session's booth last told that it waits, in the same way (waiting, transferred)?"""
@@ -259,8 +255,7 @@ class Notifier:
             sessions = [s for s in self.state.sessions_of(ids) if s is not None and self._holds(s.kiosk_id)]
             queue = views.QueueSnapshot(self.source, self.state.queued()) if any(
                 s.state == "queued" for s in sessions) else None
-            agents = {a: self.state.agent(a) for a in sorted({s.agent_id for s in sessions if s.agent_id})}
-            news, _ = await self._tell_booths(sessions, queue, agents, started)
+            news, _ = await self._tell_booths(sessions, queue, self._agents_of(sessions), started)
             shown = sorted({s.branch for s in sessions if s.session_id in news} - set(branches))
             if shown:  # boards showing these booths, wherever their officers are
                 await self.tell_branches(shown, queue)
@@ -288,15 +283,12 @@ class Notifier:
 
     async def _tell_room_people(self, agent: AgentRecord, started: int) -> bool:
         """The room's supervisors (``monitor.state``) and guests (``guest.state``) on this node, from
-        ``agent`` as read by pass ``started`` (read again if another pass started since). True if all are here."""
+        ``agent`` as read by pass ``started`` (read again, and told again, if another pass started while they
+        were told). True if all are here."""
         everyone_here = True
-        for _ in range(SETTLE_ROUNDS):
-            if self._passes != started:
-                started = self._passes
-                fresh = self.state.agent(agent.agent_id)
-                if fresh is None:
-                    break
-                agent = fresh
+        for again in self._rounds(started):
+            if again:
+                agent = self.state.agent(agent.agent_id) or agent
             for peer in sorted(agent.supervisors):
                 screen = f"monitor:{peer}"
                 if self._here("/supervisor", screen):
@@ -313,8 +305,6 @@ class Notifier:
                                             here=True)
                 else:
                     everyone_here = False
-            if self._passes == started:
-                break
         return everyone_here
 
     async def tell_branch(self, branch: str) -> None:
@@ -329,14 +319,11 @@ class Notifier:
         """The boards of ``branches`` whose officers are on this node, their booths read together; read and
         sent again if another pass started while they were sent (a board is a whole snapshot)."""
         held = [b for b in branches if self._here("/officer", branch_screen(b))]
-        for _ in range(SETTLE_ROUNDS):
-            if not held:
-                break
-            for branch, view in views.branch_views(self.source, held, queue).items():
+        if not held:
+            return
+        for again in self._rounds(started):
+            for branch, view in views.branch_views(self.source, held, None if again else queue).items():
                 await self.send("branch.state", view, to=branch_screen(branch), namespace="/officer", here=True)
-            if self._passes == started:
-                break
-            started, queue = self._passes, None  # read the positions again too
 
     # -- a change ------------------------------------------------------------------------
 
